@@ -1,0 +1,241 @@
+/* The malloc family, served by the private jemalloc copy and recorded.
+ *
+ * Rules of this file (the malloc path is sacred):
+ *  - the common case is jemalloc's fast path plus the inline encoder of
+ *    tracking/tracker.h: no lock, no system call, no stdio, no call into
+ *    memscope;
+ *  - an allocation is recorded after the real allocation returned, a free
+ *    before the real free runs (docs/FORMAT.md relies on it);
+ *  - errno is what glibc would leave: set only on failure, never by free.
+ *
+ * Semantics follow glibc: malloc(0) returns a unique pointer, free(NULL) does
+ * nothing, realloc(p, 0) frees p and returns NULL, memalign/valloc/pvalloc round
+ * as glibc does, aligned_alloc refuses an alignment that is not a power of two
+ * with EINVAL (C17, glibc >= 2.38). */
+#include "jemalloc_private.h"
+#include "tracker.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+/* Glibc's page size for valloc/pvalloc. sysconf is a libc call with no system
+ * call on Linux (the value comes from the auxiliary vector). */
+static size_t page_size(void)
+{
+    static size_t ps;
+    if (MS_UNLIKELY(ps == 0))
+        ps = (size_t)sysconf(_SC_PAGESIZE);
+    return ps;
+}
+
+MS_EXPORT void *malloc(size_t n)
+{
+    void *p = msjem_malloc(n);
+    if (MS_LIKELY(p != NULL))
+        ms_ev_alloc(p, n);
+    return p;
+}
+
+MS_EXPORT void free(void *p)
+{
+    if (MS_UNLIKELY(p == NULL))
+        return;
+    ms_ev_free(p);
+    int *ep = ms_errno_ptr(); /* jemalloc may purge pages (madvise) inside free */
+    int saved = *ep;
+    msjem_free(p);
+    *ep = saved;
+}
+
+/* Small blocks are allocated and cleared here rather than by jemalloc's calloc,
+ * so that the reuse stamp (tracking/tracker.h) can be read before the clearing.
+ * Large ones keep jemalloc's calloc, which knows when fresh pages are zero. */
+#define CALLOC_OWN_MAX 4096
+
+MS_EXPORT void *calloc(size_t n, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = bytes <= CALLOC_OWN_MAX ? msjem_malloc(bytes) : msjem_calloc(1, bytes);
+    if (MS_UNLIKELY(p == NULL))
+        return NULL;
+    ms_ev_alloc(p, bytes);
+    if (bytes <= CALLOC_OWN_MAX)
+        memset(p, 0, bytes < 8 ? 8 : bytes); /* the stamp too, even for calloc(0) */
+    return p;
+}
+
+/* Grows or shrinks p. jemalloc's own realloc would free the old block inside
+ * the call, before we could record it; another thread could then be handed the
+ * same address and record it first. So: try in place (xallocx), else allocate,
+ * copy, record, and only then free the old block. */
+MS_EXPORT void *realloc(void *p, size_t n)
+{
+    if (p == NULL)
+        return malloc(n);
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    size_t old_usable = msjem_malloc_usable_size(p);
+    if (n <= old_usable ? n > old_usable / 2 : msjem_xallocx(p, n, 0, 0) >= n) {
+        /* Kept in place: the block already fits and is not shrinking by half
+         * or more, or jemalloc grew it where it stands. A bigger shrink moves,
+         * so that the memory is given back. */
+        ms_ev_realloc(p, p, n);
+        return p;
+    }
+    void *q = msjem_malloc(n);
+    if (q == NULL)
+        return NULL; /* errno is ENOMEM; p is untouched */
+    memcpy(q, p, old_usable < n ? old_usable : n);
+    ms_ev_realloc(p, q, n);
+    int saved = errno;
+    msjem_free(p);
+    errno = saved;
+    return q;
+}
+
+MS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, bytes);
+}
+
+/* Common body of the aligned allocators. align must be a power of two. */
+static void *aligned(size_t align, size_t n)
+{
+    void *p = msjem_aligned_alloc(align, n);
+    if (MS_LIKELY(p != NULL))
+        ms_ev_alloc(p, n);
+    else
+        errno = ENOMEM;
+    return p;
+}
+
+MS_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = aligned(align, n);
+    errno = saved; /* posix_memalign reports through its result only */
+    if (p == NULL)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+MS_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    if (align == 0 || (align & (align - 1)) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned(align, n);
+}
+
+MS_EXPORT void *memalign(size_t align, size_t n)
+{
+    /* glibc: a non-power-of-two alignment is rounded up to the next power. */
+    if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align == 0)
+        align = 1;
+    else if (align & (align - 1))
+        align = (size_t)1 << (sizeof(size_t) * 8 - (size_t)__builtin_clzl(align));
+    return aligned(align, n);
+}
+
+MS_EXPORT void *valloc(size_t n)
+{
+    return aligned(page_size(), n);
+}
+
+MS_EXPORT void *pvalloc(size_t n)
+{
+    size_t ps = page_size();
+    size_t rounded;
+    if (__builtin_add_overflow(n, ps - 1, &rounded)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    rounded &= ~(ps - 1);
+    return aligned(ps, rounded ? rounded : ps);
+}
+
+MS_EXPORT size_t malloc_usable_size(void *p)
+{
+    return p ? msjem_malloc_usable_size(p) : 0;
+}
+
+/* ---- loaded modules ------------------------------------------------------ */
+
+typedef void *(*dlopen_fn)(const char *, int);
+typedef int (*dlclose_fn)(void *);
+
+/* dlopen and dlclose record the module map again once they returned, so that
+ * addresses in later stacks can be symbolised. */
+MS_EXPORT void *dlopen(const char *file, int mode)
+{
+    static dlopen_fn real;
+    if (MS_UNLIKELY(real == NULL))
+        real = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+    if (real == NULL)
+        return NULL;
+    void *h = real(file, mode);
+    if (h != NULL) {
+        int saved = errno;
+        ms_record_modules();
+        errno = saved;
+    }
+    return h;
+}
+
+MS_EXPORT int dlclose(void *h)
+{
+    static dlclose_fn real;
+    if (MS_UNLIKELY(real == NULL))
+        real = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
+    if (real == NULL)
+        return -1;
+    int r = real(h);
+    int saved = errno;
+    ms_record_modules();
+    errno = saved;
+    return r;
+}
+
+/* ---- process start and exit ---------------------------------------------- */
+
+/* Runs before main (or when the library is loaded): opens the trace even if
+ * the program never allocates, and records the module map. Allocations made
+ * before this ran (other constructors) were recorded already: the first one
+ * initialised everything lazily. */
+__attribute__((constructor)) static void memscope_start(void)
+{
+    ms_process_init();
+    ms_record_modules();
+    ms_stream_start_helper();
+}
+
+__attribute__((destructor)) static void memscope_stop(void)
+{
+    ms_process_exit();
+}

@@ -1,0 +1,84 @@
+/* The C++ operators new and delete, in every variant, defined in C under their
+ * Itanium-ABI mangled names so that the library needs no libstdc++.
+ *
+ * On failure, the throwing forms call the installed std::new_handler and retry,
+ * then throw std::bad_alloc, as the C++ standard asks. Both std:: functions are
+ * weak references: they resolve in a C++ program (which has libstdc++ loaded)
+ * and are NULL in a C program, which cannot call operator new anyway. Throwing
+ * unwinds through this C frame, which is why allocator/ builds with
+ * -fexceptions. */
+#include "jemalloc_private.h"
+#include "tracker.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+typedef void (*new_handler_t)(void);
+/* std::get_new_handler() and std::__throw_bad_alloc() */
+new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
+void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+
+/* One allocation for the operators: align 0 means the default alignment. */
+static void *cxx_alloc(size_t n, size_t align, int nothrow)
+{
+    for (;;) {
+        void *p = align ? msjem_aligned_alloc(align, n) : msjem_malloc(n);
+        if (MS_LIKELY(p != NULL)) {
+            ms_ev_alloc(p, n);
+            return p;
+        }
+        new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+        if (h == NULL) {
+            if (nothrow)
+                return NULL;
+            if (_ZSt17__throw_bad_allocv)
+                _ZSt17__throw_bad_allocv();
+            __builtin_trap(); /* no C++ runtime yet operator new was called */
+        }
+        h(); /* may free memory, throw, or abort */
+    }
+}
+
+static void cxx_free(void *p)
+{
+    if (p == NULL)
+        return;
+    ms_ev_free(p);
+    int *ep = ms_errno_ptr();
+    int saved = *ep;
+    msjem_free(p);
+    *ep = saved;
+}
+
+/* The declarations keep -Wmissing-prototypes quiet: these names are the ABI. */
+#define NEW(name, args, call) MS_EXPORT void *name args; void *name args { return call; }
+#define DELETE(name, args) MS_EXPORT void name args; void name args
+
+NEW(_Znwm, (size_t n), cxx_alloc(n, 0, 0))
+NEW(_Znam, (size_t n), cxx_alloc(n, 0, 0))
+NEW(_ZnwmRKSt9nothrow_t, (size_t n, const void *nt), ((void)nt, cxx_alloc(n, 0, 1)))
+NEW(_ZnamRKSt9nothrow_t, (size_t n, const void *nt), ((void)nt, cxx_alloc(n, 0, 1)))
+NEW(_ZnwmSt11align_val_t, (size_t n, size_t al), cxx_alloc(n, al, 0))
+NEW(_ZnamSt11align_val_t, (size_t n, size_t al), cxx_alloc(n, al, 0))
+NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t n, size_t al, const void *nt),
+    ((void)nt, cxx_alloc(n, al, 1)))
+NEW(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t n, size_t al, const void *nt),
+    ((void)nt, cxx_alloc(n, al, 1)))
+
+DELETE(_ZdlPv, (void *p)) { cxx_free(p); }
+DELETE(_ZdaPv, (void *p)) { cxx_free(p); }
+DELETE(_ZdlPvm, (void *p, size_t n)) { (void)n; cxx_free(p); }
+DELETE(_ZdaPvm, (void *p, size_t n)) { (void)n; cxx_free(p); }
+DELETE(_ZdlPvRKSt9nothrow_t, (void *p, const void *nt)) { (void)nt; cxx_free(p); }
+DELETE(_ZdaPvRKSt9nothrow_t, (void *p, const void *nt)) { (void)nt; cxx_free(p); }
+DELETE(_ZdlPvSt11align_val_t, (void *p, size_t al)) { (void)al; cxx_free(p); }
+DELETE(_ZdaPvSt11align_val_t, (void *p, size_t al)) { (void)al; cxx_free(p); }
+DELETE(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t al)) { (void)n; (void)al; cxx_free(p); }
+DELETE(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t al)) { (void)n; (void)al; cxx_free(p); }
+DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t al, const void *nt))
+{ (void)al; (void)nt; cxx_free(p); }
+DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t al, const void *nt))
+{ (void)al; (void)nt; cxx_free(p); }

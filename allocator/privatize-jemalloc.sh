@@ -1,0 +1,40 @@
+#!/bin/sh
+# Builds jemalloc_private.o: Debian's libjemalloc_pic.a merged into one relocatable
+# object whose public names (malloc, free, mallctl, ...) are renamed to msjem_* and
+# whose every other global symbol is made local.
+#
+# Why: Debian's libjemalloc exports the standard malloc names unprefixed, so an
+# archive holding both it and our malloc would define them twice. With the copy
+# renamed and localised, libmemscope_alloc.a carries jemalloc inside itself and a
+# user links with `-lmemscope_alloc -lpthread -ldl -lm` and no jemalloc.
+#
+# jemalloc_cpp.o (jemalloc's own operator new/delete) is left out: it needs
+# libstdc++, and memscope defines the C++ operators itself.
+#
+# usage: privatize-jemalloc.sh LIBJEMALLOC_PIC_A OUTPUT_O [OBJCOPY [LD]]
+set -eu
+in=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+out=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+objcopy=${3:-objcopy}
+ld=${4:-ld}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+ar x "$in"
+rm -f jemalloc_cpp.o jemalloc_cpp.pic.o
+"$ld" -r -o merged.o *.o
+
+# Public jemalloc API -> msjem_*.
+: > rename.map
+for s in malloc calloc realloc free posix_memalign aligned_alloc memalign valloc \
+         malloc_usable_size mallocx rallocx xallocx sallocx dallocx sdallocx nallocx \
+         mallctl mallctlnametomib mallctlbymib malloc_stats_print \
+         malloc_conf malloc_conf_2_conf_harder malloc_message; do
+    echo "$s msjem_$s" >> rename.map
+done
+"$objcopy" --redefine-syms=rename.map merged.o renamed.o
+
+# Keep only msjem_* global; everything else defined here becomes local.
+nm -g --defined-only renamed.o | awk '{print $3}' | grep '^msjem_' > keep.list
+"$objcopy" --keep-global-symbols=keep.list renamed.o "$out"

@@ -1,0 +1,119 @@
+/* basic_usage: a small program whose memory memscope records.
+ *
+ * It builds a word-frequency table from a text it generates deterministically,
+ * keeps a history of lines, resizes a buffer as it grows, frees most of it, and
+ * forgets one block on purpose so that the report has a leak to show.
+ *
+ * Build it against the library (the demo does this) and run it:
+ *     MEMSCOPE_OUTPUT=MemoryAnalysis ./basic_usage
+ * or run any program under memscope with LD_PRELOAD. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memscope.h"
+
+typedef struct word {
+    char *text;
+    unsigned count;
+    struct word *next;
+} word_t;
+
+#define BUCKETS 1024
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h % BUCKETS;
+}
+
+/* Counts one word in the table, allocating an entry the first time. */
+static void count_word(word_t **table, const char *w)
+{
+    unsigned h = hash(w);
+    for (word_t *e = table[h]; e; e = e->next) {
+        if (strcmp(e->text, w) == 0) {
+            e->count++;
+            return;
+        }
+    }
+    word_t *e = malloc(sizeof *e);
+    e->text = strdup(w);
+    e->count = 1;
+    e->next = table[h];
+    table[h] = e;
+}
+
+int main(void)
+{
+    static const char *const syllables[] = { "ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi" };
+    word_t **table = calloc(BUCKETS, sizeof *table);
+    char *history = NULL;
+    size_t history_len = 0;
+    uint32_t x = 12345;
+
+    for (int line = 0; line < 2000; line++) {
+        char buf[256] = "";
+        for (int w = 0; w < 8; w++) {
+            char word[32] = "";
+            int syl = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 3;
+            for (int s = 0; s < syl; s++)
+                strcat(word, syllables[((x = x * 1103515245u + 12345u) >> 16) % 8]);
+            count_word(table, word);
+            strcat(buf, word);
+            strcat(buf, " ");
+        }
+        /* The history grows by realloc, as a log buffer would. */
+        size_t n = strlen(buf);
+        char *grown = realloc(history, history_len + n + 1);
+        if (!grown)
+            return 1;
+        history = grown;
+        memcpy(history + history_len, buf, n + 1);
+        history_len += n;
+        /* A temporary per line: allocated and freed at once. */
+        char *upper = malloc(n + 1);
+        for (size_t i = 0; i <= n; i++)
+            upper[i] = (char)(buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 32 : buf[i]);
+        free(upper);
+    }
+
+    unsigned distinct = 0, most = 0;
+    const char *top = "";
+    for (int b = 0; b < BUCKETS; b++) {
+        for (word_t *e = table[b]; e; e = e->next) {
+            distinct++;
+            if (e->count > most) {
+                most = e->count;
+                top = e->text;
+            }
+        }
+    }
+    printf("basic_usage: %u distinct words, \"%s\" seen %u times, history %zu bytes\n",
+           distinct, top, most, history_len);
+
+    /* Free everything but one entry's text: a deliberate leak. */
+    int leaked = 0;
+    for (int b = 0; b < BUCKETS; b++) {
+        word_t *e = table[b];
+        while (e) {
+            word_t *next = e->next;
+            if (!leaked && e->count == most)
+                leaked = 1; /* forget e->text */
+            else
+                free(e->text);
+            free(e);
+            e = next;
+        }
+    }
+    free(table);
+    free(history);
+
+    char path[4096];
+    if (memscope_trace_path(path, sizeof path) > 0)
+        printf("basic_usage: trace written to %s\n", path);
+    return 0;
+}

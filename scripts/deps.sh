@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs what memscope needs to build, test and demo, on Debian, when missing.
+# Run as root (or with sudo available). Idempotent and quiet when all is there.
+set -eu
+
+PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
+libjemalloc-dev libmsgpack-dev libcmocka-dev \
+sqlite3 python3 python3-jsonschema"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+# Optional: heaptrack, for the bench's comparison rows (scripts/bench.sh).
+if [ "${MEMSCOPE_DEPS_BENCH:-0}" = 1 ]; then
+    dpkg-query -W -f='${Status}' heaptrack 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing heaptrack"
+fi
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

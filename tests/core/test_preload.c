@@ -1,0 +1,161 @@
+/* Unmodified programs under LD_PRELOAD, and a program linked statically with
+ * the exact command line of the README: each is recorded and prints exactly
+ * what it prints without memscope. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "trace_reader.h"
+
+#ifndef MS_ALLOC_DIR
+#error MS_ALLOC_DIR must name the build directory of libmemscope_alloc
+#endif
+
+static const char *preload_env(void)
+{
+    return "LD_PRELOAD=" MS_ALLOC_DIR "/libmemscope_alloc.so";
+}
+
+/* Runs argv plainly and under memscope; checks identical output and a clean,
+ * causally consistent trace whose name starts with `prefix`. */
+static void same_output_and_trace(char *const argv[], const char *in_path, const char *prefix,
+                                  tr_trace_t *t)
+{
+    run_result_t *plain = malloc(sizeof *plain), *traced = malloc(sizeof *traced);
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    assert_int_equal(th_run(argv, (char *[]){ "LD_PRELOAD=", NULL }, in_path, 60000, plain), 0);
+    assert_int_equal(th_run(argv, (char *[]){ (char *)preload_env(), out_env, NULL }, in_path,
+                            60000, traced),
+                     0);
+    assert_int_equal(plain->status, 0);
+    assert_int_equal(traced->status, plain->status);
+    assert_string_equal(traced->out, plain->out);
+    assert_string_equal(traced->err, plain->err);
+
+    char path[4096];
+    assert_int_equal(tr_find(dir, prefix, path, sizeof path), 0);
+    assert_int_equal(tr_load(path, t), 0);
+    assert_int_equal(t->bad, 0);
+    assert_int_equal(t->n_process, 1);
+    assert_int_equal(t->n_end, 1);
+    assert_true(tr_count(t, 0) > 100);
+    assert_true(tr_count(t, 1) > 100);
+    uint64_t live;
+    assert_int_equal(tr_check_causal(t, &live, NULL, NULL), 0);
+    th_rmtree(dir);
+    free(plain);
+    free(traced);
+}
+
+static void test_sqlite3(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/sqlite3", X_OK) != 0)
+        skip();
+    char script[] = "/tmp/memscope-sql-XXXXXX";
+    int fd = mkstemp(script);
+    const char *sql =
+        "create table t(a integer primary key, b text);\n"
+        "with recursive c(x) as (select 1 union all select x+1 from c where x < 20000)\n"
+        "  insert into t select x, printf('row %d %s', x, hex(randomblob(8) * 0)) from c;\n"
+        "create index tb on t(b);\n"
+        "select count(*), sum(a), max(length(b)) from t;\n"
+        "delete from t where a % 3 = 0;\n"
+        "select count(*) from t;\n";
+    assert_int_equal(write(fd, sql, strlen(sql)), (ssize_t)strlen(sql));
+    close(fd);
+    tr_trace_t t;
+    same_output_and_trace((char *[]){ "/usr/bin/sqlite3", ":memory:", NULL }, script, "sqlite3.",
+                          &t);
+    assert_true(t.nev > 10000);
+    tr_free(&t);
+    unlink(script);
+}
+
+static void test_python3(void **state)
+{
+    (void)state;
+    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : NULL;
+    if (!py)
+        skip();
+    tr_trace_t t;
+    same_output_and_trace(
+        (char *[]){ (char *)py, "-c",
+                    "import json; d={str(i): list(range(i % 50)) for i in range(5000)};"
+                    "print(len(json.dumps(d, sort_keys=True)))",
+                    NULL },
+        NULL, "python3", &t);
+    tr_free(&t);
+}
+
+static bool tag_5777(uint64_t size) { return size == 5777; }
+
+static void test_cxx_new_delete(void **state)
+{
+    (void)state;
+    tr_trace_t t;
+    same_output_and_trace((char *[]){ (char *)th_build_path("cxx_prog"), NULL }, NULL,
+                          "cxx_prog.", &t);
+    tr_counts_t n;
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, tag_5777, &n), 0);
+    assert_int_equal(n.allocs, 200); /* new[] and nothrow new[], 100 each */
+    assert_int_equal(n.frees, 200);
+    tr_free(&t);
+}
+
+/* `cc app.c -L<dir> -l:libmemscope_alloc.a -lpthread -ldl -lm`, as the README
+ * says, builds a traced program with no jemalloc on the link line. */
+static void test_static_link_command_line(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/app", dir);
+    run_result_t *r = malloc(sizeof *r);
+    char *cc_argv[] = { "cc", "-o", exe, MS_SOURCE_DIR "/examples/basic_usage.c", "-I",
+                        MS_SOURCE_DIR "/include", "-L" MS_ALLOC_DIR, "-l:libmemscope_alloc.a",
+                        "-lpthread", "-ldl", "-lm", NULL };
+    assert_int_equal(th_run(cc_argv, NULL, NULL, 120000, r), 0);
+    if (r->status != 0)
+        fprintf(stderr, "%s", r->err);
+    assert_int_equal(r->status, 0);
+
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    char *argv[] = { exe, NULL };
+    assert_int_equal(th_run(argv, (char *[]){ out_env, "LD_PRELOAD=", NULL }, NULL, 60000, r), 0);
+    assert_int_equal(r->status, 0);
+    char path[4096];
+    assert_int_equal(tr_find(dir, "app.", path, sizeof path), 0);
+    tr_trace_t t;
+    assert_int_equal(tr_load(path, &t), 0);
+    assert_int_equal(t.bad, 0);
+    assert_true(tr_count(&t, 0) > 0);
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, NULL, NULL), 0);
+    tr_free(&t);
+    free(r);
+    th_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sqlite3),
+        cmocka_unit_test(test_python3),
+        cmocka_unit_test(test_cxx_new_delete),
+        cmocka_unit_test(test_static_link_command_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,287 @@
+/* Whole-process behaviour of the recorder, on the `workload` program: threads,
+ * cross-thread frees, thread exit, fork, SIGKILL, and the MEMSCOPE_* options. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "trace_reader.h"
+
+static bool tagged(uint64_t size) { return size % 1000 == 777 && size < 10000; }
+
+/* Runs the workload with args into a fresh dir; loads its trace into t. */
+static void run_workload(char *const args[], char *const env[], const char *dir,
+                         run_result_t *r, tr_trace_t *t)
+{
+    char *argv[8] = { (char *)th_build_path("workload") };
+    for (int i = 0; args[i]; i++)
+        argv[i + 1] = args[i];
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    char *envv[16] = { out_env };
+    for (int i = 0; env && env[i]; i++)
+        envv[i + 1] = env[i];
+    assert_int_equal(th_run(argv, envv, NULL, 60000, r), 0);
+    if (t) {
+        char path[4096];
+        assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
+        assert_int_equal(tr_load(path, t), 0);
+    }
+}
+
+static void test_stress_counts_exact(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "stress", "4", "20000", NULL }, NULL, dir, &r, &t);
+    assert_int_equal(r.status, 0);
+    long long allocs = th_field(r.out, "allocs"), frees = th_field(r.out, "frees");
+    long long reallocs = th_field(r.out, "reallocs");
+    assert_true(allocs >= 80000);
+
+    assert_int_equal(t.bad, 0);
+    assert_true(t.first_event_ok);
+    assert_int_equal(t.header_dropped, 0);
+    tr_counts_t n;
+    uint64_t live;
+    /* Every free meets a live block in the causal merge of all threads. */
+    assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
+    assert_int_equal(n.allocs, (uint64_t)allocs);
+    assert_int_equal(n.frees, (uint64_t)frees);
+    assert_int_equal(n.reallocs_from, (uint64_t)reallocs);
+    assert_true(t.nthreads >= 5); /* main + 4 */
+    assert_int_equal(t.n_end, 1);
+    assert_true(t.end_time > 0);
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+static void test_thread_exit_and_names(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "names", NULL }, NULL, dir, &r, &t);
+    assert_int_equal(r.status, 0);
+    int exited = 0;
+    bool seen[4] = { false };
+    for (int i = 0; i < t.nthreads; i++) {
+        const tr_thread_t *th = &t.threads[i];
+        if (!th->exited)
+            continue;
+        exited++;
+        int k;
+        if (sscanf(th->name, "worker-%d", &k) == 1 && k >= 0 && k < 4)
+            seen[k] = true;
+    }
+    assert_true(exited >= 4);
+    for (int k = 0; k < 4; k++)
+        assert_true(seen[k]);
+    tr_counts_t n;
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
+    assert_int_equal(n.allocs, 400);
+    assert_int_equal(n.frees, 400);
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+static void test_fork_child_writes_own_trace(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "fork", NULL }, NULL, dir, &r, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(th_field(r.out, "child_status"), 0);
+    long long child = th_field(r.out, "child"), parent = th_field(r.out, "parent");
+    assert_true(child > 0 && parent > 0);
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/workload.%lld.msgpack", dir, child);
+    tr_trace_t c;
+    assert_int_equal(tr_load(path, &c), 0);
+    assert_int_equal(c.bad, 0);
+    assert_int_equal(c.n_fork, 1);
+    assert_int_equal(c.fork_parent, (uint64_t)parent);
+    assert_int_equal(c.pid, (uint64_t)child);
+    /* The child's own 1000 allocations and frees, and nothing of the parent's
+     * threads. Blocks inherited from the parent are not in the child's trace. */
+    assert_int_equal(c.nthreads, 1);
+    uint64_t allocs = 0, frees = 0;
+    for (size_t i = 0; i < c.nev; i++) {
+        if (c.ev[i].kind == 0 && tagged(c.ev[i].size))
+            allocs++;
+    }
+    frees = tr_count(&c, 1);
+    assert_int_equal(allocs, 1000);
+    assert_true(frees >= 1000);
+    tr_free(&c);
+
+    snprintf(path, sizeof path, "%s/workload.%lld.msgpack", dir, parent);
+    tr_trace_t p;
+    assert_int_equal(tr_load(path, &p), 0);
+    assert_int_equal(p.bad, 0);
+    assert_int_equal(p.n_fork, 0);
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&p, &live, NULL, NULL), 0);
+    tr_free(&p);
+    th_rmtree(dir);
+}
+
+static void test_sigkill_leaves_whole_events(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    char *argv[] = { (char *)th_build_path("workload"), "loop", NULL };
+    pid_t pid = th_spawn(argv, (char *[]){ out_env, "MEMSCOPE_BUFFER_SIZE=64K", NULL });
+    assert_true(pid > 0);
+    usleep(300000);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFSIGNALED(st));
+
+    char path[4096];
+    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
+    tr_trace_t t;
+    assert_int_equal(tr_load(path, &t), 0);
+    assert_int_equal(t.bad, 0);          /* only whole records */
+    assert_true(t.first_event_ok);
+    assert_true(t.nev > 10000);
+    assert_int_equal(t.n_end, 0);        /* it never reached exit */
+    assert_int_equal(t.end_time, 0);
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, NULL, NULL), 0);
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+static void test_mode_off_writes_nothing(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "small", NULL }, (char *[]){ "MEMSCOPE_MODE=off", NULL }, dir, &r,
+                 NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(th_field(r.out, "allocs"), 1001);
+    char path[4096];
+    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), -1);
+    th_rmtree(dir);
+}
+
+static void test_max_events_counts_drops(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "small", NULL }, (char *[]){ "MEMSCOPE_MAX_EVENTS=100", NULL }, dir,
+                 &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(t.nthreads, 1);
+    assert_int_equal(t.threads[0].events, 100);
+    /* The program made more than 2001 events; all beyond 100 were counted. */
+    assert_true(t.header_dropped >= 2001 - 100);
+    assert_true(t.threads[0].dropped >= 2001 - 100);
+    assert_true(t.threads[0].dropped <= t.header_dropped);
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+static void test_bad_directory_runs_on(void **state)
+{
+    (void)state;
+    run_result_t r;
+    char *argv[] = { (char *)th_build_path("workload"), "small", NULL };
+    assert_int_equal(th_run(argv, (char *[]){ "MEMSCOPE_OUTPUT=/proc/memscope/nope", NULL }, NULL,
+                            30000, &r),
+                     0);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(th_field(r.out, "allocs"), 1001);
+    assert_non_null(strstr(r.err, "memscope: cannot create a trace in '/proc/memscope/nope'"));
+}
+
+static void test_invalid_options_warn_once(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "small", NULL },
+                 (char *[]){ "MEMSCOPE_BUFFER_SIZE=lots", "MEMSCOPE_MODE=loud",
+                             "MEMSCOPE_MAX_EVENTS=-3", NULL },
+                 dir, &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "MEMSCOPE_BUFFER_SIZE='lots'"));
+    assert_non_null(strstr(r.err, "MEMSCOPE_MODE='loud'"));
+    assert_non_null(strstr(r.err, "MEMSCOPE_MAX_EVENTS='-3'"));
+    int lines = 0;
+    for (const char *p = r.err; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 3);
+    assert_int_equal(t.chunk_size, 1u << 20); /* the default */
+    assert_int_equal(t.header_dropped, 0);
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+static void test_buffer_size_accepts_units(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "small", NULL }, (char *[]){ "MEMSCOPE_BUFFER_SIZE=128K", NULL }, dir,
+                 &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(t.chunk_size, 128u << 10);
+    assert_string_equal(r.err, "");
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+static void test_name_option(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "small", NULL }, (char *[]){ "MEMSCOPE_NAME=custom", NULL }, dir, &r,
+                 NULL);
+    char path[4096];
+    assert_int_equal(tr_find(dir, "custom.", path, sizeof path), 0);
+    th_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stress_counts_exact),
+        cmocka_unit_test(test_thread_exit_and_names),
+        cmocka_unit_test(test_fork_child_writes_own_trace),
+        cmocka_unit_test(test_sigkill_leaves_whole_events),
+        cmocka_unit_test(test_mode_off_writes_nothing),
+        cmocka_unit_test(test_max_events_counts_drops),
+        cmocka_unit_test(test_bad_directory_runs_on),
+        cmocka_unit_test(test_invalid_options_warn_once),
+        cmocka_unit_test(test_buffer_size_accepts_units),
+        cmocka_unit_test(test_name_option),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,240 @@
+/* The malloc family's semantics, in a program statically linked with
+ * libmemscope_alloc.a: each entry point behaves as glibc's does, and what it
+ * does is recorded. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memscope.h"
+
+/* Sizes the compiler cannot see, so that it lets us ask for the impossible. */
+static volatile size_t huge_v = SIZE_MAX - 4096, half_v = SIZE_MAX / 2;
+#define HUGE_SZ ((size_t)huge_v)
+#define HALF_SZ ((size_t)half_v)
+#include "trace_reader.h"
+
+static void test_malloc_zero_unique(void **state)
+{
+    (void)state;
+    void *a = malloc(0), *b = malloc(0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_ptr_not_equal(a, b);
+    free(a);
+    free(b);
+}
+
+static void test_free_null_keeps_errno(void **state)
+{
+    (void)state;
+    errno = 1234;
+    free(NULL);
+    assert_int_equal(errno, 1234);
+    void *p = malloc(100);
+    errno = 4321;
+    free(p);
+    assert_int_equal(errno, 4321);
+}
+
+static void test_malloc_huge_enomem(void **state)
+{
+    (void)state;
+    errno = 0;
+    void *volatile p = malloc(HUGE_SZ);
+    assert_null(p);
+    assert_int_equal(errno, ENOMEM);
+}
+
+static void test_calloc_zeroed_and_overflow(void **state)
+{
+    (void)state;
+    unsigned char *p = calloc(1000, 3);
+    assert_non_null(p);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(p[i], 0);
+    free(p);
+    errno = 0;
+    void *volatile q = calloc(HALF_SZ, 3);
+    assert_null(q);
+    assert_int_equal(errno, ENOMEM);
+}
+
+static void test_realloc_null_zero_grow_shrink(void **state)
+{
+    (void)state;
+    char *p = realloc(NULL, 10);
+    assert_non_null(p);
+    memcpy(p, "abcdefghi", 10);
+    p = realloc(p, 100000);
+    assert_non_null(p);
+    assert_string_equal(p, "abcdefghi");
+    p = realloc(p, 5);
+    assert_non_null(p);
+    assert_memory_equal(p, "abcde", 5);
+    errno = 77;
+    assert_null(realloc(p, 0)); /* frees, as glibc */
+    assert_int_equal(errno, 77);
+}
+
+static void test_realloc_failure_keeps_block(void **state)
+{
+    (void)state;
+    char *volatile p = malloc(16);
+    strcpy(p, "keep");
+    errno = 0;
+    void *q = realloc(p, HUGE_SZ);
+    assert_null(q);
+    assert_int_equal(errno, ENOMEM);
+    assert_string_equal(p, "keep");
+    free(p);
+}
+
+static void test_reallocarray_overflow(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(reallocarray(NULL, HALF_SZ, 3));
+    assert_int_equal(errno, ENOMEM);
+    int *p = reallocarray(NULL, 10, sizeof(int));
+    assert_non_null(p);
+    free(p);
+}
+
+static void test_posix_memalign(void **state)
+{
+    (void)state;
+    void *p = NULL;
+    errno = 55;
+    assert_int_equal(posix_memalign(&p, 3, 10), EINVAL);
+    assert_int_equal(posix_memalign(&p, 4, 10), EINVAL); /* < sizeof(void *) */
+    assert_int_equal(errno, 55);
+    for (size_t a = 8; a <= 65536; a *= 2) {
+        assert_int_equal(posix_memalign(&p, a, 100), 0);
+        assert_int_equal((uintptr_t)p % a, 0);
+        free(p);
+    }
+    assert_int_equal(posix_memalign(&p, 64, HUGE_SZ), ENOMEM);
+    assert_int_equal(errno, 55);
+}
+
+static void test_aligned_alloc(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(aligned_alloc(24, 48));
+    assert_int_equal(errno, EINVAL);
+    void *p = aligned_alloc(4096, 4096);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 4096, 0);
+    free(p);
+    p = aligned_alloc(16, 8); /* smaller than the alignment */
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 16, 0);
+    free(p);
+}
+
+static void test_memalign_valloc_pvalloc(void **state)
+{
+    (void)state;
+    long ps = sysconf(_SC_PAGESIZE);
+    void *p = memalign(48, 10); /* rounded up to 64, as glibc */
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 64, 0);
+    free(p);
+    p = memalign(0, 10);
+    assert_non_null(p);
+    free(p);
+    p = valloc(10);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % (uintptr_t)ps, 0);
+    free(p);
+    p = pvalloc(1);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % (uintptr_t)ps, 0);
+    assert_true(malloc_usable_size(p) >= (size_t)ps);
+    free(p);
+}
+
+static void test_usable_size(void **state)
+{
+    (void)state;
+    assert_int_equal(malloc_usable_size(NULL), 0);
+    void *p = malloc(100);
+    assert_true(malloc_usable_size(p) >= 100);
+    free(p);
+}
+
+static void test_public_api(void **state)
+{
+    (void)state;
+    assert_string_equal(memscope_version(), "0.1.0");
+    assert_non_null(memscope_strerror(-ENOENT));
+    char small[2];
+    assert_int_equal(memscope_trace_path(small, sizeof small), -ERANGE);
+}
+
+static bool tag_4242(uint64_t size) { return size == 4242; }
+
+/* The entry points above were recorded: the trace of this very process holds
+ * them. Blocks of size 4242 made here are counted exactly. */
+static void test_trace_records_entry_points(void **state)
+{
+    (void)state;
+    void *a = malloc(4242);
+    void *b = calloc(1, 4242);
+    void *c = NULL;
+    assert_int_equal(posix_memalign(&c, 256, 4242), 0);
+    void *d = aligned_alloc(64, 4242);
+    void *e = memalign(128, 4242);
+    void *f = realloc(NULL, 4242);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(e);
+    free(f);
+
+    char path[4096];
+    assert_true(memscope_trace_path(path, sizeof path) > 0);
+    tr_trace_t t;
+    assert_int_equal(tr_load(path, &t), 0);
+    assert_int_equal(t.bad, 0);
+    assert_true(t.first_event_ok);
+    assert_int_equal(t.n_process, 1);
+    assert_true(t.n_modules >= 1);
+    assert_true(t.modules_last >= 2); /* the program and libc at least */
+    tr_counts_t n;
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, tag_4242, &n), 0);
+    assert_int_equal(n.allocs, 6);
+    assert_int_equal(n.frees, 6);
+    tr_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_malloc_zero_unique),
+        cmocka_unit_test(test_free_null_keeps_errno),
+        cmocka_unit_test(test_malloc_huge_enomem),
+        cmocka_unit_test(test_calloc_zeroed_and_overflow),
+        cmocka_unit_test(test_realloc_null_zero_grow_shrink),
+        cmocka_unit_test(test_realloc_failure_keeps_block),
+        cmocka_unit_test(test_reallocarray_overflow),
+        cmocka_unit_test(test_posix_memalign),
+        cmocka_unit_test(test_aligned_alloc),
+        cmocka_unit_test(test_memalign_valloc_pvalloc),
+        cmocka_unit_test(test_usable_size),
+        cmocka_unit_test(test_public_api),
+        cmocka_unit_test(test_trace_records_entry_points),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

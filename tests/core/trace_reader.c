@@ -1,0 +1,483 @@
+/* The core tests' own decoder of docs/FORMAT.md. See trace_reader.h. */
+#include "trace_reader.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+static tr_thread_t *thread_get(tr_trace_t *t, uint32_t serial)
+{
+    for (int i = 0; i < t->nthreads; i++)
+        if (t->threads[i].serial == serial)
+            return &t->threads[i];
+    if (t->nthreads == TR_MAX_THREADS)
+        return NULL;
+    tr_thread_t *th = &t->threads[t->nthreads++];
+    memset(th, 0, sizeof *th);
+    th->serial = serial;
+    return th;
+}
+
+const tr_thread_t *tr_thread(const tr_trace_t *t, uint32_t serial)
+{
+    for (int i = 0; i < t->nthreads; i++)
+        if (t->threads[i].serial == serial)
+            return &t->threads[i];
+    return NULL;
+}
+
+static void push(tr_trace_t *t, tr_event_t e)
+{
+    if (t->nev == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 4096;
+        t->ev = realloc(t->ev, t->cap * sizeof *t->ev);
+    }
+    t->ev[t->nev++] = e;
+}
+
+static int64_t zz(uint64_t v) { return (int64_t)((v >> 1) ^ -(v & 1)); }
+
+static const msgpack_object *map_get(const msgpack_object *o, const char *key)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
+            memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
+            return &kv->val;
+    }
+    return NULL;
+}
+
+static void copy_str(char *dst, size_t len, const msgpack_object *o)
+{
+    dst[0] = '\0';
+    if (!o || o->type != MSGPACK_OBJECT_STR)
+        return;
+    size_t n = o->via.str.size < len - 1 ? o->via.str.size : len - 1;
+    memcpy(dst, o->via.str.ptr, n);
+    dst[n] = '\0';
+}
+
+/* Decodes one chunk payload. Returns false if it did not decode cleanly. */
+static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_t len,
+                         uint64_t time0, uint64_t task0)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    uint64_t addr = 0, time = time0, task = task0;
+    uint32_t after_thread = 0;
+    uint64_t after_event = 0;
+    bool ok = true;
+#define NEXT_UINT(dst)                                                              \
+    do {                                                                            \
+        if (msgpack_unpack_next(&u, (const char *)p, len, &off) != MSGPACK_UNPACK_SUCCESS) \
+            { ok = false; goto out; }                                               \
+        if (u.data.type == MSGPACK_OBJECT_POSITIVE_INTEGER) (dst) = u.data.via.u64; \
+        else if (u.data.type == MSGPACK_OBJECT_NEGATIVE_INTEGER) (dst) = (uint64_t)u.data.via.i64; \
+        else { ok = false; goto out; }                                              \
+    } while (0)
+    while (off < len) {
+        uint64_t h;
+        NEXT_UINT(h);
+        unsigned kind = h & 7;
+        uint64_t arg = h >> 3;
+        tr_event_t e = { .kind = (uint8_t)kind, .thread = th->serial, .time = time, .task = task,
+                         .after_thread = after_thread, .after_event = after_event };
+        if (kind <= 3)
+            after_thread = 0;
+        switch (kind) {
+        case 0:
+            addr += (uint64_t)zz(arg);
+            e.addr = addr;
+            NEXT_UINT(e.size);
+            push(t, e);
+            th->events++;
+            break;
+        case 1:
+            addr += (uint64_t)zz(arg);
+            e.addr = addr;
+            push(t, e);
+            th->events++;
+            break;
+        case 2: {
+            uint64_t d;
+            e.addr = addr + (uint64_t)zz(arg);
+            NEXT_UINT(d);
+            e.addr2 = e.addr + d;
+            NEXT_UINT(e.size);
+            addr = e.addr2;
+            push(t, e);
+            th->events++;
+            break;
+        }
+        case 3: {
+            uint64_t stack_weight[2];
+            addr += (uint64_t)zz(arg);
+            e.addr = addr;
+            NEXT_UINT(e.size);
+            NEXT_UINT(stack_weight[0]);
+            NEXT_UINT(stack_weight[1]);
+            (void)stack_weight;
+            push(t, e);
+            th->events++;
+            break;
+        }
+        case 4:
+            after_thread = (uint32_t)arg;
+            NEXT_UINT(after_event);
+            break;
+        case 7:
+            if (msgpack_unpack_next(&u, (const char *)p, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+                ok = false;
+                goto out;
+            }
+            switch (arg) {
+            case 1: time = u.data.via.u64; break;
+            case 2:
+                th->has_thread_record = true;
+                copy_str(th->name, sizeof th->name, map_get(&u.data, "name"));
+                if (map_get(&u.data, "tid"))
+                    th->tid = map_get(&u.data, "tid")->via.u64;
+                break;
+            case 3:
+                th->exited = true;
+                copy_str(th->name, sizeof th->name, map_get(&u.data, "name"));
+                break;
+            case 4:
+                t->n_process++;
+                copy_str(t->exe, sizeof t->exe, map_get(&u.data, "exe"));
+                break;
+            case 5:
+                t->n_modules++;
+                t->modules_last = u.data.type == MSGPACK_OBJECT_ARRAY ? u.data.via.array.size : 0;
+                break;
+            case 6: task = u.data.via.u64; break;
+            case 7: th->dropped += u.data.via.u64; break;
+            case 9: t->n_metric++; break;
+            case 10:
+                t->n_fork++;
+                if (map_get(&u.data, "parent_pid"))
+                    t->fork_parent = map_get(&u.data, "parent_pid")->via.u64;
+                break;
+            case 11: t->n_end++; break;
+            default: break;
+            }
+            break;
+        default:
+            ok = false;
+            goto out;
+        }
+    }
+out:
+    msgpack_unpacked_destroy(&u);
+    return ok;
+#undef NEXT_UINT
+}
+
+typedef struct chunk_ref { uint32_t thread, seq; size_t off; } chunk_ref_t;
+
+static int chunk_cmp(const void *a, const void *b)
+{
+    const chunk_ref_t *x = a, *y = b;
+    if (x->thread != y->thread) return x->thread < y->thread ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int tr_load(const char *path, tr_trace_t *t)
+{
+    memset(t, 0, sizeof *t);
+    t->first_event_ok = true;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { perror(path); return -1; }
+    struct stat st;
+    fstat(fd, &st);
+    if (st.st_size < 4096) { fprintf(stderr, "%s: too short\n", path); close(fd); return -1; }
+    const uint8_t *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED || memcmp(m, "MEMSCOPE", 8) != 0 || rd32(m + 8) != 1) {
+        fprintf(stderr, "%s: bad header\n", path);
+        return -1;
+    }
+    uint32_t hsize = rd32(m + 12);
+    t->chunk_size = rd32(m + 16);
+    t->pid = rd64(m + 24);
+    t->header_dropped = rd64(m + 56);
+    t->end_time = rd64(m + 72);
+    size_t n = ((size_t)st.st_size - hsize) / t->chunk_size;
+    chunk_ref_t *refs = calloc(n + 1, sizeof *refs);
+    size_t nref = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *c = m + hsize + i * t->chunk_size;
+        if (rd32(c) != 0x4b43534du)
+            continue;
+        refs[nref++] = (chunk_ref_t){ rd32(c + 8), rd32(c + 12), hsize + i * t->chunk_size };
+    }
+    qsort(refs, nref, sizeof *refs, chunk_cmp);
+    for (size_t i = 0; i < nref; i++) {
+        const uint8_t *c = m + refs[i].off;
+        tr_thread_t *th = thread_get(t, refs[i].thread);
+        if (!th)
+            continue;
+        if (rd64(c + 32) != th->events)
+            t->first_event_ok = false;
+        uint32_t committed = rd32(c + 4);
+        if (committed > t->chunk_size - 64) { t->bad++; continue; }
+        if (!decode_chunk(t, th, c + 64, committed, rd64(c + 24), rd64(c + 40)))
+            t->bad++;
+    }
+    free(refs);
+    munmap((void *)m, (size_t)st.st_size);
+    return 0;
+}
+
+void tr_free(tr_trace_t *t)
+{
+    free(t->ev);
+    t->ev = NULL;
+}
+
+uint64_t tr_count(const tr_trace_t *t, int kind)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < t->nev; i++)
+        n += t->ev[i].kind == kind;
+    return n;
+}
+
+/* A small open-addressing map of live addresses to sizes. */
+typedef struct live_set { uint64_t *k, *v; size_t cap, n; } live_set_t;
+
+static size_t ls_slot(const live_set_t *s, uint64_t a)
+{
+    size_t i = (size_t)((a * 0x9e3779b97f4a7c15ull) >> 20) & (s->cap - 1);
+    while (s->k[i] && s->k[i] != a)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static bool ls_has(const live_set_t *s, uint64_t a) { return s->k[ls_slot(s, a)] == a; }
+
+static void ls_add(live_set_t *s, uint64_t a, uint64_t v)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        live_set_t b = { calloc(s->cap * 2, 8), calloc(s->cap * 2, 8), s->cap * 2, 0 };
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->k[i]) ls_add(&b, s->k[i], s->v[i]);
+        free(s->k);
+        free(s->v);
+        *s = b;
+    }
+    size_t i = ls_slot(s, a);
+    if (!s->k[i]) s->n++;
+    s->k[i] = a;
+    s->v[i] = v;
+}
+
+/* Removes a and returns its size (0 if absent). */
+static uint64_t ls_del(live_set_t *s, uint64_t a)
+{
+    size_t i = ls_slot(s, a);
+    if (!s->k[i])
+        return 0;
+    uint64_t v = s->v[i];
+    s->k[i] = 0;
+    s->n--;
+    for (size_t j = (i + 1) & (s->cap - 1); s->k[j]; j = (j + 1) & (s->cap - 1)) {
+        uint64_t k = s->k[j], w = s->v[j];
+        s->k[j] = 0;
+        s->n--;
+        ls_add(s, k, w);
+    }
+    return v;
+}
+
+static bool admissible(const live_set_t *s, const tr_event_t *e)
+{
+    switch (e->kind) {
+    case 0: case 3: return !ls_has(s, e->addr);
+    case 1: return ls_has(s, e->addr);
+    default: return ls_has(s, e->addr) && (e->addr2 == e->addr || !ls_has(s, e->addr2));
+    }
+}
+
+typedef struct merge {
+    live_set_t live;     /* address -> size of live blocks */
+    live_set_t pending;  /* address -> count of frees met before their allocation */
+    uint64_t bad;        /* allocations that met a live address */
+} merge_t;
+
+/* Pending frees of an address are counted in one value: FREEs in the low 32
+ * bits, REALLOC departures in the high 32 bits. */
+#define PEND_FREE 1ull
+#define PEND_REALLOC (1ull << 32)
+
+/* Starts a block at a: paired with a pending free if one waits (the two were
+ * in one TIME tick on different threads), else live. The paired free is
+ * counted here, now that its block's size is known. */
+static void born(merge_t *m, uint64_t a, uint64_t size, tr_tagged_fn tagged, tr_counts_t *c)
+{
+    if (ls_has(&m->live, a)) {
+        m->bad++;
+        if (getenv("TR_DEBUG"))
+            fprintf(stderr, "  alloc of live %llx\n", (unsigned long long)a);
+        return;
+    }
+    uint64_t p = ls_del(&m->pending, a);
+    if (p == 0) {
+        ls_add(&m->live, a, size);
+        return;
+    }
+    uint64_t take = (p & 0xffffffffu) ? PEND_FREE : PEND_REALLOC;
+    if (tagged && tagged(size)) {
+        if (take == PEND_FREE) c->frees++;
+        else c->reallocs_from++;
+    }
+    if (p - take)
+        ls_add(&m->pending, a, p - take);
+}
+
+/* Ends the block at a; returns its size. A departure that meets no block
+ * waits in `pending` for the allocation it belongs to, and returns 0. */
+static uint64_t died(merge_t *m, uint64_t a, uint64_t how)
+{
+    if (ls_has(&m->live, a))
+        return ls_del(&m->live, a);
+    uint64_t p = ls_del(&m->pending, a);
+    ls_add(&m->pending, a, p + how);
+    return 0;
+}
+
+static void apply(merge_t *m, const tr_event_t *e, tr_tagged_fn tagged, tr_counts_t *c)
+{
+    uint64_t old;
+    switch (e->kind) {
+    case 0: case 3:
+        if (tagged && tagged(e->size)) c->allocs++;
+        born(m, e->addr, e->size, tagged, c);
+        break;
+    case 1:
+        old = died(m, e->addr, PEND_FREE);
+        if (tagged && tagged(old)) c->frees++;
+        break;
+    default:
+        if (e->addr2 == e->addr && ls_has(&m->live, e->addr)) {
+            old = ls_del(&m->live, e->addr);
+            ls_add(&m->live, e->addr, e->size);
+        } else {
+            old = died(m, e->addr, PEND_REALLOC);
+            born(m, e->addr2, e->size, tagged, c);
+        }
+        if (tagged && tagged(old)) c->reallocs_from++;
+        break;
+    }
+}
+
+/* Events consumed so far of the thread with this serial. */
+static uint64_t consumed_of(const tr_trace_t *t, const size_t *pos, const size_t *start, int nt,
+                            uint32_t serial)
+{
+    for (int i = 0; i < nt; i++)
+        if (t->ev[start[i]].thread == serial)
+            return pos[i] - start[i];
+    return UINT64_MAX; /* unknown thread: no constraint */
+}
+
+uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn tagged,
+                         tr_counts_t *counts)
+{
+    size_t pos[TR_MAX_THREADS], end[TR_MAX_THREADS], start[TR_MAX_THREADS];
+    int nt = 0;
+    tr_counts_t dummy;
+    if (!counts)
+        counts = &dummy;
+    memset(counts, 0, sizeof *counts);
+    for (size_t i = 0; i < t->nev; i++) {
+        if (i == 0 || t->ev[i].thread != t->ev[i - 1].thread) {
+            if (nt) end[nt - 1] = i;
+            start[nt] = i;
+            pos[nt++] = i;
+        }
+    }
+    if (nt) end[nt - 1] = t->nev;
+    merge_t m = { { calloc(1024, 8), calloc(1024, 8), 1024, 0 },
+                  { calloc(1024, 8), calloc(1024, 8), 1024, 0 }, 0 };
+    for (;;) {
+        /* The earliest event not waiting on an AFTER edge; among equal times,
+         * one that fits the live set. */
+        int best = -1;
+        bool best_fits = false;
+        for (int i = 0; i < nt; i++) {
+            if (pos[i] == end[i]) continue;
+            const tr_event_t *e = &t->ev[pos[i]];
+            if (e->after_thread &&
+                consumed_of(t, pos, start, nt, e->after_thread) <= e->after_event)
+                continue;
+            bool fits = admissible(&m.live, e);
+            if (best < 0 || e->time < t->ev[pos[best]].time ||
+                (e->time == t->ev[pos[best]].time && fits && !best_fits)) {
+                best = i;
+                best_fits = fits;
+            }
+        }
+        if (best < 0) {
+            /* Everything left waits on an AFTER edge: impossible in a trace of
+             * a real run. Count it and take the earliest anyway. */
+            for (int i = 0; i < nt; i++)
+                if (pos[i] != end[i] && (best < 0 || t->ev[pos[i]].time < t->ev[pos[best]].time))
+                    best = i;
+            if (best < 0) break;
+            m.bad++;
+        }
+        apply(&m, &t->ev[pos[best]++], tagged, counts);
+    }
+    /* Frees still waiting met no allocation at all. */
+    for (size_t i = 0; i < m.pending.cap; i++)
+        if (m.pending.k[i]) {
+            m.bad += (m.pending.v[i] & 0xffffffffu) + (m.pending.v[i] >> 32);
+            if (getenv("TR_DEBUG"))
+                fprintf(stderr, "  free of unknown %llx\n", (unsigned long long)m.pending.k[i]);
+        }
+    if (live_end)
+        *live_end = m.live.n;
+    free(m.live.k);
+    free(m.live.v);
+    free(m.pending.k);
+    free(m.pending.v);
+    return m.bad;
+}
+
+int tr_find(const char *dir, const char *prefix, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    struct dirent *de;
+    time_t best = 0;
+    int found = -1;
+    while ((de = readdir(d))) {
+        size_t pl = strlen(prefix), nl = strlen(de->d_name);
+        if (strncmp(de->d_name, prefix, pl) != 0 || nl < 8 || strcmp(de->d_name + nl - 8, ".msgpack") != 0)
+            continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(p, &st) == 0 && (found < 0 || st.st_mtime >= best)) {
+            best = st.st_mtime;
+            snprintf(out, len, "%s", p);
+            found = 0;
+        }
+    }
+    closedir(d);
+    return found;
+}

@@ -1,0 +1,76 @@
+/* Test fixture: an independent decoder of docs/FORMAT.md for the core tests.
+ *
+ * It uses msgpack-c's object unpacker (not export/'s reader), so that the
+ * recorder is checked against the format document by a second implementation.
+ * It loads a whole trace into memory: fine for test-sized traces. */
+#ifndef TRACE_READER_H
+#define TRACE_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tr_event {
+    uint8_t kind;       /* 0 ALLOC, 1 FREE, 2 REALLOC, 3 ALLOC_EX */
+    uint32_t thread;    /* serial */
+    uint64_t addr;      /* ALLOC/FREE address, REALLOC old address */
+    uint64_t addr2;     /* REALLOC new address */
+    uint64_t size;
+    uint64_t time;      /* TIME in force */
+    uint64_t task;
+    uint32_t after_thread;  /* AFTER record: must follow event after_event of */
+    uint64_t after_event;   /*   thread after_thread (0 = no AFTER) */
+} tr_event_t;
+
+typedef struct tr_thread {
+    uint32_t serial;
+    uint64_t tid;
+    char name[64];
+    bool exited;        /* THREAD_EXIT seen */
+    bool has_thread_record;
+    uint64_t events;
+    uint64_t dropped;   /* DROPPED records */
+} tr_thread_t;
+
+#define TR_MAX_THREADS 512
+
+typedef struct tr_trace {
+    tr_event_t *ev;     /* grouped by thread, each thread in record order */
+    size_t nev, cap;
+    tr_thread_t threads[TR_MAX_THREADS];
+    int nthreads;
+    uint64_t header_dropped;
+    uint64_t end_time;
+    uint32_t chunk_size;
+    uint64_t pid;
+    int n_process, n_modules, n_fork, n_end, n_metric;
+    uint64_t fork_parent;
+    uint64_t modules_last;      /* module count in the last MODULES record */
+    char exe[512];
+    int bad;                    /* chunks whose payload did not decode cleanly */
+    bool first_event_ok;        /* every chunk's first_event matched */
+} tr_trace_t;
+
+/* Loads and decodes a trace. Returns 0, or -1 with a message on stderr. */
+int tr_load(const char *path, tr_trace_t *t);
+void tr_free(tr_trace_t *t);
+/* Counts events of a kind. */
+uint64_t tr_count(const tr_trace_t *t, int kind);
+const tr_thread_t *tr_thread(const tr_trace_t *t, uint32_t serial);
+typedef bool (*tr_tagged_fn)(uint64_t size);
+typedef struct tr_counts {
+    uint64_t allocs;        /* ALLOC of a tagged size */
+    uint64_t frees;         /* FREE of a block allocated with a tagged size */
+    uint64_t reallocs_from; /* REALLOC of a block allocated with a tagged size */
+} tr_counts_t;
+/* Merges all threads causally (FORMAT.md "Merging threads") and checks that
+ * every FREE and REALLOC meets a live block and no ALLOC meets a live address.
+ * Returns the number of violations; *live_end (may be NULL) gets the blocks live
+ * at the end; counts (may be NULL) gets the events on tagged sizes. */
+uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn tagged,
+                         tr_counts_t *counts);
+/* Finds the newest trace file in dir whose name starts with prefix; writes its
+ * path to out. Returns 0 or -1. */
+int tr_find(const char *dir, const char *prefix, char *out, size_t len);
+
+#endif

@@ -1,0 +1,224 @@
+/* Test workload, linked statically with libmemscope_alloc.a. The core tests run
+ * it in a child process with the MEMSCOPE_* environment of each test and then
+ * decode its trace.
+ *
+ * Every allocation the workload makes itself has a "tagged" size (size % 1000
+ * == 777) so that the tests can count its events exactly among the program's
+ * other allocations (stdio, pthread). It prints what it did as
+ * "allocs=N frees=N reallocs=N" on stdout.
+ *
+ * usage: workload stress THREADS ROUNDS | fork | loop | names | small */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static _Atomic uint64_t n_alloc, n_free, n_realloc;
+
+static size_t tagged(uint64_t r)
+{
+    return 777 + (size_t)(r % 9) * 1000;
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void *t_alloc(uint64_t *x)
+{
+    void *p = malloc(tagged(rnd(x)));
+    memset(p, 1, 16);
+    atomic_fetch_add(&n_alloc, 1);
+    return p;
+}
+
+static void t_free(void *p)
+{
+    free(p);
+    atomic_fetch_add(&n_free, 1);
+}
+
+/* ---- stress: cross-thread frees through a ring of mailboxes ---------------- */
+
+#define SLOTS 64
+
+typedef struct mailbox {
+    pthread_mutex_t lock;
+    void *slot[SLOTS];
+    int n;
+} mailbox_t;
+
+static mailbox_t *boxes;
+static int nthreads, rounds;
+
+/* Each thread allocates, keeps a window of blocks, hands half of them to the
+ * next thread and frees what the previous thread handed it. Blocks freed by one
+ * thread are reused by jemalloc for another thread's allocations. */
+static void *stress_thread(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)(id + 1);
+    void *mine[32] = { 0 };
+    for (int r = 0; r < rounds; r++) {
+        int i = (int)(rnd(&x) % 32);
+        if (mine[i]) {
+            if (rnd(&x) & 1) {
+                mailbox_t *b = &boxes[(id + 1) % nthreads];
+                pthread_mutex_lock(&b->lock);
+                if (b->n < SLOTS) {
+                    b->slot[b->n++] = mine[i];
+                    mine[i] = NULL;
+                }
+                pthread_mutex_unlock(&b->lock);
+            }
+            if (mine[i])
+                t_free(mine[i]);
+        }
+        mine[i] = t_alloc(&x);
+        if (r % 7 == 0) {
+            void *q = realloc(mine[i], tagged(rnd(&x)));
+            if (q) {
+                mine[i] = q;
+                atomic_fetch_add(&n_realloc, 1);
+            }
+        }
+        mailbox_t *b = &boxes[id];
+        pthread_mutex_lock(&b->lock);
+        while (b->n > 0)
+            t_free(b->slot[--b->n]);
+        pthread_mutex_unlock(&b->lock);
+    }
+    for (int i = 0; i < 32; i++)
+        if (mine[i])
+            t_free(mine[i]);
+    return NULL;
+}
+
+static int run_stress(int threads, int n)
+{
+    nthreads = threads;
+    rounds = n;
+    boxes = calloc((size_t)threads, sizeof *boxes);
+    for (int i = 0; i < threads; i++)
+        pthread_mutex_init(&boxes[i].lock, NULL);
+    pthread_t th[64];
+    for (int i = 0; i < threads; i++)
+        pthread_create(&th[i], NULL, stress_thread, (void *)(intptr_t)i);
+    for (int i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < threads; i++)
+        while (boxes[i].n > 0)
+            t_free(boxes[i].slot[--boxes[i].n]);
+    free(boxes);
+    return 0;
+}
+
+/* ---- fork while other threads allocate ------------------------------------ */
+
+static atomic_bool stop;
+
+static void *spin_thread(void *arg)
+{
+    uint64_t x = (uint64_t)(intptr_t)arg + 12345;
+    while (!atomic_load(&stop))
+        t_free(t_alloc(&x));
+    return NULL;
+}
+
+static int run_fork(void)
+{
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, spin_thread, (void *)(intptr_t)i);
+    usleep(20000);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint64_t x = 99;
+        for (int i = 0; i < 1000; i++)
+            t_free(t_alloc(&x));
+        printf("child=%d allocs=%llu frees=%llu\n", (int)getpid(),
+               (unsigned long long)n_alloc, (unsigned long long)n_free);
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    atomic_store(&stop, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    printf("parent=%d child_status=%d\n", (int)getpid(), st);
+    return 0;
+}
+
+/* ---- loop forever (killed by the test) ------------------------------------ */
+
+static int run_loop(void)
+{
+    pthread_t th;
+    pthread_create(&th, NULL, spin_thread, (void *)1);
+    spin_thread((void *)2); /* never returns: stop is never set */
+    return 0;
+}
+
+/* ---- named threads that exit ---------------------------------------------- */
+
+static void *named_thread(void *arg)
+{
+    char name[16];
+    snprintf(name, sizeof name, "worker-%d", (int)(intptr_t)arg);
+    pthread_setname_np(pthread_self(), name);
+    uint64_t x = 7;
+    for (int i = 0; i < 100; i++)
+        t_free(t_alloc(&x));
+    return NULL;
+}
+
+static int run_names(void)
+{
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, named_thread, (void *)(intptr_t)i);
+        pthread_join(th[i], NULL); /* one at a time: arenas are reused */
+    }
+    return 0;
+}
+
+static int run_small(void)
+{
+    uint64_t x = 1;
+    void *keep = t_alloc(&x); /* one leak, on purpose */
+    for (int i = 0; i < 1000; i++)
+        t_free(t_alloc(&x));
+    (void)keep;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int r = 2;
+    if (argc >= 4 && strcmp(argv[1], "stress") == 0)
+        r = run_stress(atoi(argv[2]), atoi(argv[3]));
+    else if (argc >= 2 && strcmp(argv[1], "fork") == 0)
+        r = run_fork();
+    else if (argc >= 2 && strcmp(argv[1], "loop") == 0)
+        r = run_loop();
+    else if (argc >= 2 && strcmp(argv[1], "names") == 0)
+        r = run_names();
+    else if (argc >= 2 && strcmp(argv[1], "small") == 0)
+        r = run_small();
+    else
+        fprintf(stderr, "usage: workload stress T N | fork | loop | names | small\n");
+    if (r == 0)
+        printf("allocs=%llu frees=%llu reallocs=%llu\n", (unsigned long long)n_alloc,
+               (unsigned long long)n_free, (unsigned long long)n_realloc);
+    return r;
+}

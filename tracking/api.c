@@ -1,0 +1,42 @@
+/* The public API of include/memscope.h. */
+#include "memscope.h"
+
+#include "stream.h"
+#include "tracker.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+#define MS_STR2(x) #x
+#define MS_STR(x) MS_STR2(x)
+
+MS_EXPORT const char *memscope_version(void)
+{
+    return MS_STR(MEMSCOPE_VERSION_MAJOR) "." MS_STR(MEMSCOPE_VERSION_MINOR) "." MS_STR(
+        MEMSCOPE_VERSION_PATCH);
+}
+
+MS_EXPORT const char *memscope_strerror(int err)
+{
+    if (err == 0)
+        return "success";
+    if (err > 0)
+        err = -err;
+    /* strerror() of glibc returns static text for every errno it knows. */
+    return strerror(-err);
+}
+
+MS_EXPORT int memscope_trace_path(char *buf, size_t len)
+{
+    ms_process_init();
+    const char *p = ms_stream_path();
+    size_t n = strlen(p);
+    if (n == 0)
+        return -ENOENT;
+    if (buf == NULL || n >= len)
+        return -ERANGE;
+    memcpy(buf, p, n + 1);
+    return (int)n;
+}

@@ -1,0 +1,184 @@
+/* The option table and its parser. See options.h. */
+#include "options.h"
+
+#include "prim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum opt_type { OPT_STRING, OPT_SIZE, OPT_COUNT, OPT_MODE, OPT_LIST } opt_type_t;
+
+typedef struct opt_desc {
+    const char *name;     /* MEMSCOPE_<name> */
+    opt_type_t type;
+    const char *def;      /* default, as the user would write it */
+    uint64_t min, max;    /* bounds of numeric options */
+} opt_desc_t;
+
+/* The one table. README.md documents each entry; keep them in step. */
+static const opt_desc_t opt_table[MS_OPT_COUNT] = {
+    [MS_OPT_OUTPUT]      = { "OUTPUT",      OPT_STRING, "MemoryAnalysis", 0, 0 },
+    [MS_OPT_NAME]        = { "NAME",        OPT_STRING, "",               0, 0 },
+    [MS_OPT_MODE]        = { "MODE",        OPT_MODE,   "full",           0, 0 },
+    [MS_OPT_BUFFER_SIZE] = { "BUFFER_SIZE", OPT_SIZE,   "1M",             64u << 10, 1u << 30 },
+    [MS_OPT_MAX_EVENTS]  = { "MAX_EVENTS",  OPT_COUNT,  "0",              0, UINT64_MAX },
+    [MS_OPT_AUTO_EXPORT] = { "AUTO_EXPORT", OPT_LIST,   "",               0, 0 },
+};
+
+#define OPT_STR_MAX 1024
+
+typedef struct opt_value {
+    char str[OPT_STR_MAX];
+    uint64_t u64;
+} opt_value_t;
+
+static opt_value_t opt_values[MS_OPT_COUNT];
+
+bool ms_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return true;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return true;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    unsigned shift = 0;
+    switch (*s) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; s++; break;
+    case 'm': case 'M': shift = 20; s++; break;
+    case 'g': case 'G': shift = 30; s++; break;
+    default: return true;
+    }
+    if (*s == 'i' || *s == 'I') /* accept KiB / MiB spelled out */
+        s++;
+    if (*s == 'b' || *s == 'B')
+        s++;
+    if (*s != '\0')
+        return true;
+    if (shift && v > (UINT64_MAX >> shift))
+        return true;
+    *out = v << shift;
+    return false;
+}
+
+/* Checks a list option: comma-separated words from `allowed`. True on error. */
+static bool list_invalid(const char *s)
+{
+    static const char *const allowed[] = { "json", "html", "bin" };
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        bool ok = n == 0;
+        for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+            if (strlen(allowed[i]) == n && memcmp(allowed[i], s, n) == 0)
+                ok = true;
+        if (!ok)
+            return true;
+        s += n + (e != NULL);
+    }
+    return false;
+}
+
+/* Parses text for option o into v. Returns true on error. */
+static bool opt_parse(ms_opt_t o, const char *text, opt_value_t *v)
+{
+    const opt_desc_t *d = &opt_table[o];
+    switch (d->type) {
+    case OPT_STRING:
+    case OPT_LIST:
+        if (strlen(text) >= OPT_STR_MAX)
+            return true;
+        if (d->type == OPT_LIST && list_invalid(text))
+            return true;
+        strcpy(v->str, text);
+        return false;
+    case OPT_MODE:
+        if (strcmp(text, "full") == 0)
+            v->u64 = MS_MODE_FULL;
+        else if (strcmp(text, "off") == 0)
+            v->u64 = MS_MODE_OFF;
+        else
+            return true;
+        strcpy(v->str, text);
+        return false;
+    case OPT_SIZE:
+    case OPT_COUNT: {
+        uint64_t x;
+        if (ms_parse_size(text, &x))
+            return true;
+        if (x < d->min || x > d->max)
+            return true;
+        if (d->type == OPT_SIZE)
+            x = (x + 4095) & ~(uint64_t)4095; /* whole pages */
+        v->u64 = x;
+        return false;
+    }
+    }
+    return true;
+}
+
+void ms_options_load(void)
+{
+    for (int i = 0; i < MS_OPT_COUNT; i++) {
+        const opt_desc_t *d = &opt_table[i];
+        opt_value_t *v = &opt_values[i];
+        memset(v, 0, sizeof *v);
+        (void)opt_parse((ms_opt_t)i, d->def, v); /* defaults always parse */
+
+        char var[64] = "MEMSCOPE_";
+        strcat(var, d->name);
+        const char *text = secure_getenv(var);
+        if (!text)
+            continue;
+        opt_value_t nv;
+        memset(&nv, 0, sizeof nv);
+        if (opt_parse((ms_opt_t)i, text, &nv)) {
+            char msg[256];
+            size_t n = strlen(text);
+            /* One line, with the value cut short so a huge one cannot flood. */
+            strcpy(msg, "memscope: ignoring invalid ");
+            strcat(msg, var);
+            strcat(msg, "='");
+            strncat(msg, text, n > 64 ? 64 : n);
+            strcat(msg, n > 64 ? "...'" : "'");
+            strcat(msg, ", using the default '");
+            strcat(msg, d->def);
+            strcat(msg, "'\n");
+            ms_prim_stderr(msg);
+            continue;
+        }
+        *v = nv;
+    }
+}
+
+const char *ms_option_str(ms_opt_t o)
+{
+    return opt_values[o].str;
+}
+
+uint64_t ms_option_u64(ms_opt_t o)
+{
+    return opt_values[o].u64;
+}
+
+const char *ms_option_name(ms_opt_t o)
+{
+    return opt_table[o].name;
+}
+
+const char *ms_option_text(ms_opt_t o, char *buf, size_t len)
+{
+    switch (opt_table[o].type) {
+    case OPT_SIZE:
+    case OPT_COUNT:
+        if (len < 21)
+            return "";
+        ms_fmt_u64(buf, opt_values[o].u64);
+        return buf;
+    default:
+        return opt_values[o].str;
+    }
+}

@@ -1,0 +1,40 @@
+/* The MEMSCOPE_* configuration: one table, read once at start.
+ *
+ * Each option's environment variable is "MEMSCOPE_" + its name. Values are read
+ * with secure_getenv (a setuid program ignores them). A bad value prints one line
+ * on stderr and leaves the default in force. Nothing here allocates. */
+#ifndef MS_OPTIONS_H
+#define MS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ms_opt {
+    MS_OPT_OUTPUT,       /* string: trace directory */
+    MS_OPT_NAME,         /* string: trace base name */
+    MS_OPT_MODE,         /* enum: full | off */
+    MS_OPT_BUFFER_SIZE,  /* size: bytes per chunk */
+    MS_OPT_MAX_EVENTS,   /* count: events per thread, 0 = no limit */
+    MS_OPT_AUTO_EXPORT,  /* list: json,html,bin rendered at exit */
+    MS_OPT_COUNT
+} ms_opt_t;
+
+typedef enum ms_mode {
+    MS_MODE_FULL = 0,
+    MS_MODE_OFF = 1,
+} ms_mode_t;
+
+/* options.c */
+/* Reads every option from the environment. Call once, before any other
+ * function here; calling again re-reads (used after fork only). */
+void ms_options_load(void);
+const char *ms_option_str(ms_opt_t o);     /* string and list options */
+uint64_t ms_option_u64(ms_opt_t o);        /* size, count and enum options */
+const char *ms_option_name(ms_opt_t o);    /* "OUTPUT", ... */
+/* The value in force as text, for the PROCESS record; `buf` holds at least 32 bytes. */
+const char *ms_option_text(ms_opt_t o, char *buf, size_t len);
+/* Parses "123", "64K", "8M", "1G" (binary units). Returns true on error. */
+bool ms_parse_size(const char *s, uint64_t *out);
+
+#endif /* MS_OPTIONS_H */

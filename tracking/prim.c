@@ -1,0 +1,156 @@
+/* Linux implementation of the platform contract in prim.h. */
+#include "prim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+uint64_t ms_prim_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ms_prim_realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ms_prim_gettid(void)
+{
+    return (uint64_t)syscall(SYS_gettid);
+}
+
+int ms_prim_mkdirs(const char *dir)
+{
+    char buf[4096];
+    size_t n = strlen(dir);
+    if (n == 0)
+        return 0;
+    if (n >= sizeof buf)
+        return -ENAMETOOLONG;
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -errno;
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int ms_prim_create(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return fd >= 0 ? fd : -errno;
+}
+
+int ms_prim_reserve(int fd, uint64_t off, size_t len)
+{
+    int r = posix_fallocate(fd, (off_t)off, (off_t)len);
+    return -r; /* posix_fallocate returns the error number itself */
+}
+
+void *ms_prim_map(int fd, uint64_t off, size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+    if (p == MAP_FAILED)
+        return NULL;
+    /* Take the write faults now, in one call, rather than one per page on the
+     * hot path. Older kernels refuse the advice; then the faults come later. */
+    (void)madvise(p, len, MADV_POPULATE_WRITE);
+    return p;
+}
+
+void ms_prim_unmap(void *p, size_t len)
+{
+    if (p)
+        munmap(p, len);
+}
+
+ssize_t ms_prim_read_file(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t got = 0;
+    while (got + 1 < len) {
+        ssize_t r = read(fd, buf + got, len - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+void ms_prim_stderr(const char *msg)
+{
+    size_t n = strlen(msg);
+    while (n > 0) {
+        ssize_t w = write(2, msg, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        msg += w;
+        n -= (size_t)w;
+    }
+}
+
+uint64_t ms_prim_rss_bytes(void)
+{
+    char buf[128];
+    if (ms_prim_read_file("/proc/self/statm", buf, sizeof buf) <= 0)
+        return 0;
+    /* "size resident shared ..." in pages */
+    const char *p = buf;
+    while (*p && *p != ' ')
+        p++;
+    uint64_t pages = 0;
+    while (*p == ' ')
+        p++;
+    while (*p >= '0' && *p <= '9')
+        pages = pages * 10 + (uint64_t)(*p++ - '0');
+    return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+void ms_prim_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+void ms_fmt_u64(char *buf, uint64_t v)
+{
+    char tmp[21];
+    int i = 0;
+    do {
+        tmp[i++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (i > 0)
+        *buf++ = tmp[--i];
+    *buf = '\0';
+}

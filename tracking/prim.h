@@ -1,0 +1,41 @@
+/* Platform contract for the recorder: clocks, files, mappings, /proc.
+ *
+ * Everything that touches the operating system goes through here, so that the
+ * rest of tracking/ is plain C. None of these functions allocates memory, uses
+ * stdio, or changes errno as seen by the caller's caller: callers in the
+ * allocator save and restore errno around the slow path. */
+#ifndef MS_PRIM_H
+#define MS_PRIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* prim.c */
+uint64_t ms_prim_now_ns(void);        /* CLOCK_MONOTONIC, ns */
+uint64_t ms_prim_realtime_ns(void);   /* CLOCK_REALTIME, ns since the epoch */
+uint64_t ms_prim_gettid(void);        /* kernel thread id */
+/* Creates `dir` and its parents (mode 0755). Returns 0 or a negative errno. */
+int ms_prim_mkdirs(const char *dir);
+/* Creates `path` exclusively, mode 0600. Returns the fd or a negative errno. */
+int ms_prim_create(const char *path);
+/* Reserves disk blocks for [off, off+len) so that later writes through a
+ * mapping cannot fail with SIGBUS on a full disk. Returns 0 or a negative errno. */
+int ms_prim_reserve(int fd, uint64_t off, size_t len);
+/* Maps [off, off+len) of `fd` shared and writable and pre-faults it for
+ * writing. Returns the address or NULL. */
+void *ms_prim_map(int fd, uint64_t off, size_t len);
+void ms_prim_unmap(void *p, size_t len);
+/* Reads up to len-1 bytes of a small file (/proc) into buf, NUL-terminates.
+ * Returns the byte count or a negative errno. */
+ssize_t ms_prim_read_file(const char *path, char *buf, size_t len);
+/* Writes a whole message to stderr, ignoring errors. */
+void ms_prim_stderr(const char *msg);
+/* Resident set size in bytes from /proc/self/statm, 0 if unknown. */
+uint64_t ms_prim_rss_bytes(void);
+/* Writes v in decimal into buf (at least 21 bytes), NUL-terminated. */
+void ms_fmt_u64(char *buf, uint64_t v);
+/* Closes fd, ignoring errors. */
+void ms_prim_close(int fd);
+
+#endif /* MS_PRIM_H */

@@ -1,0 +1,274 @@
+/* The trace file. See stream.h and docs/FORMAT.md. */
+#include "stream.h"
+
+#include "options.h"
+#include "prim.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char *program_invocation_short_name;
+
+typedef struct ms_stream {
+    int fd;                    /* the trace file, -1 when closed */
+    ms_file_header_t *hdr;     /* mapping of the header page */
+    uint32_t chunk_size;       /* slot size in bytes */
+    char path[4096];
+} ms_stream_t;
+
+static ms_stream_t stream = { .fd = -1 };
+
+/* Builds the trace path for attempt n (0: <name>.<pid>.msgpack, then
+ * <name>.<pid>.<n>.msgpack when an earlier image of this pid left a file). */
+static int stream_path(char *buf, size_t len, unsigned n)
+{
+    const char *dir = ms_option_str(MS_OPT_OUTPUT);
+    const char *name = ms_option_str(MS_OPT_NAME);
+    if (!name[0])
+        name = program_invocation_short_name && program_invocation_short_name[0]
+                   ? program_invocation_short_name : "memscope";
+    char pid[24], num[24];
+    ms_fmt_u64(pid, (uint64_t)getpid());
+    ms_fmt_u64(num, n);
+    if (strlen(dir) + strlen(name) + strlen(pid) + strlen(num) + 16 > len)
+        return -ENAMETOOLONG;
+    /* No snprintf: this runs inside malloc, where stdio is off limits. */
+    strcpy(buf, dir);
+    strcat(buf, "/");
+    strcat(buf, name);
+    strcat(buf, ".");
+    strcat(buf, pid);
+    if (n) {
+        strcat(buf, ".");
+        strcat(buf, num);
+    }
+    strcat(buf, ".msgpack");
+    return 0;
+}
+
+int ms_stream_open(void)
+{
+    int r = ms_prim_mkdirs(ms_option_str(MS_OPT_OUTPUT));
+    if (r < 0)
+        return r;
+    int fd = -EEXIST;
+    for (unsigned n = 0; fd == -EEXIST && n < 100; n++) {
+        if ((r = stream_path(stream.path, sizeof stream.path, n)) < 0)
+            return r;
+        fd = ms_prim_create(stream.path);
+    }
+    if (fd < 0) {
+        stream.path[0] = '\0';
+        return fd;
+    }
+    if ((r = ms_prim_reserve(fd, 0, MS_FILE_HEADER_SIZE)) < 0)
+        goto fail;
+    ms_file_header_t *h = ms_prim_map(fd, 0, MS_FILE_HEADER_SIZE);
+    if (!h) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    stream.fd = fd;
+    stream.hdr = h;
+    stream.chunk_size = (uint32_t)ms_option_u64(MS_OPT_BUFFER_SIZE);
+
+    h->version = MS_FORMAT_VERSION;
+    h->header_size = MS_FILE_HEADER_SIZE;
+    h->chunk_size = stream.chunk_size;
+    h->pid = (uint64_t)getpid();
+    h->start_realtime_ns = ms_prim_realtime_ns();
+    h->start_monotonic_ns = ms_prim_now_ns();
+    atomic_thread_fence(memory_order_release);
+    memcpy(h->magic, "MEMSCOPE", 8);
+    return 0;
+fail:
+    ms_prim_close(fd);
+    unlink(stream.path);
+    stream.path[0] = '\0';
+    return r;
+}
+
+bool ms_stream_ready(void)
+{
+    return stream.hdr != NULL;
+}
+
+/* Takes, reserves and maps a chunk slot in the calling thread. */
+static ms_chunk_header_t *take_chunk_sync(void)
+{
+    ms_file_header_t *h = stream.hdr;
+    if (!h)
+        return NULL;
+    uint64_t i = atomic_fetch_add_explicit(&h->chunks_taken, 1, memory_order_relaxed);
+    uint64_t off = MS_FILE_HEADER_SIZE + i * (uint64_t)stream.chunk_size;
+    if (ms_prim_reserve(stream.fd, off, stream.chunk_size) < 0)
+        return NULL;
+    return ms_prim_map(stream.fd, off, stream.chunk_size);
+}
+
+/* ---- the chunk preparer ---------------------------------------------------
+ *
+ * A fresh page costs 2-4 us to fault in on this kind of machine (zeroing plus
+ * the hypervisor backing it), which is more than the allocations that fill it.
+ * A helper thread therefore maps and pre-faults chunks ahead of the writers and
+ * unmaps the ones they give back, so writers take and give up chunks without a
+ * system call other than one futex wake. When the helper falls behind, a writer
+ * prepares its chunk itself.
+ *
+ * ready[]   slots the helper fills with prepared chunks; writers exchange them
+ *           out. A chunk handed out is owned by exactly one writer.
+ * retired[] slots writers fill with chunks they are done with; the helper
+ *           exchanges them out and unmaps them.
+ * wake      futex word: writers bump it after taking or retiring. */
+#define PREP_READY 8
+#define PREP_RETIRED 16
+
+typedef struct ms_prep {
+    _Atomic(ms_chunk_header_t *) ready[PREP_READY];
+    _Atomic(ms_chunk_header_t *) retired[PREP_RETIRED];
+    _Atomic uint32_t wake;
+    _Atomic bool running;      /* the helper exists in this process */
+    _Atomic bool sleeping;     /* the helper waits on `wake` */
+} ms_prep_t;
+
+static ms_prep_t prep;
+
+static void prep_wake(void)
+{
+    atomic_fetch_add_explicit(&prep.wake, 1, memory_order_release);
+    if (atomic_load_explicit(&prep.sleeping, memory_order_acquire))
+        syscall(SYS_futex, &prep.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The helper's loop: unmap what was retired, refill the ready slots, sleep. */
+static void *prep_main(void *arg)
+{
+    (void)arg;
+    ms_stream_thread_is_internal();
+    for (;;) {
+        uint32_t seen = atomic_load_explicit(&prep.wake, memory_order_acquire);
+        for (int i = 0; i < PREP_RETIRED; i++) {
+            ms_chunk_header_t *c = atomic_exchange_explicit(&prep.retired[i], NULL,
+                                                            memory_order_acquire);
+            if (c)
+                ms_prim_unmap(c, stream.chunk_size);
+        }
+        for (int i = 0; i < PREP_READY; i++) {
+            if (atomic_load_explicit(&prep.ready[i], memory_order_relaxed))
+                continue;
+            ms_chunk_header_t *c = take_chunk_sync();
+            if (!c)
+                break;
+            atomic_store_explicit(&prep.ready[i], c, memory_order_release);
+        }
+        atomic_store_explicit(&prep.sleeping, true, memory_order_seq_cst);
+        if (atomic_load_explicit(&prep.wake, memory_order_seq_cst) == seen) {
+            struct timespec ts = { 1, 0 };
+            syscall(SYS_futex, &prep.wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+        }
+        atomic_store_explicit(&prep.sleeping, false, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+void ms_stream_start_helper(void)
+{
+    if (!stream.hdr || atomic_exchange(&prep.running, true))
+        return;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 << 10);
+    /* The helper must never take the program's signals. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t th;
+    if (pthread_create(&th, &attr, prep_main, NULL) != 0)
+        atomic_store(&prep.running, false);
+    else
+        pthread_setname_np(th, "memscope-prep");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+ms_chunk_header_t *ms_stream_take_chunk(void)
+{
+    if (atomic_load_explicit(&prep.running, memory_order_relaxed)) {
+        for (int i = 0; i < PREP_READY; i++) {
+            ms_chunk_header_t *c = atomic_exchange_explicit(&prep.ready[i], NULL,
+                                                            memory_order_acquire);
+            if (c) {
+                prep_wake();
+                return c;
+            }
+        }
+        prep_wake();
+    }
+    return take_chunk_sync();
+}
+
+void ms_stream_release_chunk(ms_chunk_header_t *c)
+{
+    if (atomic_load_explicit(&prep.running, memory_order_relaxed)) {
+        for (int i = 0; i < PREP_RETIRED; i++) {
+            ms_chunk_header_t *empty = NULL;
+            if (atomic_compare_exchange_strong_explicit(&prep.retired[i], &empty, c,
+                                                        memory_order_release,
+                                                        memory_order_relaxed)) {
+                prep_wake();
+                return;
+            }
+        }
+    }
+    ms_prim_unmap(c, stream.chunk_size);
+}
+
+uint32_t ms_stream_chunk_size(void)
+{
+    return stream.chunk_size;
+}
+
+uint64_t ms_stream_start_ns(void)
+{
+    return stream.hdr ? stream.hdr->start_monotonic_ns : 0;
+}
+
+void ms_stream_add_dropped(uint64_t n)
+{
+    if (stream.hdr && n)
+        atomic_fetch_add_explicit(&stream.hdr->dropped_events, n, memory_order_relaxed);
+}
+
+void ms_stream_set_end(uint64_t time_ns)
+{
+    if (stream.hdr)
+        atomic_store_explicit(&stream.hdr->end_time_ns, time_ns, memory_order_release);
+}
+
+const char *ms_stream_path(void)
+{
+    return stream.hdr ? stream.path : "";
+}
+
+void ms_stream_forget(void)
+{
+    /* The helper did not survive the fork; its slots map the parent's file. */
+    for (int i = 0; i < PREP_READY; i++)
+        ms_prim_unmap(atomic_exchange(&prep.ready[i], NULL), stream.chunk_size);
+    for (int i = 0; i < PREP_RETIRED; i++)
+        ms_prim_unmap(atomic_exchange(&prep.retired[i], NULL), stream.chunk_size);
+    atomic_store(&prep.running, false);
+    atomic_store(&prep.sleeping, false);
+    ms_prim_unmap(stream.hdr, MS_FILE_HEADER_SIZE);
+    ms_prim_close(stream.fd);
+    stream.hdr = NULL;
+    stream.fd = -1;
+    stream.path[0] = '\0';
+}

@@ -1,0 +1,682 @@
+/* Per-thread recording: thread start and exit, chunk switching, the TIME tick,
+ * control records, fork and process exit. The hot path is in tracker.h.
+ *
+ * Threads never share a chunk. The one exception is the "late" stream: events
+ * of a thread after its last key destructor ran (glibc frees some per-thread
+ * buffers after that point) go to a shared pseudo-thread under a spin lock,
+ * since the thread's own chunk is gone by then. That happens a few times per
+ * thread exit and never on the common path. */
+#include "tracker.h"
+
+#include "../allocator/arena.h"
+#include "options.h"
+#include "prim.h"
+
+#include <errno.h>
+#include <link.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+_Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec")));
+_Atomic uint64_t ms_epoch;
+
+/* Renders the reports at exit; defined by export/ when it is linked in. */
+int msx_auto_export(const char *trace_path, const char *outdir, const char *base,
+                    const char *formats) __attribute__((weak));
+
+enum { PROC_NONE = 0, PROC_BUSY = 1, PROC_READY = 2 };
+
+typedef struct ms_process {
+    _Atomic int state;              /* PROC_* */
+    bool recording;                 /* mode full and the trace is open */
+    pthread_key_t key;              /* its destructor ends a thread's stream */
+    _Atomic uint32_t next_serial;   /* thread serials handed out */
+    _Atomic bool process_pending;   /* PROCESS record not yet written */
+    _Atomic uint64_t last_metric;   /* time of the last METRIC record */
+    uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
+    bool forked;                    /* this process is a fork child */
+    atomic_flag late_lock;          /* guards `late` */
+    ms_tls_t late;                  /* the shared stream of exited threads */
+} ms_process_t;
+
+static ms_process_t proc = { .late_lock = ATOMIC_FLAG_INIT };
+
+/* Buffers for the PROCESS record; only the thread that wins process_pending
+ * uses them. Static, since a thread's stack may be small. */
+static char cmdline_buf[32768];
+static char exe_buf[PATH_MAX];
+
+#define METRIC_INTERVAL_NS 100000000u /* at most one METRIC per 100 ms */
+
+typedef void (*fill_fn)(ms_cbuf_t *b, const void *arg);
+
+static void thread_dtor(void *arg);
+static void atfork_prepare(void);
+static void atfork_parent(void);
+static void atfork_child(void);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static uint64_t now_rel(void)
+{
+    uint64_t now = ms_prim_now_ns(), start = ms_stream_start_ns();
+    return now > start ? now - start : 0;
+}
+
+/* Events the thread has recorded so far. */
+static uint64_t events_so_far(const ms_tls_t *t)
+{
+    return t->ev_base - t->tick;
+}
+
+/* Sets the fast-path limit from the state: open only when ACTIVE with a chunk
+ * and no guard. */
+static void limit_update(ms_tls_t *t)
+{
+    t->limit = (t->state == MS_T_ACTIVE && t->chunk && t->guard == 0)
+                   ? t->end - MS_EVENT_MAX : NULL;
+}
+
+ms_tls_t *ms_guard_enter(void)
+{
+    ms_tls_t *t = &ms_tls;
+    t->guard++;
+    t->limit = NULL;
+    return t;
+}
+
+void ms_guard_leave(ms_tls_t *t)
+{
+    t->guard--;
+    limit_update(t);
+}
+
+static void commit(ms_tls_t *t)
+{
+    atomic_store_explicit(t->committed, (uint32_t)(t->cur - t->payload), memory_order_release);
+}
+
+/* Raises ms_epoch to tm if it is lower. Returns the epoch after the call. */
+static uint64_t epoch_raise(uint64_t tm)
+{
+    uint64_t e = atomic_load_explicit(&ms_epoch, memory_order_relaxed);
+    while (e < tm && !atomic_compare_exchange_weak_explicit(&ms_epoch, &e, tm,
+                                                            memory_order_relaxed,
+                                                            memory_order_relaxed))
+        ;
+    return e > tm ? e : tm;
+}
+
+/* ---- chunks ----------------------------------------------------------- */
+
+/* Gives up the current chunk, if any. Its content stays in the file. */
+static void chunk_drop(ms_tls_t *t, uint32_t flags)
+{
+    if (!t->chunk)
+        return;
+    t->chunk->flags |= flags;
+    ms_stream_release_chunk(t->chunk);
+    t->chunk = NULL;
+    t->cur = t->payload = t->end = NULL;
+}
+
+/* Switches the thread to a fresh chunk. Returns true on error (no chunk: the
+ * thread can no longer record). */
+static bool chunk_next(ms_tls_t *t)
+{
+    chunk_drop(t, 0);
+    ms_chunk_header_t *c = ms_stream_take_chunk();
+    if (!c)
+        return true;
+    c->thread = t->serial;
+    c->seq = t->seq++;
+    c->tid = t->tid;
+    c->time_ns = now_rel();
+    t->seen = epoch_raise(c->time_ns); /* the chunk's time is the thread's newest */
+    c->first_event = events_so_far(t);
+    c->task = t->task;
+    atomic_store_explicit(&c->magic, MS_CHUNK_MAGIC, memory_order_release);
+    t->chunk = c;
+    t->committed = &c->committed;
+    t->payload = t->cur = (uint8_t *)c + MS_CHUNK_HEADER_SIZE;
+    t->end = (uint8_t *)c + ms_stream_chunk_size();
+    t->prev = 0;
+    return false;
+}
+
+/* Writes one control record of `type` whose object `fill` packs. Takes a new
+ * chunk if the record does not fit; drops a record that does not fit an empty
+ * chunk. Returns true if the record was not written. */
+static bool put_record(ms_tls_t *t, unsigned type, fill_fn fill, const void *arg)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!t->chunk && chunk_next(t))
+            return true;
+        ms_cbuf_t b = { t->cur, t->end, false };
+        ms_pc_uint64(&b, ((uint64_t)type << 3) | MS_K_RECORD);
+        fill(&b, arg);
+        if (!b.overflow) {
+            t->cur = b.cur;
+            commit(t);
+            return false;
+        }
+        if (t->cur == t->payload || chunk_next(t))
+            return true;
+    }
+    return true;
+}
+
+static void fill_u64(ms_cbuf_t *b, const void *arg)
+{
+    ms_pc_uint64(b, *(const uint64_t *)arg);
+}
+
+/* Writes a TIME record for `tm` (a clock reading, or ms_epoch itself), raises
+ * ms_epoch to it, and remembers the epoch as seen. Invariant: t->seen <= ms_epoch,
+ * and a thread's TIME records never go backwards. */
+static void put_time(ms_tls_t *t, uint64_t tm)
+{
+    put_record(t, MS_R_TIME, fill_u64, &tm);
+    t->seen = epoch_raise(tm);
+}
+
+/* ---- process records ---------------------------------------------------- */
+
+static void fill_thread(ms_cbuf_t *b, const void *arg)
+{
+    const ms_tls_t *t = arg;
+    char name[64] = "";
+    if (t != &proc.late)
+        pthread_getname_np(pthread_self(), name, sizeof name);
+    else
+        strcpy(name, "(exited threads)");
+    ms_pc_map(b, 3);
+    ms_pc_cstr(b, "tid");
+    ms_pc_uint64(b, t->tid);
+    ms_pc_cstr(b, "name");
+    ms_pc_cstr(b, name);
+    ms_pc_cstr(b, "parent");
+    ms_pc_uint64(b, 0);
+}
+
+static void fill_thread_exit(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    char name[64] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    ms_pc_map(b, 1);
+    ms_pc_cstr(b, "name");
+    ms_pc_cstr(b, name);
+}
+
+static void fill_process(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    ssize_t n = ms_prim_read_file("/proc/self/cmdline", cmdline_buf, sizeof cmdline_buf);
+    ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
+    exe_buf[e > 0 ? e : 0] = '\0';
+    uint32_t argc = 0;
+    for (ssize_t i = 0; i < n; i++)
+        argc += cmdline_buf[i] == '\0';
+
+    ms_pc_map(b, 5);
+    ms_pc_cstr(b, "pid");
+    ms_pc_uint64(b, (uint64_t)getpid());
+    ms_pc_cstr(b, "ppid");
+    ms_pc_uint64(b, (uint64_t)getppid());
+    ms_pc_cstr(b, "exe");
+    ms_pc_cstr(b, exe_buf);
+    ms_pc_cstr(b, "argv");
+    ms_pc_array(b, argc);
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
+        ms_pc_cstr(b, cmdline_buf + i);
+    ms_pc_cstr(b, "config");
+    ms_pc_map(b, MS_OPT_COUNT);
+    for (int o = 0; o < MS_OPT_COUNT; o++) {
+        char key[32] = "MEMSCOPE_", val[32];
+        strcat(key, ms_option_name((ms_opt_t)o));
+        ms_pc_cstr(b, key);
+        ms_pc_cstr(b, ms_option_text((ms_opt_t)o, val, sizeof val));
+    }
+}
+
+static void fill_fork(ms_cbuf_t *b, const void *arg)
+{
+    ms_pc_map(b, 1);
+    ms_pc_cstr(b, "parent_pid");
+    ms_pc_uint64(b, *(const uint64_t *)arg);
+}
+
+static void fill_end(ms_cbuf_t *b, const void *arg)
+{
+    ms_pc_map(b, 1);
+    ms_pc_cstr(b, "time");
+    ms_pc_uint64(b, *(const uint64_t *)arg);
+}
+
+static void fill_metric(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    ms_jem_stats_t js;
+    bool have_js = !ms_jem_stats(&js);
+    ms_pc_map(b, have_js ? 5 : 1);
+    ms_pc_cstr(b, "rss");
+    ms_pc_uint64(b, ms_prim_rss_bytes());
+    if (have_js) {
+        ms_pc_cstr(b, "allocated");
+        ms_pc_uint64(b, js.allocated);
+        ms_pc_cstr(b, "active");
+        ms_pc_uint64(b, js.active);
+        ms_pc_cstr(b, "resident");
+        ms_pc_uint64(b, js.resident);
+        ms_pc_cstr(b, "retained");
+        ms_pc_uint64(b, js.retained);
+    }
+}
+
+/* dl_iterate_phdr callback: packs one module as {path, base, segments}. */
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    ms_cbuf_t *b = arg;
+    const char *path = info->dlpi_name;
+    if (!path || !path[0])
+        path = exe_buf[0] ? exe_buf : "";
+    uint32_t nload = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        nload += info->dlpi_phdr[i].p_type == PT_LOAD;
+    ms_pc_map(b, 3);
+    ms_pc_cstr(b, "path");
+    ms_pc_cstr(b, path);
+    ms_pc_cstr(b, "base");
+    ms_pc_uint64(b, (uint64_t)info->dlpi_addr);
+    ms_pc_cstr(b, "segments");
+    ms_pc_array(b, nload);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        ms_pc_array(b, 3);
+        ms_pc_uint64(b, ph->p_vaddr);
+        ms_pc_uint64(b, ph->p_memsz);
+        ms_pc_uint64(b, ((ph->p_flags & PF_X) ? 1u : 0u) | ((ph->p_flags & PF_W) ? 2u : 0u) |
+                            ((ph->p_flags & PF_R) ? 4u : 0u));
+    }
+    return 0;
+}
+
+static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)info;
+    (void)size;
+    (*(uint32_t *)arg)++;
+    return 0;
+}
+
+static void fill_modules(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    if (!exe_buf[0]) {
+        ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
+        exe_buf[e > 0 ? e : 0] = '\0';
+    }
+    uint32_t n = 0;
+    dl_iterate_phdr(count_cb, &n);
+    ms_pc_array(b, n);
+    /* A module loaded between the two walks would break the count: the reader
+     * then sees a malformed record. dlopen is serialised by our own wrapper's
+     * caller in practice; the window is two list walks wide. */
+    dl_iterate_phdr(module_cb, b);
+}
+
+/* Writes a METRIC record if none was written in the last interval. */
+static void maybe_metric(ms_tls_t *t, bool force)
+{
+    uint64_t now = now_rel();
+    uint64_t last = atomic_load_explicit(&proc.last_metric, memory_order_relaxed);
+    if (!force && now - last < METRIC_INTERVAL_NS)
+        return;
+    if (!atomic_compare_exchange_strong_explicit(&proc.last_metric, &last, now,
+                                                 memory_order_relaxed, memory_order_relaxed))
+        return;
+    put_time(t, now);
+    put_record(t, MS_R_METRIC, fill_metric, NULL);
+}
+
+/* ---- process ---------------------------------------------------------- */
+
+/* Opens the trace and reports a failure once. Caller holds PROC_BUSY. */
+static void process_open(void)
+{
+    ms_options_load();
+    proc.recording = false;
+    if (ms_option_u64(MS_OPT_MODE) == MS_MODE_OFF)
+        return;
+    int r = ms_stream_open();
+    if (r < 0) {
+        char msg[1400];
+        char num[24];
+        strcpy(msg, "memscope: cannot create a trace in '");
+        strncat(msg, ms_option_str(MS_OPT_OUTPUT), 1024);
+        strcat(msg, "': ");
+        strcat(msg, strerror(-r));
+        strcat(msg, " (errno ");
+        ms_fmt_u64(num, (uint64_t)-r);
+        strcat(msg, num);
+        strcat(msg, "); the program runs on untraced\n");
+        ms_prim_stderr(msg);
+        return;
+    }
+    proc.recording = true;
+    atomic_store_explicit(&proc.process_pending, true, memory_order_relaxed);
+}
+
+void ms_process_init(void)
+{
+    int s = atomic_load_explicit(&proc.state, memory_order_acquire);
+    if (MS_LIKELY(s == PROC_READY))
+        return;
+    ms_tls_t *t = ms_guard_enter();
+    int expected = PROC_NONE;
+    if (atomic_compare_exchange_strong_explicit(&proc.state, &expected, PROC_BUSY,
+                                                memory_order_acquire, memory_order_acquire)) {
+        process_open();
+        pthread_key_create(&proc.key, thread_dtor);
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        atomic_store_explicit(&proc.state, PROC_READY, memory_order_release);
+    } else {
+        /* Another thread is opening the trace: a few system calls long. */
+        while (atomic_load_explicit(&proc.state, memory_order_acquire) != PROC_READY)
+            sched_yield();
+    }
+    ms_guard_leave(t);
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+/* Starts recording on this thread. Runs under the guard. */
+static void thread_init(ms_tls_t *t)
+{
+    ms_process_init();
+    if (t->arena == 0)
+        t->arena = ms_arena_bind() + 1; /* a fork child keeps its parent's binding */
+    t->tid = ms_prim_gettid();
+    if (!proc.recording) {
+        t->state = MS_T_OFF;
+        return;
+    }
+    t->serial = atomic_fetch_add_explicit(&proc.next_serial, 1, memory_order_relaxed) + 1;
+    uint64_t max = ms_option_u64(MS_OPT_MAX_EVENTS);
+    t->tick = (uint32_t)(max && max < MS_TICK_EVENTS ? max : MS_TICK_EVENTS);
+    t->ev_base = t->tick;
+    if (chunk_next(t)) {
+        t->state = MS_T_CAPPED;
+        return;
+    }
+    t->state = MS_T_ACTIVE;
+    if (proc.fork_parent) {
+        uint64_t parent = proc.fork_parent;
+        proc.fork_parent = 0;
+        put_record(t, MS_R_FORK, fill_fork, &parent);
+    }
+    put_record(t, MS_R_THREAD, fill_thread, t);
+    bool pending = true;
+    if (atomic_compare_exchange_strong_explicit(&proc.process_pending, &pending, false,
+                                                memory_order_relaxed, memory_order_relaxed))
+        put_record(t, MS_R_PROCESS, fill_process, NULL);
+    pthread_setspecific(proc.key, t);
+}
+
+/* Called when the tick window ran out: writes a TIME record and opens the
+ * next window, or caps the thread at MEMSCOPE_MAX_EVENTS. */
+static void tick_refill(ms_tls_t *t)
+{
+    uint64_t max = ms_option_u64(MS_OPT_MAX_EVENTS);
+    if (max && t->ev_base >= max) {
+        t->state = MS_T_CAPPED;
+        return;
+    }
+    uint64_t left = max ? max - t->ev_base : MS_TICK_EVENTS;
+    t->tick = (uint32_t)(left < MS_TICK_EVENTS ? left : MS_TICK_EVENTS);
+    t->ev_base += t->tick;
+    put_time(t, now_rel());
+}
+
+/* Counts an event that could not be recorded. */
+static void drop(ms_tls_t *t)
+{
+    t->dropped++;
+    ms_stream_add_dropped(1);
+}
+
+/* Records into the shared late stream. Caller holds the guard. */
+static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
+{
+    if (!proc.recording)
+        return;
+    while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
+        sched_yield();
+    ms_tls_t *l = &proc.late;
+    if (l->state == MS_T_NEW) {
+        l->serial = atomic_fetch_add_explicit(&proc.next_serial, 1, memory_order_relaxed) + 1;
+        l->tick = MS_TICK_EVENTS;
+        l->ev_base = MS_TICK_EVENTS;
+        l->state = chunk_next(l) ? MS_T_CAPPED : MS_T_ACTIVE;
+        if (l->state == MS_T_ACTIVE)
+            put_record(l, MS_R_THREAD, fill_thread, l);
+    }
+    if (l->state == MS_T_ACTIVE && (l->cur + 2 * MS_EVENT_MAX > l->end) && chunk_next(l))
+        l->state = MS_T_CAPPED;
+    if (l->state == MS_T_ACTIVE) {
+        put_time(l, now_rel()); /* these are rare: a TIME for each */
+        if (l->cur + MS_EVENT_MAX <= l->end) {
+            l->tick--;
+            ms_ev_put(l, kind, a, b, n);
+            if (l->tick == 0) {
+                l->tick = MS_TICK_EVENTS;
+                l->ev_base += MS_TICK_EVENTS;
+            }
+        } else {
+            drop(l);
+        }
+    } else {
+        drop(l);
+    }
+    atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
+}
+
+void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
+{
+    ms_tls_t *t = &ms_tls;
+    if (t->guard || t->state == MS_T_OFF)
+        return; /* memscope's own allocation, or nothing to record */
+    int saved_errno = errno;
+    ms_guard_enter();
+
+    if (t->state == MS_T_NEW)
+        thread_init(t);
+    switch (t->state) {
+    case MS_T_ACTIVE:
+        if (t->cur + MS_EVENT_MAX > t->end) {
+            if (chunk_next(t)) {
+                t->state = MS_T_CAPPED;
+                drop(t);
+                break;
+            }
+            maybe_metric(t, false);
+        }
+        if (t->seen != atomic_load_explicit(&ms_epoch, memory_order_relaxed))
+            put_time(t, atomic_load_explicit(&ms_epoch, memory_order_relaxed));
+        if (t->cur + MS_EVENT_MAX > t->end && chunk_next(t)) { /* the TIME filled it */
+            t->state = MS_T_CAPPED;
+            drop(t);
+            break;
+        }
+        t->tick--;
+        ms_ev_put(t, kind, a, b, n);
+        if (t->tick == 0)
+            tick_refill(t);
+        break;
+    case MS_T_CAPPED:
+        drop(t);
+        break;
+    case MS_T_GONE:
+        late_event(kind, a, b, n);
+        break;
+    default: /* MS_T_OFF */
+        break;
+    }
+
+    ms_guard_leave(t);
+    errno = saved_errno;
+}
+
+/* Key destructor: ends the thread's stream. glibc runs destructors in rounds
+ * while values are set (PTHREAD_DESTRUCTOR_ITERATIONS); we re-arm until the
+ * last round so that frees done by other keys' destructors are still recorded
+ * in the thread's own stream. */
+static void thread_dtor(void *arg)
+{
+    ms_tls_t *t = &ms_tls;
+    (void)arg;
+    if (++t->dtor_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+        pthread_setspecific(proc.key, t);
+        return;
+    }
+    int saved_errno = errno;
+    ms_guard_enter();
+    if (t->chunk) {
+        if (t->dropped) {
+            put_record(t, MS_R_DROPPED, fill_u64, &t->dropped);
+            t->dropped = 0;
+        }
+        uint64_t tm = now_rel();
+        put_time(t, tm);
+        put_record(t, MS_R_THREAD_EXIT, fill_thread_exit, NULL);
+        t->ev_base = events_so_far(t);
+        t->tick = 0;
+        chunk_drop(t, MS_CHUNK_THREAD_EXITED);
+    }
+    ms_arena_release(t->arena - 1);
+    t->arena = 0;
+    t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
+    ms_guard_leave(t);
+    errno = saved_errno;
+}
+
+void ms_stream_thread_is_internal(void)
+{
+    ms_guard_enter();
+    ms_tls.state = MS_T_OFF;
+}
+
+void ms_record_modules(void)
+{
+    ms_tls_t *t = &ms_tls;
+    if (t->guard)
+        return;
+    int saved_errno = errno;
+    ms_guard_enter();
+    if (t->state == MS_T_NEW)
+        thread_init(t);
+    if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
+        uint64_t tm = now_rel();
+        put_time(t, tm);
+        put_record(t, MS_R_MODULES, fill_modules, NULL);
+    }
+    ms_guard_leave(t);
+    errno = saved_errno;
+}
+
+/* ---- fork ------------------------------------------------------------- */
+
+static void atfork_prepare(void)
+{
+    ms_tls_t *t = ms_guard_enter();
+    while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
+        sched_yield();
+    (void)t;
+}
+
+static void atfork_parent(void)
+{
+    atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
+    ms_guard_leave(&ms_tls);
+}
+
+/* The child has one thread and the parent's mappings. It must not write the
+ * parent's file: it forgets it, unmaps this thread's chunk, and opens a trace
+ * of its own, which starts with a FORK record. */
+static void atfork_child(void)
+{
+    ms_tls_t *t = &ms_tls;
+    uint64_t parent = (uint64_t)getppid();
+    if (t->chunk)
+        ms_prim_unmap(t->chunk, ms_stream_chunk_size());
+    int arena = t->arena;
+    uint32_t guard = t->guard;
+    memset(t, 0, sizeof *t);
+    t->arena = arena;
+    t->guard = guard;
+    t->serial = 0;
+    memset(&proc.late, 0, sizeof proc.late);
+    atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
+    atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
+    atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
+    atomic_store_explicit(&ms_epoch, 0, memory_order_relaxed); /* a new time base */
+    ms_arena_forget();
+    if (proc.recording) {
+        ms_stream_forget();
+        process_open();
+        proc.fork_parent = parent;
+    }
+    proc.forked = true;
+    /* Leave NEW so that the next event opens the child's stream; the arena
+     * binding (t->arena) survives the fork. */
+    t->state = MS_T_NEW;
+    ms_guard_leave(t);
+}
+
+/* ---- exit ------------------------------------------------------------- */
+
+void ms_process_exit(void)
+{
+    if (atomic_load_explicit(&proc.state, memory_order_acquire) != PROC_READY || !proc.recording)
+        return;
+    ms_tls_t *t = &ms_tls;
+    int saved_errno = errno;
+    ms_guard_enter();
+    if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
+        if (t->dropped) {
+            put_record(t, MS_R_DROPPED, fill_u64, &t->dropped);
+            t->dropped = 0;
+        }
+        maybe_metric(t, true);
+        uint64_t tm = now_rel();
+        put_time(t, tm);
+        put_record(t, MS_R_END, fill_end, &tm);
+        ms_stream_set_end(tm);
+    }
+    const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
+    if (formats[0] && msx_auto_export && ms_stream_ready()) {
+        extern char *program_invocation_short_name;
+        const char *name = ms_option_str(MS_OPT_NAME);
+        if (!name[0])
+            name = program_invocation_short_name;
+        /* A fork child must not overwrite its parent's reports. */
+        char base[512], pid[24];
+        strncpy(base, name, 400);
+        base[400] = '\0';
+        if (proc.forked) {
+            ms_fmt_u64(pid, (uint64_t)getpid());
+            strcat(base, ".");
+            strcat(base, pid);
+        }
+        msx_auto_export(ms_stream_path(), ms_option_str(MS_OPT_OUTPUT), base, formats);
+    }
+    ms_guard_leave(t);
+    errno = saved_errno;
+}

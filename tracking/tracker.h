@@ -1,0 +1,215 @@
+/* Per-thread recording state and the hot-path event encoders.
+ *
+ * The allocator calls ms_ev_alloc / ms_ev_free / ms_ev_realloc around every
+ * heap operation. The fast path is inline: one compare, two or three MessagePack
+ * integers appended to the thread's own chunk, one release store of the chunk's
+ * committed length, one countdown. No lock, no system call, no stdio, no call.
+ *
+ * Everything else (first use of a thread, a full chunk, the TIME tick, the
+ * recursion guard, MEMSCOPE_MODE=off) falls into ms_ev_slow(), which is where a
+ * thread starts: a new thread's state is all zero, so cur == limit == NULL and
+ * its first event goes to the slow path, which initialises it (the pattern of
+ * mimalloc's empty heap). */
+#ifndef MS_TRACKER_H
+#define MS_TRACKER_H
+
+#include "pack.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Largest hot-path event: an AFTER record (2 * 9 bytes) and a REALLOC (3 * 9),
+ * plus a TIME record (1 + 9) that a tick may add right after it. */
+#define MS_EVENT_MAX 64u
+/* Events between two TIME records of a thread. */
+#define MS_TICK_EVENTS 256u
+
+typedef enum ms_thread_state {
+    MS_T_NEW = 0,     /* never seen: the zero state of fresh TLS */
+    MS_T_ACTIVE,      /* has a chunk and records */
+    MS_T_OFF,         /* MEMSCOPE_MODE=off or no trace: counts nothing */
+    MS_T_CAPPED,      /* reached MEMSCOPE_MAX_EVENTS or lost its chunk: counts drops */
+    MS_T_GONE,        /* past its last key destructor: events go to the late stream */
+} ms_thread_state_t;
+
+/* One thread's recorder. Lives in TLS; only its thread touches it, except the
+ * shared "late" instance in tracker.c, which is used under a spin lock.
+ *
+ * Invariant while ACTIVE: payload <= cur <= limit, limit = chunk end -
+ * MS_EVENT_MAX, and *committed == cur - payload after every record. When the
+ * fast path must not run, limit is NULL (and cur >= limit always holds). */
+typedef struct ms_tls {
+    /* -- hot: the first cache line is all the fast path reads -- */
+    uint8_t *cur;                 /* next payload byte to write */
+    uint8_t *limit;               /* fast path runs while cur < limit */
+    uintptr_t prev;               /* address base of the delta encoding */
+    _Atomic uint32_t *committed;  /* &chunk->committed */
+    uint8_t *payload;             /* first payload byte of the chunk */
+    uint32_t tick;                /* events left before the next TIME record */
+    uint32_t serial;              /* memscope thread number, 1-based */
+    uint64_t ev_base;             /* events recorded once this tick window is used up;
+                                   * events so far = ev_base - tick */
+    uint64_t seen;                /* ms_epoch value of the last TIME written */
+    /* -- cold -- */
+    uint32_t state;               /* ms_thread_state_t */
+    int *errno_ptr;               /* &errno of this thread, NULL until known */
+    ms_chunk_header_t *chunk;     /* current chunk, NULL if none */
+    uint8_t *end;                 /* one past the chunk's last byte */
+    uint64_t dropped;             /* drops not yet written as a DROPPED record */
+    uint64_t task;                /* current task id, 0 = none */
+    uint64_t tid;                 /* kernel thread id */
+    uint32_t seq;                 /* chunks taken so far */
+    uint32_t guard;               /* > 0 while memscope itself runs on this thread */
+    uint32_t dtor_rounds;         /* key destructor calls so far */
+    int arena;                    /* bound jemalloc arena + 1; 0 = none */
+} ms_tls_t;
+
+extern _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec")));
+
+/* The newest TIME any thread wrote (ns since start). A thread whose own last
+ * TIME is older writes this one before its next event, so that a thread that
+ * woke from a long wait does not stamp its events with a time from before the
+ * wait. Written every MS_TICK_EVENTS events by busy threads and by the chunk
+ * helper; read (almost always from cache) on every event. */
+extern _Atomic uint64_t ms_epoch;
+
+/* tracker.c */
+/* Records an event that the fast path could not take. kind is MS_K_ALLOC,
+ * MS_K_FREE or MS_K_REALLOC; a/b/n as for ms_ev_record. Preserves errno. */
+void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n);
+/* Enters / leaves a section where memscope's own allocations are not traced.
+ * Nests. Returns the thread state for convenience. */
+ms_tls_t *ms_guard_enter(void);
+void ms_guard_leave(ms_tls_t *t);
+/* Makes sure the process-wide state is initialised (options read, trace
+ * opened). Safe to call from any thread, before main, and more than once. */
+void ms_process_init(void);
+/* Writes the loaded-module map (MODULES record). Not from inside malloc. */
+void ms_record_modules(void);
+/* Flushes at process exit: END record, header end time, drop totals, and the
+ * reports of MEMSCOPE_AUTO_EXPORT. */
+void ms_process_exit(void);
+
+/* Zig-zag encoding of a wrapping address difference. */
+static inline uint64_t ms_zz(uintptr_t to, uintptr_t from)
+{
+    uint64_t d = (uint64_t)(to - from);
+    return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
+}
+
+/* Reuse stamps (FORMAT.md "Reuse stamps"). Before a block is given back to
+ * jemalloc, its first 8 bytes get the stamp of the event that freed it:
+ *
+ *   bits 0-7   MS_STAMP_MAGIC
+ *   bits 8-27  thread serial of the freeing event
+ *   bits 28-63 that thread's event number of the freeing event
+ *
+ * After an allocation returns a block, its first 8 bytes are read back: a stamp
+ * of another thread means the address was freed there, and an AFTER record tells
+ * the reader which event the allocation must follow. A stamp of the same thread
+ * needs no record (program order says it), and anything else (fresh memory,
+ * memory that jemalloc reused otherwise) is ignored. Every block is at least
+ * 8 bytes (jemalloc's smallest size class). */
+#define MS_STAMP_MAGIC 0xa5u
+#define MS_STAMP_SERIAL_MAX 0xfffffu
+
+static inline uint64_t ms_stamp(uint32_t serial, uint64_t event)
+{
+    return (event << 28) | ((uint64_t)(serial & MS_STAMP_SERIAL_MAX) << 8) | MS_STAMP_MAGIC;
+}
+
+/* Appends an AFTER record if block p carries another thread's stamp. */
+static inline __attribute__((always_inline)) void
+ms_after_put(const ms_tls_t *t, uint8_t **w, uintptr_t p)
+{
+    uint64_t s;
+    memcpy(&s, (const void *)p, sizeof s);
+    uint32_t serial = (uint32_t)(s >> 8) & MS_STAMP_SERIAL_MAX;
+    if (MS_UNLIKELY((s & 0xff) == MS_STAMP_MAGIC && serial != t->serial && serial != 0)) {
+        ms_pk_uint64(w, ((uint64_t)serial << 3) | MS_K_AFTER);
+        ms_pk_uint64(w, s >> 28);
+    }
+}
+
+/* Appends one event at t->cur (room for MS_EVENT_MAX bytes is guaranteed by the
+ * caller; the tick was already counted down for it) and commits it.
+ * kind/a/b/n: ALLOC a n; FREE a; REALLOC a(old) b(new) n. */
+static inline __attribute__((always_inline)) void
+ms_ev_put(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b, size_t n)
+{
+    uint8_t *w = t->cur;
+    uint64_t event = t->ev_base - t->tick - 1; /* this event's number */
+    if (kind == MS_K_ALLOC) {
+        ms_after_put(t, &w, a);
+        ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | MS_K_ALLOC);
+        ms_pk_uint64(&w, n);
+        t->prev = a;
+    } else if (kind == MS_K_FREE) {
+        ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | MS_K_FREE);
+        uint64_t stamp = ms_stamp(t->serial, event);
+        memcpy((void *)a, &stamp, sizeof stamp);
+        t->prev = a;
+    } else {
+        if (b != a)
+            ms_after_put(t, &w, b);
+        ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | MS_K_REALLOC);
+        ms_pk_int64(&w, (int64_t)(b - a));
+        ms_pk_uint64(&w, n);
+        if (b != a) {
+            uint64_t stamp = ms_stamp(t->serial, event);
+            memcpy((void *)a, &stamp, sizeof stamp); /* the old block is freed next */
+        }
+        t->prev = b;
+    }
+    t->cur = w;
+    atomic_store_explicit(t->committed, (uint32_t)(w - t->payload), memory_order_release);
+}
+
+/* The hot path of one event. */
+static inline __attribute__((always_inline)) void
+ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n)
+{
+    ms_tls_t *t = &ms_tls;
+    uint64_t epoch = atomic_load_explicit(&ms_epoch, memory_order_relaxed);
+    if (MS_UNLIKELY((uintptr_t)t->cur >= (uintptr_t)t->limit || t->tick <= 1 ||
+                    epoch != t->seen)) {
+        if (t->state != MS_T_OFF) /* off: not even a call */
+            ms_ev_slow(kind, a, b, n);
+        return;
+    }
+    t->tick--;
+    ms_ev_put(t, kind, a, b, n);
+}
+
+/* &errno without a call into libc on the hot path (free saves errno). */
+static inline int *ms_errno_ptr(void)
+{
+    int *ep = ms_tls.errno_ptr;
+    if (MS_UNLIKELY(ep == NULL))
+        ep = ms_tls.errno_ptr = &errno;
+    return ep;
+}
+
+static inline void ms_ev_alloc(void *p, size_t n)
+{
+    ms_ev(MS_K_ALLOC, (uintptr_t)p, 0, n);
+}
+
+static inline void ms_ev_free(void *p)
+{
+    ms_ev(MS_K_FREE, (uintptr_t)p, 0, 0);
+}
+
+static inline void ms_ev_realloc(void *old, void *p, size_t n)
+{
+    ms_ev(MS_K_REALLOC, (uintptr_t)old, (uintptr_t)p, n);
+}
+
+#endif /* MS_TRACKER_H */
