@@ -15,7 +15,6 @@
 #include "jemalloc_private.h"
 #include "tracker.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -54,24 +53,11 @@ MS_EXPORT void free(void *p)
     *ep = saved;
 }
 
-/* Small blocks are allocated and cleared here rather than by jemalloc's calloc,
- * so that the reuse stamp (tracking/tracker.h) can be read before the clearing.
- * Large ones keep jemalloc's calloc, which knows when fresh pages are zero. */
-#define CALLOC_OWN_MAX 4096
-
 MS_EXPORT void *calloc(size_t n, size_t size)
 {
-    size_t bytes;
-    if (__builtin_mul_overflow(n, size, &bytes)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    void *p = bytes <= CALLOC_OWN_MAX ? msjem_malloc(bytes) : msjem_calloc(1, bytes);
-    if (MS_UNLIKELY(p == NULL))
-        return NULL;
-    ms_ev_alloc(p, bytes);
-    if (bytes <= CALLOC_OWN_MAX)
-        memset(p, 0, bytes < 8 ? 8 : bytes); /* the stamp too, even for calloc(0) */
+    void *p = msjem_calloc(n, size); /* jemalloc checks the overflow (ENOMEM) */
+    if (MS_LIKELY(p != NULL))
+        ms_ev_alloc(p, n * size);
     return p;
 }
 
@@ -183,43 +169,6 @@ MS_EXPORT void *pvalloc(size_t n)
 MS_EXPORT size_t malloc_usable_size(void *p)
 {
     return p ? msjem_malloc_usable_size(p) : 0;
-}
-
-/* ---- loaded modules ------------------------------------------------------ */
-
-typedef void *(*dlopen_fn)(const char *, int);
-typedef int (*dlclose_fn)(void *);
-
-/* dlopen and dlclose record the module map again once they returned, so that
- * addresses in later stacks can be symbolised. */
-MS_EXPORT void *dlopen(const char *file, int mode)
-{
-    static dlopen_fn real;
-    if (MS_UNLIKELY(real == NULL))
-        real = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
-    if (real == NULL)
-        return NULL;
-    void *h = real(file, mode);
-    if (h != NULL) {
-        int saved = errno;
-        ms_record_modules();
-        errno = saved;
-    }
-    return h;
-}
-
-MS_EXPORT int dlclose(void *h)
-{
-    static dlclose_fn real;
-    if (MS_UNLIKELY(real == NULL))
-        real = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
-    if (real == NULL)
-        return -1;
-    int r = real(h);
-    int saved = errno;
-    ms_record_modules();
-    errno = saved;
-    return r;
 }
 
 /* ---- process start and exit ---------------------------------------------- */

@@ -21,7 +21,6 @@ enum {
     MS_K_FREE = 1,
     MS_K_REALLOC = 2,
     MS_K_ALLOC_EX = 3,
-    MS_K_AFTER = 4,
     MS_K_RECORD = 7,
 };
 

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <link.h>
+#include <stddef.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -36,6 +37,7 @@ typedef struct ms_process {
     _Atomic uint32_t next_serial;   /* thread serials handed out */
     _Atomic bool process_pending;   /* PROCESS record not yet written */
     _Atomic uint64_t last_metric;   /* time of the last METRIC record */
+    _Atomic uint64_t modules_gen;   /* module generation of the last MODULES record */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
     bool forked;                    /* this process is a fork child */
     atomic_flag late_lock;          /* guards `late` */
@@ -308,6 +310,25 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* dl_iterate_phdr callback: reads glibc's load/unload counters from the first
+ * module and stops the walk. */
+static int generation_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        return 1;
+    *(uint64_t *)arg = (uint64_t)info->dlpi_adds + ((uint64_t)info->dlpi_subs << 32);
+    return 1;
+}
+
+/* The loader's module generation: changes whenever a module is loaded or
+ * unloaded (dlopen, dlclose). */
+static uint64_t modules_generation(void)
+{
+    uint64_t g = 0;
+    dl_iterate_phdr(generation_cb, &g);
+    return g;
+}
+
 static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)info;
@@ -319,6 +340,7 @@ static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 static void fill_modules(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
+    atomic_store_explicit(&proc.modules_gen, modules_generation(), memory_order_relaxed);
     if (!exe_buf[0]) {
         ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
         exe_buf[e > 0 ? e : 0] = '\0';
@@ -326,9 +348,9 @@ static void fill_modules(ms_cbuf_t *b, const void *arg)
     uint32_t n = 0;
     dl_iterate_phdr(count_cb, &n);
     ms_pc_array(b, n);
-    /* A module loaded between the two walks would break the count: the reader
-     * then sees a malformed record. dlopen is serialised by our own wrapper's
-     * caller in practice; the window is two list walks wide. */
+    /* A module loaded between the two walks makes the array's length wrong and
+     * the record malformed; the next chunk switch then sees the new generation
+     * and writes the map again. */
     dl_iterate_phdr(module_cb, b);
 }
 
@@ -344,6 +366,18 @@ static void maybe_metric(ms_tls_t *t, bool force)
         return;
     put_time(t, now);
     put_record(t, MS_R_METRIC, fill_metric, NULL);
+}
+
+/* Writes the module map again if a module was loaded or unloaded since the
+ * last MODULES record. Called on chunk switches: dlopen is not wrapped, since
+ * glibc resolves a dlopen's $ORIGIN and RUNPATH from its caller's address. */
+static void maybe_modules(ms_tls_t *t)
+{
+    uint64_t g = modules_generation();
+    if (g == atomic_load_explicit(&proc.modules_gen, memory_order_relaxed))
+        return;
+    put_time(t, now_rel());
+    put_record(t, MS_R_MODULES, fill_modules, NULL);
 }
 
 /* ---- process ---------------------------------------------------------- */
@@ -507,6 +541,7 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
                 break;
             }
             maybe_metric(t, false);
+            maybe_modules(t);
         }
         if (t->seen != atomic_load_explicit(&ms_epoch, memory_order_relaxed))
             put_time(t, atomic_load_explicit(&ms_epoch, memory_order_relaxed));
@@ -535,14 +570,15 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
 }
 
 /* Key destructor: ends the thread's stream. glibc runs destructors in rounds
- * while values are set (PTHREAD_DESTRUCTOR_ITERATIONS); we re-arm until the
- * last round so that frees done by other keys' destructors are still recorded
- * in the thread's own stream. */
+ * while values are set (PTHREAD_DESTRUCTOR_ITERATIONS); we re-arm so that frees
+ * done by other keys' destructors are still recorded in the thread's own
+ * stream. We stop one round before the last: the sanitizers' runtimes tear the
+ * thread down in the last round, before our key's turn. */
 static void thread_dtor(void *arg)
 {
     ms_tls_t *t = &ms_tls;
     (void)arg;
-    if (++t->dtor_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    if (++t->dtor_rounds < PTHREAD_DESTRUCTOR_ITERATIONS - 1) {
         pthread_setspecific(proc.key, t);
         return;
     }
@@ -655,6 +691,7 @@ void ms_process_exit(void)
             t->dropped = 0;
         }
         maybe_metric(t, true);
+        maybe_modules(t);
         uint64_t tm = now_rel();
         put_time(t, tm);
         put_record(t, MS_R_END, fill_end, &tm);

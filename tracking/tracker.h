@@ -20,13 +20,12 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #define MS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* Largest hot-path event: an AFTER record (2 * 9 bytes) and a REALLOC (3 * 9),
- * plus a TIME record (1 + 9) that a tick may add right after it. */
+/* Largest hot-path event: a REALLOC (3 * 9 bytes), plus a TIME record (1 + 9)
+ * that the slow path may add before it. */
 #define MS_EVENT_MAX 64u
 /* Events between two TIME records of a thread. */
 #define MS_TICK_EVENTS 256u
@@ -91,7 +90,8 @@ void ms_guard_leave(ms_tls_t *t);
 /* Makes sure the process-wide state is initialised (options read, trace
  * opened). Safe to call from any thread, before main, and more than once. */
 void ms_process_init(void);
-/* Writes the loaded-module map (MODULES record). Not from inside malloc. */
+/* Writes the loaded-module map (MODULES record). Chunk switches and the exit
+ * flush write it again when modules were loaded or unloaded since. */
 void ms_record_modules(void);
 /* Flushes at process exit: END record, header end time, drop totals, and the
  * reports of MEMSCOPE_AUTO_EXPORT. */
@@ -104,40 +104,6 @@ static inline uint64_t ms_zz(uintptr_t to, uintptr_t from)
     return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
 }
 
-/* Reuse stamps (FORMAT.md "Reuse stamps"). Before a block is given back to
- * jemalloc, its first 8 bytes get the stamp of the event that freed it:
- *
- *   bits 0-7   MS_STAMP_MAGIC
- *   bits 8-27  thread serial of the freeing event
- *   bits 28-63 that thread's event number of the freeing event
- *
- * After an allocation returns a block, its first 8 bytes are read back: a stamp
- * of another thread means the address was freed there, and an AFTER record tells
- * the reader which event the allocation must follow. A stamp of the same thread
- * needs no record (program order says it), and anything else (fresh memory,
- * memory that jemalloc reused otherwise) is ignored. Every block is at least
- * 8 bytes (jemalloc's smallest size class). */
-#define MS_STAMP_MAGIC 0xa5u
-#define MS_STAMP_SERIAL_MAX 0xfffffu
-
-static inline uint64_t ms_stamp(uint32_t serial, uint64_t event)
-{
-    return (event << 28) | ((uint64_t)(serial & MS_STAMP_SERIAL_MAX) << 8) | MS_STAMP_MAGIC;
-}
-
-/* Appends an AFTER record if block p carries another thread's stamp. */
-static inline __attribute__((always_inline)) void
-ms_after_put(const ms_tls_t *t, uint8_t **w, uintptr_t p)
-{
-    uint64_t s;
-    memcpy(&s, (const void *)p, sizeof s);
-    uint32_t serial = (uint32_t)(s >> 8) & MS_STAMP_SERIAL_MAX;
-    if (MS_UNLIKELY((s & 0xff) == MS_STAMP_MAGIC && serial != t->serial && serial != 0)) {
-        ms_pk_uint64(w, ((uint64_t)serial << 3) | MS_K_AFTER);
-        ms_pk_uint64(w, s >> 28);
-    }
-}
-
 /* Appends one event at t->cur (room for MS_EVENT_MAX bytes is guaranteed by the
  * caller; the tick was already counted down for it) and commits it.
  * kind/a/b/n: ALLOC a n; FREE a; REALLOC a(old) b(new) n. */
@@ -145,27 +111,15 @@ static inline __attribute__((always_inline)) void
 ms_ev_put(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     uint8_t *w = t->cur;
-    uint64_t event = t->ev_base - t->tick - 1; /* this event's number */
+    ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | (uint64_t)kind);
     if (kind == MS_K_ALLOC) {
-        ms_after_put(t, &w, a);
-        ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | MS_K_ALLOC);
         ms_pk_uint64(&w, n);
         t->prev = a;
     } else if (kind == MS_K_FREE) {
-        ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | MS_K_FREE);
-        uint64_t stamp = ms_stamp(t->serial, event);
-        memcpy((void *)a, &stamp, sizeof stamp);
         t->prev = a;
     } else {
-        if (b != a)
-            ms_after_put(t, &w, b);
-        ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | MS_K_REALLOC);
         ms_pk_int64(&w, (int64_t)(b - a));
         ms_pk_uint64(&w, n);
-        if (b != a) {
-            uint64_t stamp = ms_stamp(t->serial, event);
-            memcpy((void *)a, &stamp, sizeof stamp); /* the old block is freed next */
-        }
         t->prev = b;
     }
     t->cur = w;

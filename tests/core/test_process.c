@@ -257,6 +257,21 @@ static void test_buffer_size_accepts_units(void **state)
     th_rmtree(dir);
 }
 
+static void test_dlopen_rewrites_module_map(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "dlopen", NULL }, (char *[]){ "MEMSCOPE_BUFFER_SIZE=64K", NULL }, dir,
+                 &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(t.bad, 0);
+    assert_true(t.n_modules >= 2); /* at start, and after libz came */
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
 static void test_name_option(void **state)
 {
     (void)state;
@@ -281,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_bad_directory_runs_on),
         cmocka_unit_test(test_invalid_options_warn_once),
         cmocka_unit_test(test_buffer_size_accepts_units),
+        cmocka_unit_test(test_dlopen_rewrites_module_map),
         cmocka_unit_test(test_name_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,8 +77,7 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
     msgpack_unpacked_init(&u);
     size_t off = 0;
     uint64_t addr = 0, time = time0, task = task0;
-    uint32_t after_thread = 0;
-    uint64_t after_event = 0;
+
     bool ok = true;
 #define NEXT_UINT(dst)                                                              \
     do {                                                                            \
@@ -93,10 +92,7 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
         NEXT_UINT(h);
         unsigned kind = h & 7;
         uint64_t arg = h >> 3;
-        tr_event_t e = { .kind = (uint8_t)kind, .thread = th->serial, .time = time, .task = task,
-                         .after_thread = after_thread, .after_event = after_event };
-        if (kind <= 3)
-            after_thread = 0;
+        tr_event_t e = { .kind = (uint8_t)kind, .thread = th->serial, .time = time, .task = task };
         switch (kind) {
         case 0:
             addr += (uint64_t)zz(arg);
@@ -134,10 +130,6 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
             th->events++;
             break;
         }
-        case 4:
-            after_thread = (uint32_t)arg;
-            NEXT_UINT(after_event);
-            break;
         case 7:
             if (msgpack_unpack_next(&u, (const char *)p, len, &off) != MSGPACK_UNPACK_SUCCESS) {
                 ok = false;
@@ -313,50 +305,50 @@ static bool admissible(const live_set_t *s, const tr_event_t *e)
 }
 
 typedef struct merge {
-    live_set_t live;     /* address -> size of live blocks */
-    live_set_t pending;  /* address -> count of frees met before their allocation */
-    uint64_t bad;        /* allocations that met a live address */
+    live_set_t live;      /* address -> size of live blocks */
+    live_set_t pfree;     /* address -> frees met before their block's allocation */
+    live_set_t palloc;    /* address -> allocations met while the address was live */
+    live_set_t palloc_sz; /* address -> size of the newest of those */
 } merge_t;
 
-/* Pending frees of an address are counted in one value: FREEs in the low 32
- * bits, REALLOC departures in the high 32 bits. */
-#define PEND_FREE 1ull
-#define PEND_REALLOC (1ull << 32)
-
-/* Starts a block at a: paired with a pending free if one waits (the two were
- * in one TIME tick on different threads), else live. The paired free is
- * counted here, now that its block's size is known. */
+/* Starts a block at a. A free waiting for it (same TIME on another thread)
+ * ends it at once; if the address is live, the block waits for that free. */
 static void born(merge_t *m, uint64_t a, uint64_t size, tr_tagged_fn tagged, tr_counts_t *c)
 {
+    uint64_t p = ls_del(&m->pfree, a);
+    if (p) {
+        if (p > 1)
+            ls_add(&m->pfree, a, p - 1);
+        if (tagged && tagged(size))
+            c->frees++;
+        return;
+    }
     if (ls_has(&m->live, a)) {
-        m->bad++;
-        if (getenv("TR_DEBUG"))
-            fprintf(stderr, "  alloc of live %llx\n", (unsigned long long)a);
+        uint64_t q = ls_del(&m->palloc, a);
+        ls_add(&m->palloc, a, q + 1);
+        ls_add(&m->palloc_sz, a, size);
         return;
     }
-    uint64_t p = ls_del(&m->pending, a);
-    if (p == 0) {
-        ls_add(&m->live, a, size);
-        return;
-    }
-    uint64_t take = (p & 0xffffffffu) ? PEND_FREE : PEND_REALLOC;
-    if (tagged && tagged(size)) {
-        if (take == PEND_FREE) c->frees++;
-        else c->reallocs_from++;
-    }
-    if (p - take)
-        ls_add(&m->pending, a, p - take);
+    ls_add(&m->live, a, size);
 }
 
-/* Ends the block at a; returns its size. A departure that meets no block
- * waits in `pending` for the allocation it belongs to, and returns 0. */
-static uint64_t died(merge_t *m, uint64_t a, uint64_t how)
+/* Ends the block at a and returns its size; a block waiting for the address
+ * becomes live. A free that meets no block waits for one, and returns 0. */
+static uint64_t died(merge_t *m, uint64_t a)
 {
-    if (ls_has(&m->live, a))
-        return ls_del(&m->live, a);
-    uint64_t p = ls_del(&m->pending, a);
-    ls_add(&m->pending, a, p + how);
-    return 0;
+    if (!ls_has(&m->live, a)) {
+        uint64_t p = ls_del(&m->pfree, a);
+        ls_add(&m->pfree, a, p + 1);
+        return 0;
+    }
+    uint64_t size = ls_del(&m->live, a);
+    uint64_t q = ls_del(&m->palloc, a);
+    if (q) {
+        if (q > 1)
+            ls_add(&m->palloc, a, q - 1);
+        ls_add(&m->live, a, ls_has(&m->palloc_sz, a) ? ls_del(&m->palloc_sz, a) : 0);
+    }
+    return size;
 }
 
 static void apply(merge_t *m, const tr_event_t *e, tr_tagged_fn tagged, tr_counts_t *c)
@@ -368,7 +360,7 @@ static void apply(merge_t *m, const tr_event_t *e, tr_tagged_fn tagged, tr_count
         born(m, e->addr, e->size, tagged, c);
         break;
     case 1:
-        old = died(m, e->addr, PEND_FREE);
+        old = died(m, e->addr);
         if (tagged && tagged(old)) c->frees++;
         break;
     default:
@@ -376,28 +368,41 @@ static void apply(merge_t *m, const tr_event_t *e, tr_tagged_fn tagged, tr_count
             old = ls_del(&m->live, e->addr);
             ls_add(&m->live, e->addr, e->size);
         } else {
-            old = died(m, e->addr, PEND_REALLOC);
-            born(m, e->addr2, e->size, tagged, c);
+            old = died(m, e->addr);
+            born(m, e->addr2, e->size, NULL, c);
         }
         if (tagged && tagged(old)) c->reallocs_from++;
         break;
     }
 }
 
-/* Events consumed so far of the thread with this serial. */
-static uint64_t consumed_of(const tr_trace_t *t, const size_t *pos, const size_t *start, int nt,
-                            uint32_t serial)
+static void ls_init(live_set_t *s)
 {
-    for (int i = 0; i < nt; i++)
-        if (t->ev[start[i]].thread == serial)
-            return pos[i] - start[i];
-    return UINT64_MAX; /* unknown thread: no constraint */
+    s->k = calloc(1024, 8);
+    s->v = calloc(1024, 8);
+    s->cap = 1024;
+    s->n = 0;
+}
+
+static uint64_t ls_total(const live_set_t *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->k[i])
+            n += s->v[i];
+    return n;
+}
+
+static void ls_destroy(live_set_t *s)
+{
+    free(s->k);
+    free(s->v);
 }
 
 uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn tagged,
                          tr_counts_t *counts)
 {
-    size_t pos[TR_MAX_THREADS], end[TR_MAX_THREADS], start[TR_MAX_THREADS];
+    size_t pos[TR_MAX_THREADS], end[TR_MAX_THREADS];
     int nt = 0;
     tr_counts_t dummy;
     if (!counts)
@@ -406,24 +411,22 @@ uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn t
     for (size_t i = 0; i < t->nev; i++) {
         if (i == 0 || t->ev[i].thread != t->ev[i - 1].thread) {
             if (nt) end[nt - 1] = i;
-            start[nt] = i;
             pos[nt++] = i;
         }
     }
     if (nt) end[nt - 1] = t->nev;
-    merge_t m = { { calloc(1024, 8), calloc(1024, 8), 1024, 0 },
-                  { calloc(1024, 8), calloc(1024, 8), 1024, 0 }, 0 };
+    merge_t m;
+    ls_init(&m.live);
+    ls_init(&m.pfree);
+    ls_init(&m.palloc);
+    ls_init(&m.palloc_sz);
     for (;;) {
-        /* The earliest event not waiting on an AFTER edge; among equal times,
-         * one that fits the live set. */
+        /* The earliest event; among equal times, one that fits the live set. */
         int best = -1;
         bool best_fits = false;
         for (int i = 0; i < nt; i++) {
             if (pos[i] == end[i]) continue;
             const tr_event_t *e = &t->ev[pos[i]];
-            if (e->after_thread &&
-                consumed_of(t, pos, start, nt, e->after_thread) <= e->after_event)
-                continue;
             bool fits = admissible(&m.live, e);
             if (best < 0 || e->time < t->ev[pos[best]].time ||
                 (e->time == t->ev[pos[best]].time && fits && !best_fits)) {
@@ -431,31 +434,21 @@ uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn t
                 best_fits = fits;
             }
         }
-        if (best < 0) {
-            /* Everything left waits on an AFTER edge: impossible in a trace of
-             * a real run. Count it and take the earliest anyway. */
-            for (int i = 0; i < nt; i++)
-                if (pos[i] != end[i] && (best < 0 || t->ev[pos[i]].time < t->ev[pos[best]].time))
-                    best = i;
-            if (best < 0) break;
-            m.bad++;
-        }
+        if (best < 0) break;
         apply(&m, &t->ev[pos[best]++], tagged, counts);
     }
-    /* Frees still waiting met no allocation at all. */
-    for (size_t i = 0; i < m.pending.cap; i++)
-        if (m.pending.k[i]) {
-            m.bad += (m.pending.v[i] & 0xffffffffu) + (m.pending.v[i] >> 32);
-            if (getenv("TR_DEBUG"))
-                fprintf(stderr, "  free of unknown %llx\n", (unsigned long long)m.pending.k[i]);
-        }
+    /* What still waits at the end had no partner at all. */
+    uint64_t bad = ls_total(&m.pfree) + ls_total(&m.palloc);
+    if (bad && getenv("TR_DEBUG"))
+        fprintf(stderr, "  unmatched: %llu frees, %llu allocations\n",
+                (unsigned long long)ls_total(&m.pfree), (unsigned long long)ls_total(&m.palloc));
     if (live_end)
         *live_end = m.live.n;
-    free(m.live.k);
-    free(m.live.v);
-    free(m.pending.k);
-    free(m.pending.v);
-    return m.bad;
+    ls_destroy(&m.live);
+    ls_destroy(&m.pfree);
+    ls_destroy(&m.palloc);
+    ls_destroy(&m.palloc_sz);
+    return bad;
 }
 
 int tr_find(const char *dir, const char *prefix, char *out, size_t len)

@@ -18,8 +18,6 @@ typedef struct tr_event {
     uint64_t size;
     uint64_t time;      /* TIME in force */
     uint64_t task;
-    uint32_t after_thread;  /* AFTER record: must follow event after_event of */
-    uint64_t after_event;   /*   thread after_thread (0 = no AFTER) */
 } tr_event_t;
 
 typedef struct tr_thread {
@@ -63,9 +61,10 @@ typedef struct tr_counts {
     uint64_t frees;         /* FREE of a block allocated with a tagged size */
     uint64_t reallocs_from; /* REALLOC of a block allocated with a tagged size */
 } tr_counts_t;
-/* Merges all threads causally (FORMAT.md "Merging threads") and checks that
- * every FREE and REALLOC meets a live block and no ALLOC meets a live address.
- * Returns the number of violations; *live_end (may be NULL) gets the blocks live
+/* Merges all threads causally as FORMAT.md "Merging threads" says (with the
+ * pending rule for events of equal TIME) and counts what finds no partner: a
+ * free of an address never allocated, an allocation of an address never freed.
+ * Returns that count; *live_end (may be NULL) gets the blocks live
  * at the end; counts (may be NULL) gets the events on tagged sizes. */
 uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn tagged,
                          tr_counts_t *counts);

@@ -7,7 +7,8 @@
  * other allocations (stdio, pthread). It prints what it did as
  * "allocs=N frees=N reallocs=N" on stdout.
  *
- * usage: workload stress THREADS ROUNDS | fork | loop | names | small */
+ * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | small */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -192,6 +193,22 @@ static int run_names(void)
     return 0;
 }
 
+/* Loads a library after start, then allocates enough to switch chunks: the
+ * module map is written again. */
+static int run_dlopen(void)
+{
+    void *h = dlopen("libz.so.1", RTLD_NOW);
+    if (!h) {
+        fprintf(stderr, "dlopen: %s\n", dlerror());
+        return 1;
+    }
+    uint64_t x = 5;
+    for (int i = 0; i < 100000; i++)
+        t_free(t_alloc(&x));
+    dlclose(h);
+    return 0;
+}
+
 static int run_small(void)
 {
     uint64_t x = 1;
@@ -213,6 +230,8 @@ int main(int argc, char **argv)
         r = run_loop();
     else if (argc >= 2 && strcmp(argv[1], "names") == 0)
         r = run_names();
+    else if (argc >= 2 && strcmp(argv[1], "dlopen") == 0)
+        r = run_dlopen();
     else if (argc >= 2 && strcmp(argv[1], "small") == 0)
         r = run_small();
     else
