@@ -58,8 +58,10 @@ static void test_stress_counts_exact(void **state)
     uint64_t live;
     /* Every free meets a live block in the causal merge of all threads. */
     assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
-    assert_int_equal(n.allocs, (uint64_t)allocs);
-    assert_int_equal(n.frees, (uint64_t)frees);
+    /* The printed counts include the constructor's 50; the destructor's 50
+     * come after the printing. */
+    assert_int_equal(n.allocs, (uint64_t)allocs + 50);
+    assert_int_equal(n.frees, (uint64_t)frees + 50);
     assert_int_equal(n.reallocs_from, (uint64_t)reallocs);
     assert_true(t.nthreads >= 5); /* main + 4 */
     assert_int_equal(t.n_end, 1);
@@ -93,8 +95,8 @@ static void test_thread_exit_and_names(void **state)
     tr_counts_t n;
     uint64_t live;
     assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
-    assert_int_equal(n.allocs, 400);
-    assert_int_equal(n.frees, 400);
+    assert_int_equal(n.allocs, 400 + 100); /* + constructor and destructor */
+    assert_int_equal(n.frees, 400 + 100);
     tr_free(&t);
     th_rmtree(dir);
 }
@@ -180,7 +182,7 @@ static void test_mode_off_writes_nothing(void **state)
     run_workload((char *[]){ "small", NULL }, (char *[]){ "MEMSCOPE_MODE=off", NULL }, dir, &r,
                  NULL);
     assert_int_equal(r.status, 0);
-    assert_int_equal(th_field(r.out, "allocs"), 1001);
+    assert_int_equal(th_field(r.out, "allocs"), 1001 + 50);
     char path[4096];
     assert_int_equal(tr_find(dir, "workload.", path, sizeof path), -1);
     th_rmtree(dir);
@@ -214,7 +216,7 @@ static void test_bad_directory_runs_on(void **state)
                             30000, &r),
                      0);
     assert_int_equal(r.status, 0);
-    assert_int_equal(th_field(r.out, "allocs"), 1001);
+    assert_int_equal(th_field(r.out, "allocs"), 1001 + 50);
     assert_non_null(strstr(r.err, "memscope: cannot create a trace in '/proc/memscope/nope'"));
 }
 
@@ -253,6 +255,26 @@ static void test_buffer_size_accepts_units(void **state)
     assert_int_equal(r.status, 0);
     assert_int_equal(t.chunk_size, 128u << 10);
     assert_string_equal(r.err, "");
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+/* Before main (a constructor), in main, in an atexit handler, and in a
+ * destructor: 4 x 50 allocations and frees, all recorded. */
+static void test_before_main_and_after_exit(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "lifecycle", NULL }, NULL, dir, &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(t.bad, 0);
+    tr_counts_t n;
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
+    assert_int_equal(n.allocs, 200);
+    assert_int_equal(n.frees, 200);
     tr_free(&t);
     th_rmtree(dir);
 }
@@ -296,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_bad_directory_runs_on),
         cmocka_unit_test(test_invalid_options_warn_once),
         cmocka_unit_test(test_buffer_size_accepts_units),
+        cmocka_unit_test(test_before_main_and_after_exit),
         cmocka_unit_test(test_dlopen_rewrites_module_map),
         cmocka_unit_test(test_name_option),
     };

@@ -7,7 +7,10 @@
  * other allocations (stdio, pthread). It prints what it did as
  * "allocs=N frees=N reallocs=N" on stdout.
  *
- * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | small */
+ * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle | small
+ *
+ * Every run also makes 50 tagged allocations in a constructor and 50 in a
+ * destructor (see run_lifecycle). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -209,6 +212,32 @@ static int run_dlopen(void)
     return 0;
 }
 
+/* Allocations before main, in an atexit handler and in a late destructor: all
+ * recorded (50 tagged allocations and frees each). */
+static void churn50(void)
+{
+    uint64_t x = 3;
+    for (int i = 0; i < 50; i++)
+        t_free(t_alloc(&x));
+}
+
+__attribute__((constructor(101))) static void early_ctor(void)
+{
+    churn50();
+}
+
+__attribute__((destructor(101))) static void late_dtor(void)
+{
+    churn50();
+}
+
+static int run_lifecycle(void)
+{
+    atexit(churn50);
+    churn50();
+    return 0;
+}
+
 static int run_small(void)
 {
     uint64_t x = 1;
@@ -230,6 +259,8 @@ int main(int argc, char **argv)
         r = run_loop();
     else if (argc >= 2 && strcmp(argv[1], "names") == 0)
         r = run_names();
+    else if (argc >= 2 && strcmp(argv[1], "lifecycle") == 0)
+        r = run_lifecycle();
     else if (argc >= 2 && strcmp(argv[1], "dlopen") == 0)
         r = run_dlopen();
     else if (argc >= 2 && strcmp(argv[1], "small") == 0)
