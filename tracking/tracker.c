@@ -9,6 +9,7 @@
 #include "tracker.h"
 
 #include "../allocator/arena.h"
+#include "export.h" /* msx_auto_export: the reports of MEMSCOPE_AUTO_EXPORT */
 #include "options.h"
 #include "prim.h"
 
@@ -24,9 +25,6 @@
 _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec")));
 _Atomic uint64_t ms_epoch;
 
-/* Renders the reports at exit; defined by export/ when it is linked in. */
-int msx_auto_export(const char *trace_path, const char *outdir, const char *base,
-                    const char *formats) __attribute__((weak));
 
 enum { PROC_NONE = 0, PROC_BUSY = 1, PROC_READY = 2 };
 
@@ -698,7 +696,7 @@ void ms_process_exit(void)
         ms_stream_set_end(tm);
     }
     const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
-    if (formats[0] && msx_auto_export && ms_stream_ready()) {
+    if (formats[0] && ms_stream_ready()) {
         extern char *program_invocation_short_name;
         const char *name = ms_option_str(MS_OPT_NAME);
         if (!name[0])

@@ -311,16 +311,25 @@ typedef struct merge {
     live_set_t palloc_sz; /* address -> size of the newest of those */
 } merge_t;
 
-/* Starts a block at a. A free waiting for it (same TIME on another thread)
- * ends it at once; if the address is live, the block waits for that free. */
+/* Pending departures of an address are counted in one value: FREEs in the
+ * low 32 bits, REALLOC departures in the high 32 bits. */
+#define PEND_FREE 1ull
+#define PEND_REALLOC (1ull << 32)
+
+/* Starts a block at a. A departure waiting for it (same TIME on another thread)
+ * ends it at once, and is counted now that its block's size is known; if the
+ * address is live, the block waits for that block's departure. */
 static void born(merge_t *m, uint64_t a, uint64_t size, tr_tagged_fn tagged, tr_counts_t *c)
 {
     uint64_t p = ls_del(&m->pfree, a);
     if (p) {
-        if (p > 1)
-            ls_add(&m->pfree, a, p - 1);
-        if (tagged && tagged(size))
-            c->frees++;
+        uint64_t take = (p & 0xffffffffu) ? PEND_FREE : PEND_REALLOC;
+        if (p - take)
+            ls_add(&m->pfree, a, p - take);
+        if (tagged && tagged(size)) {
+            if (take == PEND_FREE) c->frees++;
+            else c->reallocs_from++;
+        }
         return;
     }
     if (ls_has(&m->live, a)) {
@@ -333,12 +342,13 @@ static void born(merge_t *m, uint64_t a, uint64_t size, tr_tagged_fn tagged, tr_
 }
 
 /* Ends the block at a and returns its size; a block waiting for the address
- * becomes live. A free that meets no block waits for one, and returns 0. */
-static uint64_t died(merge_t *m, uint64_t a)
+ * becomes live. A departure (`how`) that meets no block waits for one, and
+ * returns 0. */
+static uint64_t died(merge_t *m, uint64_t a, uint64_t how)
 {
     if (!ls_has(&m->live, a)) {
         uint64_t p = ls_del(&m->pfree, a);
-        ls_add(&m->pfree, a, p + 1);
+        ls_add(&m->pfree, a, p + how);
         return 0;
     }
     uint64_t size = ls_del(&m->live, a);
@@ -360,7 +370,7 @@ static void apply(merge_t *m, const tr_event_t *e, tr_tagged_fn tagged, tr_count
         born(m, e->addr, e->size, tagged, c);
         break;
     case 1:
-        old = died(m, e->addr);
+        old = died(m, e->addr, PEND_FREE);
         if (tagged && tagged(old)) c->frees++;
         break;
     default:
@@ -368,8 +378,8 @@ static void apply(merge_t *m, const tr_event_t *e, tr_tagged_fn tagged, tr_count
             old = ls_del(&m->live, e->addr);
             ls_add(&m->live, e->addr, e->size);
         } else {
-            old = died(m, e->addr);
-            born(m, e->addr2, e->size, NULL, c);
+            old = died(m, e->addr, PEND_REALLOC);
+            born(m, e->addr2, e->size, tagged, c);
         }
         if (tagged && tagged(old)) c->reallocs_from++;
         break;
@@ -438,10 +448,14 @@ uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn t
         apply(&m, &t->ev[pos[best]++], tagged, counts);
     }
     /* What still waits at the end had no partner at all. */
-    uint64_t bad = ls_total(&m.pfree) + ls_total(&m.palloc);
+    uint64_t pf = 0;
+    for (size_t i = 0; i < m.pfree.cap; i++)
+        if (m.pfree.k[i])
+            pf += (m.pfree.v[i] & 0xffffffffu) + (m.pfree.v[i] >> 32);
+    uint64_t bad = pf + ls_total(&m.palloc);
     if (bad && getenv("TR_DEBUG"))
         fprintf(stderr, "  unmatched: %llu frees, %llu allocations\n",
-                (unsigned long long)ls_total(&m.pfree), (unsigned long long)ls_total(&m.palloc));
+                (unsigned long long)pf, (unsigned long long)ls_total(&m.palloc));
     if (live_end)
         *live_end = m.live.n;
     ls_destroy(&m.live);

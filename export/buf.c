@@ -1,0 +1,158 @@
+/* Growable output buffers, the report's memory, and atomic file writes. */
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int msx_buf_grow(msx_buf *b, size_t n)
+{
+    if (b->err)
+        return b->err;
+    if (b->cap - b->len >= n)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            b->err = -ENOMEM;
+            return b->err;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->err = -ENOMEM;
+        return b->err;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void msx_buf_printf(msx_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        msx_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (msx_buf_grow(b, (size_t)n + 1) < 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void msx_buf_u64(msx_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    msx_buf_put(b, tmp + i, sizeof tmp - i);
+}
+
+void msx_buf_free(msx_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->err = 0;
+}
+
+int msx_str_set(msx_str *s, const void *p, size_t n)
+{
+    if (n > UINT32_MAX)
+        n = UINT32_MAX;
+    char *c = malloc(n + 1);
+    if (!c)
+        return -ENOMEM;
+    if (n)
+        memcpy(c, p, n);
+    c[n] = '\0';
+    free(s->p);
+    s->p = c;
+    s->n = (uint32_t)n;
+    return 0;
+}
+
+void msx_report_free(msx_report *r)
+{
+    if (!r)
+        return;
+    free(r->file.p);
+    for (uint32_t i = 0; i < r->nproblems; i++)
+        free(r->problems[i].p);
+    free(r->exe.p);
+    for (uint32_t i = 0; i < r->nargv; i++)
+        free(r->argv[i].p);
+    free(r->argv);
+    for (uint32_t i = 0; i < 2 * r->nconfig; i++)
+        free(r->config[i].p);
+    free(r->config);
+    for (uint32_t i = 0; i < r->nmetrics; i++)
+        free(r->metrics[i].name.p);
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        free(r->threads[i].name.p);
+    free(r->threads);
+    free(r);
+}
+
+const char *msx_anomaly_name(msx_anomaly_kind k)
+{
+    static const char *const names[MSX_ANOM_KINDS] = {
+        [MSX_ANOM_UNKNOWN_FREE] = "unknown_free",
+        [MSX_ANOM_DOUBLE_FREE] = "double_free",
+        [MSX_ANOM_UNKNOWN_REALLOC] = "unknown_realloc",
+        [MSX_ANOM_LIVE_ALLOC] = "alloc_of_live_address",
+    };
+    return (unsigned)k < MSX_ANOM_KINDS ? names[k] : "unknown";
+}
+
+int msx_write_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return -ENOMEM;
+    snprintf(tmp, plen + 16, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    int rc = 0;
+    if (fd < 0) {
+        rc = -errno;
+        free(tmp);
+        return rc;
+    }
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,72 @@
+/* The export side of memscope: reads trace files (docs/FORMAT.md), analyses
+ * them, and writes reports (docs/JSON.md), dashboards and archives
+ * (docs/ARCHIVE.md). Everything here is internal to memscope (prefix msx_);
+ * it depends on libc only and never calls into the allocator. */
+#ifndef MSX_EXPORT_H
+#define MSX_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+
+/* Called by the allocator's exit hook when MEMSCOPE_AUTO_EXPORT is set.
+ * Analyses the trace at trace_path and writes, for each entry of the comma
+ * list `formats` (json, html, bin), <outdir>/<base>.json, <outdir>/<base>.html
+ * or <outdir>/<base>.msbin. Prints nothing except one line on stderr if it
+ * fails. Returns 0 or a negative errno (-EINVAL for an unknown format). */
+int msx_auto_export(const char *trace_path, const char *outdir, const char *base, const char *formats);
+
+/* Progress callback: `done` of `total` units of work are finished. */
+typedef void (*msx_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Analyses the trace file at path. On success stores a new report in *out and
+ * returns 0; damage found in the file (a truncated or corrupt chunk, missing
+ * events) does not fail the analysis: it is listed in (*out)->problems and
+ * everything before it is used. Returns a negative errno if the file cannot
+ * be used at all (not a trace, unknown version, unreadable, out of memory),
+ * with a message naming the file, the offset and the problem in err.
+ * `progress` may be NULL. */
+int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress_ctx,
+                      msx_report **out, char *err, size_t errlen);
+
+/* Limits for msx_render_json: lists longer than these are cut (and the cut
+ * counted in a "*_omitted" field), strings longer than max_str bytes are
+ * truncated. Zero means no limit. */
+typedef struct msx_json_limits {
+    uint32_t max_threads;  /* keeps the threads with the most bytes allocated */
+    uint32_t max_str;
+    uint32_t max_list;     /* argv entries and config pairs */
+} msx_json_limits;
+
+/* A growable byte buffer that renderers write into. */
+typedef struct msx_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    int err;  /* 0, or -ENOMEM once a write failed (later writes do nothing) */
+} msx_buf;
+
+/* Appends the JSON report (docs/JSON.md) to b. The JSON is also safe inside
+ * an HTML <script> element: '<', '>', '&', U+2028 and U+2029 are escaped.
+ * Returns 0 or -ENOMEM. */
+int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim);
+/* Appends the self-contained HTML dashboard to b. Returns 0 or -ENOMEM. */
+int msx_render_html(msx_buf *b, const msx_report *r);
+/* Appends the binary archive (docs/ARCHIVE.md) to b. Returns 0 or -ENOMEM. */
+int msx_render_archive(msx_buf *b, const msx_report *r);
+
+/* True if the file at path starts with the archive magic. */
+int msx_is_archive(const char *path);
+/* Reads an archive written by msx_render_archive. Returns 0 and a new report
+ * in *out, or a negative errno with a message naming the file in err. */
+int msx_read_archive(const char *path, msx_report **out, char *err, size_t errlen);
+
+/* Writes len bytes to path through a temporary file renamed over it, created
+ * with `mode` (before the umask). Returns 0 or a negative errno. */
+int msx_write_file(const char *path, const void *data, size_t len, unsigned mode);
+
+/* Releases a buffer's memory. */
+void msx_buf_free(msx_buf *b);
+
+#endif /* MSX_EXPORT_H */

@@ -1,0 +1,59 @@
+/* Allocation and rebuilding of the live-block map (see livemap.h). */
+#include "livemap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+enum { MIN_CAP = 1024 };
+
+/* Allocates zeroed slots (all EMPTY) for a capacity of cap. */
+static int alloc_slots(msx_livemap *m, uint64_t cap)
+{
+    msx_slot *s = calloc(cap, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    m->slots = s;
+    m->cap = cap;
+    m->shift = 64u - (unsigned)__builtin_ctzll(cap);
+    m->used = 0;
+    m->live = 0;
+    return 0;
+}
+
+int msx_livemap_init(msx_livemap *m)
+{
+    return alloc_slots(m, MIN_CAP);
+}
+
+void msx_livemap_free(msx_livemap *m)
+{
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = 0;
+}
+
+int msx_livemap_rebuild(msx_livemap *m)
+{
+    uint64_t cap = m->cap;
+    while (cap < m->live * 4)
+        cap *= 2;
+    msx_livemap old = *m;
+    if (alloc_slots(m, cap) < 0) {
+        *m = old;
+        return -ENOMEM;
+    }
+    uint64_t mask = cap - 1;
+    for (uint64_t i = 0; i < old.cap; i++) {
+        const msx_slot *s = &old.slots[i];
+        if ((s->meta & 3) != MSX_SLOT_LIVE)
+            continue;
+        uint64_t j = msx_livemap_home(m, s->addr);
+        while ((m->slots[j].meta & 3) != MSX_SLOT_EMPTY)
+            j = (j + 1) & mask;
+        m->slots[j] = *s;
+        m->used++;
+        m->live++;
+    }
+    free(old.slots);
+    return 0;
+}

@@ -1,0 +1,208 @@
+/* The analysis result: everything a report (JSON, HTML, archive, terminal
+ * summary) shows. msx_analyze_trace fills it from a trace, msx_read_archive
+ * from an archive; the renderers only read it. Its size is bounded by the
+ * number of threads and the fixed limits below, never by the number of events. */
+#ifndef MSX_REPORT_H
+#define MSX_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSX_SCHEMA_VERSION 1
+
+enum {
+    MSX_HIST_BUCKETS = 65,   /* log2 classes: 0, [1,2), [2,4), ..., [2^63, 2^64) */
+    MSX_TIMELINE_POINTS = 512,
+    MSX_MAX_LEAKS = 100,     /* largest leaked blocks listed */
+    MSX_MAX_PEAK_BLOCKS = 20,/* largest blocks listed in the peak snapshot */
+    MSX_MAX_ANOMALIES = 100, /* anomalies listed (all are counted) */
+    MSX_MAX_PROBLEMS = 64,   /* damage messages kept (all are counted) */
+    MSX_MAX_METRICS = 16,    /* METRIC names kept */
+};
+
+/* A byte string copied from the trace: raw bytes, any content, NUL-terminated
+ * for convenience (the terminator is not counted in n). */
+typedef struct msx_str {
+    char *p;
+    uint32_t n;
+} msx_str;
+
+/* One log2 size or lifetime class. */
+typedef struct msx_bucket {
+    uint64_t count;
+    uint64_t bytes;
+} msx_bucket;
+
+/* One timeline point, covering [time_ns, time_ns + timeline_bucket_ns). */
+typedef struct msx_point {
+    uint64_t time_ns;
+    uint64_t live_bytes;      /* live bytes after the last event of the interval */
+    uint64_t max_live_bytes;  /* highest live bytes within the interval */
+    uint64_t allocations;     /* ALLOC, ALLOC_EX and REALLOC events in it */
+    uint64_t frees;           /* FREE events in it */
+} msx_point;
+
+/* A heap block, as listed among leaks and the peak's largest blocks. */
+typedef struct msx_block {
+    uint64_t addr;
+    uint64_t size;
+    uint64_t time_ns;  /* when the block was allocated */
+    uint32_t thread;   /* memscope thread id (serial) of the allocating thread */
+} msx_block;
+
+typedef enum msx_anomaly_kind {
+    MSX_ANOM_UNKNOWN_FREE,     /* FREE of an address that holds no block */
+    MSX_ANOM_DOUBLE_FREE,      /* FREE of an address whose block was already freed */
+    MSX_ANOM_UNKNOWN_REALLOC,  /* REALLOC of an address that holds no block */
+    MSX_ANOM_LIVE_ALLOC,       /* allocation at an address that holds a live block */
+    MSX_ANOM_KINDS
+} msx_anomaly_kind;
+
+/* One listed anomaly. */
+typedef struct msx_anomaly {
+    msx_anomaly_kind kind;
+    uint32_t thread;     /* memscope thread id of the event */
+    uint64_t time_ns;
+    uint64_t addr;
+    uint64_t event;      /* the thread's event number (FORMAT.md) */
+} msx_anomaly;
+
+/* Per-thread results. */
+typedef struct msx_thread_report {
+    uint32_t id;                 /* memscope serial, 1, 2, ... */
+    uint64_t tid;                /* kernel thread id */
+    msx_str name;                /* last name seen (THREAD_EXIT wins) */
+    bool exited;                 /* a chunk flag or THREAD_EXIT said it ended */
+    uint64_t events;
+    uint64_t allocations;
+    uint64_t frees;
+    uint64_t reallocs;
+    uint64_t bytes_allocated;    /* ALLOC sizes plus REALLOC new sizes */
+    uint64_t bytes_freed;        /* sizes of the blocks it freed (known blocks) */
+    uint64_t live_bytes;         /* bytes of blocks it allocated, live at the end */
+    uint64_t leaked_blocks;      /* blocks it allocated, live at the end */
+    uint64_t peak_live_bytes;    /* highest live bytes of blocks it allocated */
+    uint64_t peak_time_ns;
+    uint64_t cross_thread_frees; /* FREEs of blocks another thread allocated */
+    uint64_t temporary;          /* temporary allocations (see docs/JSON.md) */
+    uint64_t dropped_events;     /* from its DROPPED records */
+    uint64_t first_time_ns;
+    uint64_t last_time_ns;
+    uint64_t peak_snapshot_blocks;  /* its blocks live at the process peak */
+    uint64_t peak_snapshot_bytes;
+} msx_thread_report;
+
+/* A METRIC value: the last one seen and the highest. */
+typedef struct msx_metric {
+    msx_str name;
+    uint64_t last;
+    uint64_t max;
+} msx_metric;
+
+typedef struct msx_report {
+    /* -- source -- */
+    msx_str file;              /* path of the trace (or archive) read */
+    uint32_t format_version;   /* trace format version */
+    uint32_t chunk_size;
+    uint64_t chunks;           /* chunks decoded */
+    uint64_t empty_slots;      /* slots reserved but never written */
+    uint64_t damaged_chunks;   /* chunks skipped or cut short by damage */
+    uint64_t lost_events;      /* events known missing from first_event gaps */
+    bool complete;             /* the process reached its exit flush */
+    uint64_t problems_total;
+    uint32_t nproblems;
+    msx_str problems[MSX_MAX_PROBLEMS];
+
+    /* -- summary -- */
+    uint64_t events;
+    uint64_t stream_bytes;     /* file header + chunk headers + committed payload used */
+    uint64_t allocations;
+    uint64_t frees;
+    uint64_t reallocs;
+    uint64_t bytes_allocated;
+    uint64_t bytes_freed;
+    uint64_t peak_live_bytes;
+    uint64_t peak_time_ns;
+    uint64_t leaked_bytes;
+    uint64_t leaked_blocks;
+    uint64_t tasks;            /* distinct non-zero task ids */
+    uint64_t dropped_events;   /* max(header count, sum of DROPPED records) */
+    uint64_t dropped_header;
+    uint64_t dropped_records;
+    uint64_t duration_ns;
+    uint64_t temporary;
+
+    /* -- process -- */
+    uint64_t pid;
+    uint64_t ppid;
+    uint64_t start_realtime_ns;
+    bool forked;               /* a FORK record: this file is a forked child's */
+    uint64_t parent_pid;
+    msx_str exe;
+    uint32_t nargv;
+    msx_str *argv;
+    uint32_t nconfig;
+    msx_str *config;           /* 2 * nconfig: name, value, name, value, ... */
+    uint32_t nmetrics;
+    msx_metric metrics[MSX_MAX_METRICS];
+
+    /* -- threads, ordered by id -- */
+    uint32_t nthreads;
+    msx_thread_report *threads;
+
+    /* -- timeline -- */
+    uint64_t timeline_bucket_ns;
+    uint32_t npoints;
+    msx_point timeline[MSX_TIMELINE_POINTS];
+
+    /* -- histograms: index 0 is size/lifetime 0, index k >= 1 is [2^(k-1), 2^k) -- */
+    msx_bucket size_hist[MSX_HIST_BUCKETS];
+    msx_bucket lifetime_hist[MSX_HIST_BUCKETS];  /* freed blocks; bytes = their sizes */
+
+    /* -- leaks: blocks live at the end, largest first -- */
+    uint32_t nleaks;
+    msx_block leaks[MSX_MAX_LEAKS];
+
+    /* -- peak snapshot: what was live at peak_time_ns -- */
+    uint64_t peak_blocks;
+    msx_bucket peak_by_size[MSX_HIST_BUCKETS];
+    uint32_t npeak_largest;
+    msx_block peak_largest[MSX_MAX_PEAK_BLOCKS];
+
+    /* -- anomalies -- */
+    uint64_t anomaly_counts[MSX_ANOM_KINDS];
+    uint64_t inherited_frees;     /* unknown FREEs in a forked child */
+    uint64_t inherited_reallocs;  /* unknown REALLOCs in a forked child */
+    uint64_t forced_merges;       /* times every thread waited and the earliest was forced on */
+    uint32_t nanomalies;
+    msx_anomaly anomalies[MSX_MAX_ANOMALIES];
+} msx_report;
+
+/* Frees everything a report owns, including the report itself. NULL is fine. */
+void msx_report_free(msx_report *r);
+
+/* Name of an anomaly kind as written in JSON ("unknown_free", ...). */
+const char *msx_anomaly_name(msx_anomaly_kind k);
+
+/* Copies n bytes into a fresh NUL-terminated msx_str. Returns 0 or -ENOMEM. */
+int msx_str_set(msx_str *s, const void *p, size_t n);
+
+/* Index of the log2 class of v: 0 for 0, else 64 - clz(v). */
+static inline unsigned msx_log2_class(uint64_t v)
+{
+    return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
+}
+
+/* Smallest and largest value of log2 class k. */
+static inline uint64_t msx_class_min(unsigned k)
+{
+    return k ? (uint64_t)1 << (k - 1) : 0;
+}
+
+static inline uint64_t msx_class_max(unsigned k)
+{
+    return k == 0 ? 0 : k == 64 ? UINT64_MAX : ((uint64_t)1 << k) - 1;
+}
+
+#endif /* MSX_REPORT_H */

@@ -1,0 +1,499 @@
+/* Test-only trace writer (see fixture.h). */
+#include "fixture.h"
+
+#include <dirent.h>
+#include <endian.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+enum { HDR = 4096, CHDR = 64 };
+
+/* One chunk being filled. */
+typedef struct fchunk {
+    uint8_t *buf;          /* chunk_size bytes: header + payload */
+    uint32_t used;         /* payload bytes */
+    uint64_t slot;
+} fchunk;
+
+/* A thread's writing state. */
+typedef struct fthread {
+    bool started;
+    uint64_t tid;
+    uint64_t addr;         /* delta base in the current chunk */
+    uint64_t time;
+    uint64_t task;
+    uint64_t events;
+    uint32_t nchunks;
+    fchunk *chunks;
+} fthread;
+
+struct msf {
+    uint32_t chunk_size;
+    uint32_t version;
+    uint64_t pid, end_time, dropped;
+    uint64_t next_slot;
+    uint64_t events;
+    uint32_t nthreads;
+    fthread *threads;      /* index serial - 1 */
+    msgpack_sbuffer sb;    /* scratch for one record */
+    msgpack_packer pk;
+};
+
+/* Aborts the test program on allocation failure (fixtures have no recovery). */
+static void *xcalloc(size_t n, size_t s)
+{
+    void *p = calloc(n, s);
+    if (!p)
+        abort();
+    return p;
+}
+
+msf *msf_new(uint32_t chunk_size)
+{
+    msf *t = xcalloc(1, sizeof *t);
+    t->chunk_size = chunk_size;
+    t->version = 1;
+    t->pid = 4242;
+    msgpack_sbuffer_init(&t->sb);
+    msgpack_packer_init(&t->pk, &t->sb, msgpack_sbuffer_write);
+    return t;
+}
+
+void msf_destroy(msf *t)
+{
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        for (uint32_t c = 0; c < t->threads[i].nchunks; c++)
+            free(t->threads[i].chunks[c].buf);
+        free(t->threads[i].chunks);
+    }
+    free(t->threads);
+    msgpack_sbuffer_destroy(&t->sb);
+    free(t);
+}
+
+void msf_set_pid(msf *t, uint64_t pid) { t->pid = pid; }
+void msf_set_end_time(msf *t, uint64_t end_time_ns) { t->end_time = end_time_ns; }
+void msf_set_dropped(msf *t, uint64_t dropped) { t->dropped = dropped; }
+void msf_set_version(msf *t, uint32_t version) { t->version = version; }
+uint64_t msf_events(const msf *t) { return t->events; }
+
+/* Returns thread `serial`, growing the table. */
+static fthread *th(msf *t, uint32_t serial)
+{
+    if (serial > t->nthreads) {
+        t->threads = realloc(t->threads, serial * sizeof *t->threads);
+        if (!t->threads)
+            abort();
+        memset(t->threads + t->nthreads, 0, (serial - t->nthreads) * sizeof *t->threads);
+        t->nthreads = serial;
+    }
+    return &t->threads[serial - 1];
+}
+
+/* Stores little-endian integers. */
+static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
+
+/* Zig-zag encoding, the inverse of FORMAT.md's zz(). */
+static uint64_t zz_enc(uint64_t d)
+{
+    return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
+}
+
+/* Appends the scratch buffer to the thread's current chunk (which must fit). */
+static void append(msf *t, fthread *f)
+{
+    fchunk *c = &f->chunks[f->nchunks - 1];
+    memcpy(c->buf + CHDR + c->used, t->sb.data, t->sb.size);
+    c->used += (uint32_t)t->sb.size;
+    put32(c->buf + 4, c->used);
+}
+
+/* Starts a new chunk for thread serial, beginning with a TIME record. */
+static void new_chunk(msf *t, uint32_t serial)
+{
+    fthread *f = th(t, serial);
+    f->chunks = realloc(f->chunks, (f->nchunks + 1) * sizeof *f->chunks);
+    if (!f->chunks)
+        abort();
+    fchunk *c = &f->chunks[f->nchunks];
+    c->buf = xcalloc(1, t->chunk_size);
+    c->used = 0;
+    c->slot = t->next_slot++;
+    put32(c->buf, 0x4b43534d);
+    put32(c->buf + 8, serial);
+    put32(c->buf + 12, f->nchunks);
+    put64(c->buf + 16, f->tid);
+    put64(c->buf + 24, f->time);
+    put64(c->buf + 32, f->events);
+    put64(c->buf + 40, f->task);
+    f->nchunks++;
+    f->addr = 0;
+    msgpack_sbuffer_clear(&t->sb);
+    msgpack_pack_uint64(&t->pk, 1u << 3 | 7);
+    msgpack_pack_uint64(&t->pk, f->time);
+    append(t, f);
+}
+
+/* Makes sure the scratch record fits the current chunk; if not, starts a
+ * new chunk and returns true (the caller repacks: the delta base changed). */
+static bool need_new_chunk(msf *t, uint32_t serial)
+{
+    fthread *f = th(t, serial);
+    if (f->nchunks && CHDR + f->chunks[f->nchunks - 1].used + t->sb.size <= t->chunk_size)
+        return false;
+    new_chunk(t, serial);
+    return true;
+}
+
+/* Packs an event head for `kind` at address a relative to the delta base. */
+static void pack_head(msf *t, fthread *f, unsigned kind, uint64_t a)
+{
+    msgpack_sbuffer_clear(&t->sb);
+    msgpack_pack_uint64(&t->pk, zz_enc(a - f->addr) << 3 | kind);
+}
+
+/* Emits one event record; `fields` are packed after the head. */
+static void event(msf *t, uint32_t serial, unsigned kind, uint64_t a, int nf, const uint64_t *fields, bool first_signed)
+{
+    fthread *f = th(t, serial);
+    for (int pass = 0; pass < 2; pass++) {
+        pack_head(t, f, kind, a);
+        for (int i = 0; i < nf; i++) {
+            if (i == 0 && first_signed)
+                msgpack_pack_int64(&t->pk, (int64_t)fields[0]);
+            else
+                msgpack_pack_uint64(&t->pk, fields[i]);
+        }
+        if (!need_new_chunk(t, serial))
+            break;
+    }
+    append(t, f);
+    f->addr = a;
+    f->events++;
+    t->events++;
+}
+
+/* Emits a control record whose object is in the scratch buffer after the head
+ * (pack_obj packs it). */
+static void control(msf *t, uint32_t serial, uint64_t type, void (*pack_obj)(msf *, const void *), const void *arg)
+{
+    fthread *f = th(t, serial);
+    for (int pass = 0; pass < 2; pass++) {
+        msgpack_sbuffer_clear(&t->sb);
+        msgpack_pack_uint64(&t->pk, type << 3 | 7);
+        pack_obj(t, arg);
+        if (!need_new_chunk(t, serial))
+            break;
+    }
+    append(t, f);
+}
+
+/* Packs a C string (key or value). */
+static void pack_cstr(msf *t, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(&t->pk, n);
+    msgpack_pack_str_body(&t->pk, s, n);
+}
+
+/* Object packers for control(). */
+typedef struct thread_obj { uint64_t tid; const char *name; size_t len; } thread_obj;
+
+static void pk_thread(msf *t, const void *a)
+{
+    const thread_obj *o = a;
+    msgpack_pack_map(&t->pk, o->name ? 3 : 2);
+    pack_cstr(t, "tid");
+    msgpack_pack_uint64(&t->pk, o->tid);
+    if (o->name) {
+        pack_cstr(t, "name");
+        msgpack_pack_str(&t->pk, o->len);
+        msgpack_pack_str_body(&t->pk, o->name, o->len);
+    }
+    pack_cstr(t, "parent");
+    msgpack_pack_uint64(&t->pk, 0);
+}
+
+static void pk_uint(msf *t, const void *a)
+{
+    msgpack_pack_uint64(&t->pk, *(const uint64_t *)a);
+}
+
+static void pk_name_map(msf *t, const void *a)
+{
+    msgpack_pack_map(&t->pk, 1);
+    pack_cstr(t, "name");
+    pack_cstr(t, a);
+}
+
+typedef struct kv_obj { const char *key; uint64_t v; } kv_obj;
+
+static void pk_kv(msf *t, const void *a)
+{
+    const kv_obj *o = a;
+    msgpack_pack_map(&t->pk, 1);
+    pack_cstr(t, o->key);
+    msgpack_pack_uint64(&t->pk, o->v);
+}
+
+typedef struct process_obj {
+    uint64_t pid;
+    const char *exe;
+    int argc;
+    const char *const *argv;
+    int nconfig;
+    const char *const *config;
+} process_obj;
+
+static void pk_process(msf *t, const void *a)
+{
+    const process_obj *o = a;
+    msgpack_pack_map(&t->pk, 5);
+    pack_cstr(t, "pid");
+    msgpack_pack_uint64(&t->pk, o->pid);
+    pack_cstr(t, "ppid");
+    msgpack_pack_uint64(&t->pk, 1);
+    pack_cstr(t, "exe");
+    pack_cstr(t, o->exe);
+    pack_cstr(t, "argv");
+    msgpack_pack_array(&t->pk, (size_t)o->argc);
+    for (int i = 0; i < o->argc; i++)
+        pack_cstr(t, o->argv[i]);
+    pack_cstr(t, "config");
+    msgpack_pack_map(&t->pk, (size_t)o->nconfig);
+    for (int i = 0; i < 2 * o->nconfig; i++)
+        pack_cstr(t, o->config[i]);
+}
+
+typedef struct raw_obj { const void *bytes; size_t len; } raw_obj;
+
+static void pk_raw(msf *t, const void *a)
+{
+    const raw_obj *o = a;
+    msgpack_sbuffer_write(&t->sb, o->bytes, o->len);
+}
+
+void msf_thread(msf *t, uint32_t serial, uint64_t tid, const char *name, size_t name_len, uint64_t time)
+{
+    fthread *f = th(t, serial);
+    f->started = true;
+    f->tid = tid;
+    f->time = time;
+    thread_obj o = { tid, name, name_len };
+    control(t, serial, 2, pk_thread, &o);
+}
+
+void msf_time(msf *t, uint32_t serial, uint64_t time)
+{
+    th(t, serial)->time = time;
+    control(t, serial, 1, pk_uint, &time);
+}
+
+void msf_alloc(msf *t, uint32_t serial, uint64_t addr, uint64_t size)
+{
+    event(t, serial, 0, addr, 1, &size, false);
+}
+
+void msf_alloc_ex(msf *t, uint32_t serial, uint64_t addr, uint64_t size, uint64_t stack)
+{
+    uint64_t f[3] = { size, stack, 0 };
+    event(t, serial, 3, addr, 3, f, false);
+}
+
+void msf_free(msf *t, uint32_t serial, uint64_t addr)
+{
+    event(t, serial, 1, addr, 0, NULL, false);
+}
+
+void msf_realloc(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size)
+{
+    /* the head carries old; the delta is new - old; addr becomes new */
+    fthread *f = th(t, serial);
+    for (int pass = 0; pass < 2; pass++) {
+        pack_head(t, f, 2, old_addr);
+        msgpack_pack_int64(&t->pk, (int64_t)(new_addr - old_addr));
+        msgpack_pack_uint64(&t->pk, size);
+        if (!need_new_chunk(t, serial))
+            break;
+    }
+    append(t, f);
+    f->addr = new_addr;
+    f->events++;
+    t->events++;
+}
+
+void msf_thread_exit(msf *t, uint32_t serial, const char *name)
+{
+    control(t, serial, 3, pk_name_map, name);
+}
+
+void msf_process(msf *t, uint32_t serial, uint64_t pid, const char *exe, int argc, const char *const *argv,
+                 int nconfig, const char *const *config)
+{
+    process_obj o = { pid, exe, argc, argv, nconfig, config };
+    control(t, serial, 4, pk_process, &o);
+}
+
+void msf_dropped(msf *t, uint32_t serial, uint64_t n)
+{
+    control(t, serial, 7, pk_uint, &n);
+}
+
+void msf_task(msf *t, uint32_t serial, uint64_t task)
+{
+    th(t, serial)->task = task;
+    control(t, serial, 6, pk_uint, &task);
+}
+
+void msf_fork(msf *t, uint32_t serial, uint64_t parent_pid)
+{
+    kv_obj o = { "parent_pid", parent_pid };
+    control(t, serial, 10, pk_kv, &o);
+}
+
+void msf_end(msf *t, uint32_t serial, uint64_t time)
+{
+    kv_obj o = { "time", time };
+    control(t, serial, 11, pk_kv, &o);
+}
+
+void msf_metric(msf *t, uint32_t serial, const char *name, uint64_t value)
+{
+    kv_obj o = { name, value };
+    control(t, serial, 9, pk_kv, &o);
+}
+
+void msf_raw(msf *t, uint32_t serial, uint64_t head, const void *bytes, size_t len)
+{
+    fthread *f = th(t, serial);
+    for (int pass = 0; pass < 2; pass++) {
+        msgpack_sbuffer_clear(&t->sb);
+        msgpack_pack_uint64(&t->pk, head);
+        raw_obj o = { bytes, len };
+        pk_raw(t, &o);
+        if (!need_new_chunk(t, serial))
+            break;
+    }
+    append(t, f);
+}
+
+void msf_exit_flag(msf *t, uint32_t serial)
+{
+    fthread *f = th(t, serial);
+    if (f->nchunks)
+        put32(f->chunks[f->nchunks - 1].buf + 48, 1);
+}
+
+uint64_t msf_chunk_offset(const msf *t, uint32_t serial, uint32_t seq)
+{
+    return HDR + t->threads[serial - 1].chunks[seq].slot * t->chunk_size;
+}
+
+int msf_write(const msf *t, const char *path)
+{
+    uint64_t size = HDR + t->next_slot * t->chunk_size;
+    uint8_t *file = xcalloc(1, size);
+    memcpy(file, "MEMSCOPE", 8);
+    put32(file + 8, t->version);
+    put32(file + 12, HDR);
+    put32(file + 16, t->chunk_size);
+    put64(file + 24, t->pid);
+    put64(file + 32, 1700000000000000000ull);
+    put64(file + 40, 1000);
+    put64(file + 48, t->next_slot);
+    put64(file + 56, t->dropped);
+    put64(file + 72, t->end_time);
+    for (uint32_t i = 0; i < t->nthreads; i++)
+        for (uint32_t c = 0; c < t->threads[i].nchunks; c++) {
+            const fchunk *k = &t->threads[i].chunks[c];
+            memcpy(file + HDR + k->slot * t->chunk_size, k->buf, t->chunk_size);
+        }
+    int rc = msf_write_bytes(path, file, size);
+    free(file);
+    return rc;
+}
+
+char *msf_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *d = malloc(4096);
+    if (!d)
+        abort();
+    snprintf(d, 4096, "%s/msx-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(d))
+        abort();
+    return d;
+}
+
+char *msf_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (!p)
+        abort();
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int msf_truncate(const char *path, uint64_t size)
+{
+    return truncate(path, (off_t)size);
+}
+
+int msf_write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t n = len ? fwrite(data, 1, len, f) : 0;
+    return fclose(f) == 0 && n == len ? 0 : -1;
+}
+
+char *msf_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    if (!p || fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    p[n] = '\0';
+    if (len)
+        *len = (size_t)n;
+    return p;
+}
+
+void msf_rm_rf(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = msf_path(dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            msf_rm_rf(p);
+        else
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}

@@ -1,0 +1,69 @@
+/* Test-only trace writer: builds files in the format of docs/FORMAT.md from
+ * events given one by one, so that analyses have known answers. It is a
+ * fixture, not the recorder: it packs with libmsgpackc and keeps the whole
+ * trace in memory.
+ *
+ * Each thread's records go to its own chunks; a chunk takes the next file
+ * slot when it is started (as the recorder's atomic counter does), begins with
+ * a TIME record, and is cut when the next record would not fit. */
+#ifndef MSF_FIXTURE_H
+#define MSF_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct msf msf;
+
+/* A new trace with chunk slots of chunk_size bytes (a multiple of 4096). */
+msf *msf_new(uint32_t chunk_size);
+/* Frees the trace. */
+void msf_destroy(msf *t);
+
+/* Header fields (defaults: pid 4242, end_time 0, dropped 0). */
+void msf_set_pid(msf *t, uint64_t pid);
+void msf_set_end_time(msf *t, uint64_t end_time_ns);
+void msf_set_dropped(msf *t, uint64_t dropped);
+/* Overrides the header's version field (default 1). */
+void msf_set_version(msf *t, uint32_t version);
+
+/* Starts thread `serial` (1, 2, ...) with kernel id tid at time t: writes its
+ * THREAD record (name may be NULL: no name key; name_len bytes, any content). */
+void msf_thread(msf *t, uint32_t serial, uint64_t tid, const char *name, size_t name_len, uint64_t time);
+/* Sets the thread's time: a TIME record. */
+void msf_time(msf *t, uint32_t serial, uint64_t time);
+/* Events. */
+void msf_alloc(msf *t, uint32_t serial, uint64_t addr, uint64_t size);
+void msf_alloc_ex(msf *t, uint32_t serial, uint64_t addr, uint64_t size, uint64_t stack);
+void msf_free(msf *t, uint32_t serial, uint64_t addr);
+void msf_realloc(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size);
+/* Control records. */
+void msf_thread_exit(msf *t, uint32_t serial, const char *name);
+void msf_process(msf *t, uint32_t serial, uint64_t pid, const char *exe, int argc, const char *const *argv,
+                 int nconfig, const char *const *config /* name, value, ... */);
+void msf_dropped(msf *t, uint32_t serial, uint64_t n);
+void msf_task(msf *t, uint32_t serial, uint64_t task);
+void msf_fork(msf *t, uint32_t serial, uint64_t parent_pid);
+void msf_end(msf *t, uint32_t serial, uint64_t time);
+void msf_metric(msf *t, uint32_t serial, const char *name, uint64_t value);
+/* A raw record: the head H and then `len` bytes as they are. */
+void msf_raw(msf *t, uint32_t serial, uint64_t head, const void *bytes, size_t len);
+/* Marks the thread's current chunk as its last (exit flag). */
+void msf_exit_flag(msf *t, uint32_t serial);
+
+/* Events written so far (all threads). */
+uint64_t msf_events(const msf *t);
+/* Writes the file; returns 0 or -1. Its size is header + slots * chunk_size. */
+int msf_write(const msf *t, const char *path);
+/* File offset of the given thread's chunk seq (its header). */
+uint64_t msf_chunk_offset(const msf *t, uint32_t serial, uint32_t seq);
+
+/* Helpers for tests: a path in a fresh temporary directory, and file utilities. */
+char *msf_tmpdir(void);                        /* mkdtemp; caller frees */
+char *msf_path(const char *dir, const char *name); /* dir/name; caller frees */
+int msf_truncate(const char *path, uint64_t size);
+int msf_write_bytes(const char *path, const void *data, size_t len);
+char *msf_read_file(const char *path, size_t *len); /* NUL-terminated; caller frees */
+void msf_rm_rf(const char *dir);
+
+#endif /* MSF_FIXTURE_H */

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Tests of the memscope command on synthetic traces (gen_trace): exact
+counts, the JSON against docs/report.schema.json, the dashboard's embedded
+JSON, archives, damaged input, exit codes and --help.
+
+Usage: test_cli.py MEMSCOPE GEN_TRACE SCHEMA
+Needs the jsonschema module (Debian package python3-jsonschema)."""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+try:
+    import jsonschema
+except ImportError:
+    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    sys.exit("test_cli.py: the jsonschema module is missing: apt-get install python3-jsonschema")
+
+MEMSCOPE, GEN, SCHEMA_PATH = sys.argv[1:4]
+with open(SCHEMA_PATH) as f:
+    SCHEMA = json.load(f)
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def run(*args, **kw):
+    """Runs a command; returns (status, stdout, stderr)."""
+    p = subprocess.run(list(args), capture_output=True, **kw)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def embedded_json(html):
+    """The report JSON embedded in a dashboard page."""
+    m = re.search(r'<script type="application/json" id="memscope-data">\n(.*?)</script>', html, re.S)
+    assert m, "no embedded data"
+    return json.loads(m.group(1))
+
+
+class Cli(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = cls.tmp.name
+        cls.truth = {}
+        for name, args in [("plain", ["--threads", "4", "--events", "200000", "--live", "3000"]),
+                           ("hostile", ["--threads", "8", "--events", "5000", "--hostile"]),
+                           ("killed", ["--threads", "2", "--events", "3000", "--no-end"])]:
+            path = os.path.join(cls.dir, name + ".1.msgpack")
+            st, out, err = run(GEN, path, *args)
+            assert st == 0, err
+            cls.truth[name] = json.loads(out)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def report(self, trace, tag, status=0):
+        """memscope report with all three outputs; returns (json, html, bin paths)."""
+        j, h, b = self.p(tag + ".json"), self.p(tag + ".html"), self.p(tag + ".msbin")
+        st, out, err = run(MEMSCOPE, "report", "-q", self.p(trace), "--json", j, "--html", h, "--bin", b)
+        self.assertEqual(st, status, err)
+        return j, h, b
+
+    def test_exact_counts(self):
+        j, _, _ = self.report("plain.1.msgpack", "plain")
+        with open(j) as f:
+            r = json.load(f)
+        t = self.truth["plain"]
+        self.assertEqual(r["events"], t["events"])
+        for k in ["allocations", "frees", "reallocs", "bytes_allocated"]:
+            self.assertEqual(r["summary"][k], t[k], k)
+        self.assertEqual(r["summary"]["threads"], 4)
+        for got, want in zip(r["threads"], t["threads"]):
+            for k in ["allocations", "frees", "reallocs", "bytes_allocated"]:
+                self.assertEqual(got[k], want[k], (got["id"], k))
+        self.assertEqual(sum(th["events"] for th in r["threads"]), r["events"])
+        self.assertGreater(r["stream_bytes"], r["events"])
+
+    def test_schema(self):
+        for name in ["plain", "hostile", "killed"]:
+            j, h, _ = self.report(name + ".1.msgpack", "s-" + name, 3 if name == "killed" else 0)
+            with open(j) as f:
+                VALIDATOR.validate(json.load(f))
+            with open(h, encoding="utf-8") as f:
+                VALIDATOR.validate(embedded_json(f.read()))
+
+    def test_html_offline_and_escaped(self):
+        _, h, _ = self.report("hostile.1.msgpack", "hostile")
+        with open(h, "rb") as f:
+            page = f.read()
+        self.assertLess(len(page), 5 * 1024 * 1024)
+        for banned in [b"://", b"src=", b"href=", b"url(", b"@import", b"<link", b"Math.random"]:
+            self.assertNotIn(banned, page)
+        self.assertNotIn(b"<script>alert", page)
+        self.assertEqual(page.count(b"<script"), 2)
+        data = embedded_json(page.decode("utf-8"))
+        self.assertIn("<script>alert(1)</script>", [t["name"] for t in data["threads"]])
+
+    def test_archive_round_trip(self):
+        j, h, b = self.report("plain.1.msgpack", "rt")
+        j2, h2 = self.p("rt2.json"), self.p("rt2.html")
+        st, _, err = run(MEMSCOPE, "report", "-q", b, "--json", j2, "--html", h2)
+        self.assertEqual(st, 0, err)
+        with open(j) as f1, open(j2) as f2:
+            self.assertEqual(f1.read(), f2.read())
+        with open(h, "rb") as f1, open(h2, "rb") as f2:
+            self.assertEqual(f1.read(), f2.read())
+        self.assertLess(os.path.getsize(b), os.path.getsize(self.p("plain.1.msgpack")) / 20)
+
+    def test_default_outputs(self):
+        out = self.p("outdir")
+        st, _, err = run(MEMSCOPE, "report", "-o", out, "--formats", "json,bin",
+                         self.p("plain.1.msgpack"), self.p("hostile.1.msgpack"))
+        self.assertEqual(st, 0, err)
+        self.assertEqual(sorted(os.listdir(out)),
+                         ["hostile.1.json", "hostile.1.msbin", "plain.1.json", "plain.1.msbin"])
+        self.assertIn("wrote " + os.path.join(out, "plain.1.json"), err)
+
+    def test_summary(self):
+        st, out, err = run(MEMSCOPE, "summary", self.p("plain.1.msgpack"))
+        self.assertEqual(st, 0, err)
+        t = self.truth["plain"]
+        self.assertIn("events     200,000", out)
+        self.assertIn("{:,} allocations".format(t["allocations"]), out)
+        st, out, err = run(MEMSCOPE, "summary", self.p("hostile.1.msgpack"))
+        self.assertEqual(st, 0, err)
+        self.assertFalse(re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out), "raw control characters")
+
+    def test_incomplete_trace(self):
+        st, _, err = run(MEMSCOPE, "report", "-q", self.p("killed.1.msgpack"), "--json", self.p("k.json"))
+        self.assertEqual(st, 3)
+        self.assertIn(self.p("killed.1.msgpack"), err)
+        self.assertIn("never reached its exit flush", err)
+        with open(self.p("k.json")) as f:
+            r = json.load(f)
+        self.assertEqual(r["events"], self.truth["killed"]["events"])
+        self.assertFalse(r["source"]["complete"])
+
+    def test_truncated_trace(self):
+        src = self.p("plain.1.msgpack")
+        cut = self.p("cut.msgpack")
+        with open(src, "rb") as f:
+            data = f.read()
+        size = len(data) - 65536 + 5000
+        with open(cut, "wb") as f:
+            f.write(data[:size])
+        st, _, err = run(MEMSCOPE, "report", "-q", cut, "--json", self.p("cut.json"))
+        self.assertEqual(st, 3, err)
+        self.assertIn(cut + ": offset %d:" % size, err)
+        self.assertIn("truncated", err)
+        with open(self.p("cut.json")) as f:
+            VALIDATOR.validate(json.load(f))
+
+    def test_unreadable_input(self):
+        cases = {"empty.msgpack": b"", "random.msgpack": os.urandom(100000),
+                 "text.msgpack": b"hello world\n" * 100}
+        for name, data in cases.items():
+            path = self.p(name)
+            with open(path, "wb") as f:
+                f.write(data)
+            for cmd in (["report", "-q", path, "--json", self.p("x.json")], ["summary", path]):
+                st, _, err = run(MEMSCOPE, *cmd)
+                self.assertEqual(st, 1, (name, err))
+                self.assertIn(path + ": offset 0:", err)
+                self.assertEqual(err.count("\n"), 1, err)
+        st, _, err = run(MEMSCOPE, "summary", self.p("missing.msgpack"))
+        self.assertEqual(st, 1)
+        self.assertIn("No such file", err)
+
+    def test_usage(self):
+        for args in (["--help"], ["report", "--help"], ["summary", "--help"], ["run", "--help"]):
+            st, out, _ = run(MEMSCOPE, *args)
+            self.assertEqual(st, 0, args)
+            self.assertIn("Usage: memscope", out)
+            self.assertIn("Exit status", out)
+        for args in ([], ["bogus"], ["report"], ["report", "--bogus", "x"], ["summary"],
+                     ["report", "--json", "x", "a", "b"], ["run"], ["report", "--formats", "pdf", "a"]):
+            st, _, err = run(MEMSCOPE, *args)
+            self.assertEqual(st, 2, (args, err))
+        st, out, _ = run(MEMSCOPE, "--version")
+        self.assertEqual(st, 0)
+        self.assertTrue(out.startswith("memscope "))
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])

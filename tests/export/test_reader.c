@@ -1,0 +1,321 @@
+/* The reader on damaged input (export/analyze.c): empty, random, truncated
+ * and corrupt files give a clear message naming the file, the offset and the
+ * problem; damage inside a trace is reported and what comes before it used. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "export.h"
+#include "fixture.h"
+
+static char *tmpdir;
+
+static int setup(void **state)
+{
+    (void)state;
+    tmpdir = msf_tmpdir();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    msf_rm_rf(tmpdir);
+    free(tmpdir);
+    return 0;
+}
+
+/* Analyses path expecting failure rc; checks the message names the file and
+ * holds `what`. */
+static void expect_error(const char *path, int rc, const char *what)
+{
+    msx_report *r = (msx_report *)1;
+    char err[1024];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), rc);
+    assert_null(r);
+    assert_non_null(strstr(err, path));
+    if (!strstr(err, what))
+        fail_msg("message \"%s\" lacks \"%s\"", err, what);
+}
+
+/* A two-thread trace of GOOD_EVENTS events in 4 KiB chunks; returns its path. */
+enum { GOOD_EVENTS = 24000 };
+static char *good_trace(const char *name)
+{
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "a", 1, 0);
+    msf_thread(t, 2, 2, "b", 1, 0);
+    for (int i = 0; i < GOOD_EVENTS / 2; i++) {
+        uint32_t k = 1 + (uint32_t)(i & 1);
+        if (i % 256 == 0)
+            msf_time(t, k, (uint64_t)i * 10);
+        msf_alloc(t, k, 0x1000 * k + (uint64_t)(i % 100) * 0x100000, 16);
+        msf_free(t, k, 0x1000 * k + (uint64_t)(i % 100) * 0x100000);
+    }
+    msf_end(t, 1, 30000);
+    msf_set_end_time(t, 30000);
+    char *path = msf_path(tmpdir, name);
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    return path;
+}
+
+static void test_missing_and_directory(void **state)
+{
+    (void)state;
+    char *path = msf_path(tmpdir, "nope.msgpack");
+    expect_error(path, -ENOENT, "cannot open");
+    free(path);
+    expect_error(tmpdir, -EINVAL, "not a regular file");
+}
+
+static void test_empty(void **state)
+{
+    (void)state;
+    char *path = msf_path(tmpdir, "empty.msgpack");
+    assert_int_equal(msf_write_bytes(path, "", 0), 0);
+    expect_error(path, -ENODATA, "empty file");
+    free(path);
+}
+
+static void test_random_bytes(void **state)
+{
+    (void)state;
+    char *path = msf_path(tmpdir, "random.msgpack");
+    uint8_t buf[65536];
+    uint64_t s = 7;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        buf[i] = (uint8_t)(s >> 56);
+    }
+    assert_int_equal(msf_write_bytes(path, buf, sizeof buf), 0);
+    expect_error(path, -EINVAL, "offset 0: not a memscope trace");
+    free(path);
+}
+
+static void test_bad_header(void **state)
+{
+    (void)state;
+    char *path = good_trace("hdr.msgpack");
+    size_t len;
+    char *data = msf_read_file(path, &len);
+    assert_int_equal(msf_write_bytes(path, data, 100), 0);
+    expect_error(path, -EINVAL, "file ends inside the file header");
+    uint32_t v = 7;
+    memcpy(data + 8, &v, 4);
+    assert_int_equal(msf_write_bytes(path, data, len), 0);
+    expect_error(path, -ENOTSUP, "offset 8: trace format version 7 is not supported");
+    v = 1;
+    memcpy(data + 8, &v, 4);
+    v = 1000;  /* chunk size not a multiple of 4096 */
+    memcpy(data + 16, &v, 4);
+    assert_int_equal(msf_write_bytes(path, data, len), 0);
+    expect_error(path, -EINVAL, "offset 16: bad chunk_size 1000");
+    free(data);
+    free(path);
+}
+
+/* A header-only trace is valid: no events, reported as incomplete. */
+static void test_header_only(void **state)
+{
+    (void)state;
+    char *path = good_trace("hdronly.msgpack");
+    assert_int_equal(msf_truncate(path, 4096), 0);
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(r->events, 0);
+    assert_int_equal(r->nthreads, 0);
+    msx_report_free(r);
+    free(path);
+}
+
+/* Cut inside a chunk: the events before the cut are counted, the problem
+ * names the file and the offset of the end. */
+static void test_truncated_inside_chunk(void **state)
+{
+    (void)state;
+    char *path = good_trace("cut.msgpack");
+    msx_report *full;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &full, err, sizeof err), 0);
+    size_t len;
+    free(msf_read_file(path, &len));
+    uint64_t cut = len - 4096 + 1000;  /* 1000 bytes into the last slot */
+    assert_int_equal(msf_truncate(path, cut), 0);
+    msx_report *r;
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_true(r->events < full->events);
+    assert_true(r->events > full->events / 2);
+    assert_true(r->problems_total >= 1);
+    char where[64];
+    snprintf(where, sizeof where, "offset %llu", (unsigned long long)cut);
+    bool found = false;
+    for (uint32_t i = 0; i < r->nproblems; i++)
+        found |= strstr(r->problems[i].p, where) && strstr(r->problems[i].p, "truncated") && strstr(r->problems[i].p, path);
+    assert_true(found);
+    /* and cut inside a chunk header */
+    assert_int_equal(msf_truncate(path, len - 4096 + 30), 0);
+    msx_report_free(r);
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_true(r->damaged_chunks >= 1);
+    msx_report_free(r);
+    msx_report_free(full);
+    free(path);
+}
+
+/* A chunk with a bad magic is skipped; the other chunks are used and the
+ * thread's next chunk tells how many events were lost. */
+static void test_bad_chunk_magic(void **state)
+{
+    (void)state;
+    char *path = good_trace("magic.msgpack");
+    size_t len;
+    char *data = msf_read_file(path, &len);
+    uint64_t slots = (len - 4096) / 4096;
+    assert_true(slots > 4);
+    uint64_t off = 4096 + 4096 * 2;
+    memcpy(data + off, "XXXX", 4);
+    assert_int_equal(msf_write_bytes(path, data, len), 0);
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(r->damaged_chunks, 1);
+    assert_true(r->lost_events > 0);
+    assert_int_equal(r->events + r->lost_events, GOOD_EVENTS);
+    char where[64];
+    snprintf(where, sizeof where, "offset %llu: chunk slot 2: bad magic", (unsigned long long)off);
+    assert_non_null(strstr(r->problems[0].p, where));
+    free(data);
+    msx_report_free(r);
+    free(path);
+}
+
+/* A reserved record kind stops the chunk; later chunks still count. */
+static void test_reserved_kind(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "a", 1, 0);
+    msf_alloc(t, 1, 0x10, 1);
+    msf_raw(t, 1, 5, NULL, 0);             /* kind 5: reserved */
+    msf_alloc(t, 1, 0x20, 1);              /* lost with the rest of the chunk */
+    for (int i = 0; i < 1000; i++)         /* fills this chunk and the next ones */
+        msf_alloc(t, 1, 0x1000 + (uint64_t)i * 16, 1);
+    msf_end(t, 1, 1);
+    char *path = msf_path(tmpdir, "kind.msgpack");
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(r->events + r->lost_events, 1002);
+    assert_true(r->events > 1);
+    assert_non_null(strstr(r->problems[0].p, "reserved record kind"));
+    assert_non_null(strstr(r->problems[0].p, "offset "));
+    msx_report_free(r);
+    free(path);
+}
+
+/* Unknown control record types are skipped; a broken object stops the chunk. */
+static void test_control_records(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "a", 1, 0);
+    const uint8_t unknown[] = { 0x82, 0xa1, 'x', 0x01, 0xa1, 'y', 0x92, 0x01, 0x02 };
+    msf_raw(t, 1, 30u << 3 | 7, unknown, sizeof unknown);
+    msf_alloc(t, 1, 0x10, 1);
+    const uint8_t broken[] = { 0xc1 };
+    msf_raw(t, 1, 9u << 3 | 7, broken, sizeof broken);
+    msf_alloc(t, 1, 0x20, 1);
+    char *path = msf_path(tmpdir, "ctl.msgpack");
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(r->events, 1);
+    assert_non_null(strstr(r->problems[0].p, "not valid MessagePack"));
+    assert_false(r->complete);
+    msx_report_free(r);
+    free(path);
+}
+
+/* Random damage anywhere in a valid trace never crashes the reader. */
+static void test_random_damage(void **state)
+{
+    (void)state;
+    char *path = good_trace("fuzz.msgpack");
+    size_t len;
+    char *orig = msf_read_file(path, &len);
+    char *data = malloc(len);
+    uint64_t s = 3;
+    for (int round = 0; round < 300; round++) {
+        memcpy(data, orig, len);
+        for (int k = 0; k < 1 + round % 20; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = 128 + (size_t)(s >> 20) % (len - 128);
+            data[at] = (char)(s >> 56);
+        }
+        size_t n = round % 3 ? len : 4096 + (size_t)(s >> 30) % (len - 4096);
+        assert_int_equal(msf_write_bytes(path, data, n), 0);
+        msx_report *r = NULL;
+        char err[512];
+        int rc = msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err);
+        assert_true(rc == 0 || rc == -EINVAL || rc == -ENOTSUP);
+        if (rc == 0)
+            assert_true(r->events <= len);  /* damage may split records, never invent bytes */
+        msx_report_free(r);
+    }
+    free(data);
+    free(orig);
+    free(path);
+}
+
+/* Unwritten slots (magic 0) are skipped without a complaint. */
+static void test_unwritten_slots(void **state)
+{
+    (void)state;
+    char *path = good_trace("zero.msgpack");
+    size_t len;
+    char *data = msf_read_file(path, &len);
+    char *big = calloc(1, len + 3 * 4096);
+    memcpy(big, data, len);
+    assert_int_equal(msf_write_bytes(path, big, len + 3 * 4096), 0);
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(r->empty_slots, 3);
+    assert_int_equal(r->problems_total, 0);
+    assert_int_equal(r->events, GOOD_EVENTS);
+    free(big);
+    free(data);
+    msx_report_free(r);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_and_directory),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_header_only),
+        cmocka_unit_test(test_truncated_inside_chunk),
+        cmocka_unit_test(test_bad_chunk_magic),
+        cmocka_unit_test(test_reserved_kind),
+        cmocka_unit_test(test_control_records),
+        cmocka_unit_test(test_random_damage),
+        cmocka_unit_test(test_unwritten_slots),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
