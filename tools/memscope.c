@@ -906,7 +906,8 @@ static int cmd_run(int argc, char **argv)
         free_seen(before, nbefore);
         return status;
     }
-    qsort(after, (size_t)nafter, sizeof *after, seen_cmp);
+    if (nafter > 0)
+        qsort(after, (size_t)nafter, sizeof *after, seen_cmp);
     long made = 0;
     for (long k = 0; k < nafter; k++) {
         if (unchanged(&after[k], before, nbefore))
