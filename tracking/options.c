@@ -20,7 +20,7 @@ static const opt_desc_t opt_table[MS_OPT_COUNT] = {
     [MS_OPT_OUTPUT]      = { "OUTPUT",      OPT_STRING, "MemoryAnalysis", 0, 0 },
     [MS_OPT_NAME]        = { "NAME",        OPT_STRING, "",               0, 0 },
     [MS_OPT_MODE]        = { "MODE",        OPT_MODE,   "full",           0, 0 },
-    [MS_OPT_BUFFER_SIZE] = { "BUFFER_SIZE", OPT_SIZE,   "1M",             64u << 10, 1u << 30 },
+    [MS_OPT_BUFFER_SIZE] = { "BUFFER_SIZE", OPT_SIZE,   "256K",             64u << 10, 1u << 30 },
     [MS_OPT_MAX_EVENTS]  = { "MAX_EVENTS",  OPT_COUNT,  "0",              0, UINT64_MAX },
     [MS_OPT_AUTO_EXPORT] = { "AUTO_EXPORT", OPT_LIST,   "",               0, 0 },
 };

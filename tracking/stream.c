@@ -130,6 +130,9 @@ static ms_chunk_header_t *take_chunk_sync(void)
 #define PREP_RETIRED 16
 
 typedef struct ms_prep {
+    _Atomic uint32_t want;     /* ready slots the helper keeps filled: grows
+                                * by one per chunk taken, up to PREP_READY, so a
+                                * small program's trace stays small */
     _Atomic(ms_chunk_header_t *) ready[PREP_READY];
     _Atomic(ms_chunk_header_t *) retired[PREP_RETIRED];
     _Atomic uint32_t wake;
@@ -159,7 +162,8 @@ static void *prep_main(void *arg)
             if (c)
                 ms_prim_unmap(c, stream.chunk_size);
         }
-        for (int i = 0; i < PREP_READY; i++) {
+        uint32_t want = atomic_load_explicit(&prep.want, memory_order_relaxed);
+        for (uint32_t i = 0; i < want && i < PREP_READY; i++) {
             if (atomic_load_explicit(&prep.ready[i], memory_order_relaxed))
                 continue;
             ms_chunk_header_t *c = take_chunk_sync();
@@ -201,6 +205,8 @@ void ms_stream_start_helper(void)
 ms_chunk_header_t *ms_stream_take_chunk(void)
 {
     if (atomic_load_explicit(&prep.running, memory_order_relaxed)) {
+        if (atomic_load_explicit(&prep.want, memory_order_relaxed) < PREP_READY)
+            atomic_fetch_add_explicit(&prep.want, 1, memory_order_relaxed);
         for (int i = 0; i < PREP_READY; i++) {
             ms_chunk_header_t *c = atomic_exchange_explicit(&prep.ready[i], NULL,
                                                             memory_order_acquire);
@@ -266,6 +272,7 @@ void ms_stream_forget(void)
         ms_prim_unmap(atomic_exchange(&prep.retired[i], NULL), stream.chunk_size);
     atomic_store(&prep.running, false);
     atomic_store(&prep.sleeping, false);
+    atomic_store(&prep.want, 0);
     ms_prim_unmap(stream.hdr, MS_FILE_HEADER_SIZE);
     ms_prim_close(stream.fd);
     stream.hdr = NULL;
