@@ -22,7 +22,7 @@
  * Paths of the programs come from meson (bench/meson.build) as BENCH_* macros;
  * an empty path means that part was not built, and the modes needing it are
  * reported as unavailable. */
-#include "tracecount.h"
+#include "export.h" /* msx_analyze_trace: events and stream bytes of a trace */
 
 #include <dirent.h>
 #include <errno.h>
@@ -150,7 +150,7 @@ typedef struct row {
 typedef struct export_result {
     bool done;
     uint64_t events;          /* events of the report's JSON (summary.events or events) */
-    uint64_t counted_events;  /* what tracecount found in the same trace */
+    uint64_t counted_events;  /* what the bench's own analysis found in the same trace */
     double seconds;           /* median wall time of `memscope report` */
     long peak_rss_kb;         /* median peak RSS of `memscope report` */
     long long json_bytes, html_bytes, bin_bytes;
@@ -380,14 +380,14 @@ static uint64_t heaptrack_events(const char *stderr_path)
 typedef struct dir_count {
     bool ok;
     uint64_t events, stream_bytes;
-    uint64_t bad_chunks;         /* chunks that did not decode to their end */
+    uint64_t bad_chunks;         /* problems the analysis found (damaged chunks, lost events) */
     long long other_bytes;       /* sizes of the files that are not memscope traces */
     uint64_t biggest_events;     /* the memscope trace with the most events ... */
     char biggest[PATH_LEN];      /* ... and its path */
 } dir_count_t;
 
-/* Counts the files of dir into *c: memscope traces (*.msgpack) with tracecount,
- * every other file by its size. */
+/* Counts the files of dir into *c: memscope traces (*.msgpack) by analysing
+ * them with export/, every other file by its size. */
 static void count_dir(const char *dir, dir_count_t *c)
 {
     DIR *d = opendir(dir);
@@ -403,26 +403,27 @@ static void count_dir(const char *dir, dir_count_t *c)
             c->other_bytes += n > 0 ? n : 0;
             continue;
         }
-        trace_count_t one = { 0 };
+        msx_report *one = NULL;
         char err[512];
-        if (trace_count_file(path, &one, err, sizeof err) != 0) {
+        if (msx_analyze_trace(path, NULL, NULL, &one, err, sizeof err) != 0) {
             note("%s", err);
             continue;
         }
-        c->bad_chunks += one.bad_chunks;
-        c->events += one.events;
-        c->stream_bytes += one.stream_bytes;
-        if (one.events > c->biggest_events) {
-            c->biggest_events = one.events;
+        c->bad_chunks += one->problems_total;
+        c->events += one->events;
+        c->stream_bytes += one->stream_bytes;
+        if (one->events > c->biggest_events) {
+            c->biggest_events = one->events;
             memcpy(c->biggest, path, sizeof c->biggest);
         }
+        msx_report_free(one);
     }
     closedir(d);
     c->ok = true;
 }
 
 /* Runs count_dir in a forked child and returns its result through a pipe.
- * Why a child: tracecount maps whole traces, and Linux hands the high-water RSS
+ * Why a child: the analysis maps whole traces, and Linux hands the high-water RSS
  * of the spawning process to every child it spawns later (exec keeps the old
  * mm's peak in the child's ru_maxrss), so the driver must stay small for the
  * peak-RSS column to be the workload's own. */
