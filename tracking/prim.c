@@ -168,3 +168,22 @@ void ms_fmt_u64(char *buf, uint64_t v)
         *buf++ = tmp[--i];
     *buf = '\0';
 }
+
+int ms_prim_move_fd_high(int fd)
+{
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+    if (high < 0)
+        return fd;
+    close(fd);
+    return high;
+}
+
+int ms_prim_file_id(int fd, uint64_t *dev, uint64_t *ino)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
+}

@@ -19,8 +19,15 @@ uint64_t ms_prim_gettid(void);        /* kernel thread id */
 int ms_prim_mkdirs(const char *dir);
 /* Creates `path` exclusively, mode 0600. Returns the fd or a negative errno. */
 int ms_prim_create(const char *path);
-/* Reserves disk blocks for [off, off+len) so that later writes through a
- * mapping cannot fail with SIGBUS on a full disk. Returns 0 or a negative errno. */
+/* Moves fd to a descriptor number >= 1000 when one is free (close-on-exec kept).
+ * Returns the descriptor to use, the old one if the move failed. */
+int ms_prim_move_fd_high(int fd);
+/* Device and inode of the file behind fd. Returns 0 or a negative errno. */
+int ms_prim_file_id(int fd, uint64_t *dev, uint64_t *ino);
+/* Reserves disk blocks for [off, off+len) by writing zeros, so that later
+ * writes through a mapping cannot fail with SIGBUS on a full disk (on file
+ * systems that reserve at write time: ext4, xfs, tmpfs). Returns 0 or a
+ * negative errno. */
 int ms_prim_reserve(int fd, uint64_t off, size_t len);
 /* Maps [off, off+len) of `fd` shared and writable and pre-faults it for
  * writing. Returns the address or NULL. */

@@ -17,6 +17,7 @@ extern char *program_invocation_short_name;
 
 typedef struct ms_stream {
     int fd;                    /* the trace file, -1 when closed */
+    uint64_t dev, ino;         /* identity of the file behind fd */
     ms_file_header_t *hdr;     /* mapping of the header page */
     uint32_t chunk_size;       /* slot size in bytes */
     char path[4096];
@@ -74,7 +75,14 @@ int ms_stream_open(void)
         r = -ENOMEM;
         goto fail;
     }
+    /* Keep the trace far from the small descriptors a program manages (a
+     * daemon closing 0..N, a dup2 onto a fixed number). */
+    fd = ms_prim_move_fd_high(fd);
     stream.fd = fd;
+    if (ms_prim_file_id(fd, &stream.dev, &stream.ino) < 0) {
+        r = -EBADF;
+        goto fail;
+    }
     stream.hdr = h;
     stream.chunk_size = (uint32_t)ms_option_u64(MS_OPT_BUFFER_SIZE);
 
@@ -104,6 +112,11 @@ static ms_chunk_header_t *take_chunk_sync(void)
 {
     ms_file_header_t *h = stream.hdr;
     if (!h)
+        return NULL;
+    /* The program may have closed our descriptor and reused its number for a
+     * file of its own: never write into anything but the trace. */
+    uint64_t dev, ino;
+    if (ms_prim_file_id(stream.fd, &dev, &ino) < 0 || dev != stream.dev || ino != stream.ino)
         return NULL;
     uint64_t i = atomic_fetch_add_explicit(&h->chunks_taken, 1, memory_order_relaxed);
     uint64_t off = MS_FILE_HEADER_SIZE + i * (uint64_t)stream.chunk_size;

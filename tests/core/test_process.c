@@ -253,6 +253,26 @@ static void test_full_disk_runs_on(void **state)
     th_rmtree(dir);
 }
 
+/* A program that closes our descriptor and puts a file of its own on the same
+ * number: the recorder stops (and counts drops) rather than write into it. */
+static void test_closed_descriptor_is_not_reused(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char file[512];
+    snprintf(file, sizeof file, "%s/users-file", dir);
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "closefds", file, NULL }, (char *[]){ "MEMSCOPE_BUFFER_SIZE=64K", NULL },
+                 dir, &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(th_field(r.out, "size"), 5);
+    assert_int_equal(t.bad, 0);
+    assert_true(t.header_dropped > 0);
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
 static void test_invalid_options_warn_once(void **state)
 {
     (void)state;
@@ -350,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_max_events_counts_drops),
         cmocka_unit_test(test_bad_directory_runs_on),
         cmocka_unit_test(test_full_disk_runs_on),
+        cmocka_unit_test(test_closed_descriptor_is_not_reused),
         cmocka_unit_test(test_invalid_options_warn_once),
         cmocka_unit_test(test_buffer_size_accepts_units),
         cmocka_unit_test(test_before_main_and_after_exit),

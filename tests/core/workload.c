@@ -7,7 +7,8 @@
  * other allocations (stdio, pthread). It prints what it did as
  * "allocs=N frees=N reallocs=N" on stdout.
  *
- * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle | small
+ * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
+ *                 | closefds FILE | small
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
@@ -19,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -238,6 +241,27 @@ static int run_lifecycle(void)
     return 0;
 }
 
+/* Closes every descriptor past stderr, as daemons do, then puts a file of its
+ * own on fd 1000, where the trace's descriptor was, and allocates enough to
+ * need new chunks. memscope must not write into that file. Prints its size. */
+static int run_closefds(const char *path)
+{
+    uint64_t x = 11;
+    for (int i = 0; i < 100; i++)
+        t_free(t_alloc(&x));
+    for (int fd = 3; fd < 4096; fd++)
+        close(fd);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, "hello", 5) != 5 || dup2(fd, 1000) != 1000)
+        return 1;
+    for (int i = 0; i < 200000; i++)
+        t_free(t_alloc(&x));
+    struct stat st;
+    fstat(1000, &st);
+    printf("size=%lld\n", (long long)st.st_size);
+    return 0;
+}
+
 static int run_small(void)
 {
     uint64_t x = 1;
@@ -259,6 +283,8 @@ int main(int argc, char **argv)
         r = run_loop();
     else if (argc >= 2 && strcmp(argv[1], "names") == 0)
         r = run_names();
+    else if (argc >= 3 && strcmp(argv[1], "closefds") == 0)
+        r = run_closefds(argv[2]);
     else if (argc >= 2 && strcmp(argv[1], "lifecycle") == 0)
         r = run_lifecycle();
     else if (argc >= 2 && strcmp(argv[1], "dlopen") == 0)
