@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+extern char *program_invocation_short_name; /* glibc */
+
 _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec")));
 _Atomic uint64_t ms_epoch;
 
@@ -94,6 +96,7 @@ void ms_guard_leave(ms_tls_t *t)
     limit_update(t);
 }
 
+/* Publishes the bytes written so far in the chunk (release: bytes first). */
 static void commit(ms_tls_t *t)
 {
     atomic_store_explicit(t->committed, (uint32_t)(t->cur - t->payload), memory_order_release);
@@ -169,6 +172,7 @@ static bool put_record(ms_tls_t *t, unsigned type, fill_fn fill, const void *arg
     return true;
 }
 
+/* Packs *(uint64_t *)arg: the object of TIME and DROPPED records. */
 static void fill_u64(ms_cbuf_t *b, const void *arg)
 {
     ms_pc_uint64(b, *(const uint64_t *)arg);
@@ -202,6 +206,7 @@ static void fill_thread(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, 0);
 }
 
+/* Packs a THREAD_EXIT record with the calling thread's current name. */
 static void fill_thread_exit(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
@@ -212,6 +217,8 @@ static void fill_thread_exit(ms_cbuf_t *b, const void *arg)
     ms_pc_cstr(b, name);
 }
 
+/* Packs the PROCESS record: pid, ppid, exe, argv from /proc, and the options
+ * in force. Runs once per process (the caller won process_pending). */
 static void fill_process(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
@@ -243,6 +250,7 @@ static void fill_process(ms_cbuf_t *b, const void *arg)
     }
 }
 
+/* Packs a FORK record naming the parent pid in *arg. */
 static void fill_fork(ms_cbuf_t *b, const void *arg)
 {
     ms_pc_map(b, 1);
@@ -250,6 +258,7 @@ static void fill_fork(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
+/* Packs the END record with the exit flush time in *arg. */
 static void fill_end(ms_cbuf_t *b, const void *arg)
 {
     ms_pc_map(b, 1);
@@ -257,6 +266,7 @@ static void fill_end(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
+/* Packs a METRIC record: RSS from /proc, and jemalloc's statistics. */
 static void fill_metric(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
@@ -327,6 +337,7 @@ static uint64_t modules_generation(void)
     return g;
 }
 
+/* dl_iterate_phdr callback: counts modules into *(uint32_t *)arg. */
 static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)info;
@@ -335,6 +346,7 @@ static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* Packs the MODULES record: every loaded module, as module_cb writes it. */
 static void fill_modules(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
@@ -627,14 +639,16 @@ void ms_record_modules(void)
 
 /* ---- fork ------------------------------------------------------------- */
 
+/* Before fork: no recording on this thread until the fork is over, and the
+ * late stream's lock held, so that the child does not inherit it locked. */
 static void atfork_prepare(void)
 {
-    ms_tls_t *t = ms_guard_enter();
+    ms_guard_enter();
     while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
         sched_yield();
-    (void)t;
 }
 
+/* After fork, in the parent: undoes atfork_prepare. */
 static void atfork_parent(void)
 {
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
@@ -655,7 +669,6 @@ static void atfork_child(void)
     memset(t, 0, sizeof *t);
     t->arena = arena;
     t->guard = guard;
-    t->serial = 0;
     memset(&proc.late, 0, sizeof proc.late);
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
@@ -697,7 +710,6 @@ void ms_process_exit(void)
     }
     const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
     if (formats[0] && ms_stream_ready()) {
-        extern char *program_invocation_short_name;
         const char *name = ms_option_str(MS_OPT_NAME);
         if (!name[0])
             name = program_invocation_short_name;
