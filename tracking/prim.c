@@ -69,7 +69,7 @@ int ms_prim_reserve(int fd, uint64_t off, size_t len)
      * reserves at write time, so a full disk shows here as ENOSPC instead of
      * a SIGBUS in the mapping later) and leaves the pages in the page cache,
      * so that mapping them costs no page allocation. */
-    static const char zeros[64 << 10];
+    static const char zeros[256 << 10]; /* never written: backed by the zero page */
     while (len > 0) {
         size_t n = len < sizeof zeros ? len : sizeof zeros;
         ssize_t w = pwrite(fd, zeros, n, (off_t)off);
