@@ -120,6 +120,23 @@ typedef struct idset {
     uint64_t cap, n;
 } idset;
 
+/* An address whose events the merge could not place when they came
+ * (FORMAT.md "Merging threads"): frees that met no live block wait for the
+ * allocation they belong to, allocations that met a live block wait for its
+ * free. Only ties of TIME between threads put anything here; what is still
+ * here at the end is reported as anomalies. */
+typedef struct pend {
+    uint64_t addr;             /* 0: empty entry */
+    uint32_t frees;            /* departures (FREE, REALLOC's old side) waiting */
+    uint32_t allocs;           /* allocations waiting for the live block to go */
+    uint32_t free_thread;      /* thread index of the newest waiting departure */
+    uint32_t alloc_thread;     /* thread index of the newest waiting allocation */
+    uint8_t free_kind;         /* anomaly kind of that departure if never paired */
+    uint64_t free_time, free_event; /* its time and its thread's event number */
+    uint64_t size, born;       /* of the newest waiting allocation ... */
+    uint64_t alloc_event;      /* ... and its thread's event number */
+} pend;
+
 typedef struct an {
     const char *path;
     msx_report *r;
@@ -135,6 +152,8 @@ typedef struct an {
     uint32_t nblocked;
 
     msx_livemap map;
+    pend *pend;                /* open addressing, linear probing; cap a power of 2 */
+    uint64_t pend_cap, pend_n;
     msx_arena arena;           /* control record objects, reset per record */
     idset tasks;
 
@@ -585,14 +604,15 @@ static void start_window(an *A, tstate *T, uint64_t t0, const uint8_t *p)
 
 /* -- applying events ------------------------------------------------------ */
 
-/* Lists an anomaly (counted by the caller). */
-static void note_anomaly(an *A, tstate *T, msx_anomaly_kind kind, uint64_t addr)
+/* Counts and lists an anomaly of thread T's event number `event` at `time`. */
+static void note_anomaly_at(an *A, tstate *T, msx_anomaly_kind kind, uint64_t addr, uint64_t time,
+                            uint64_t event)
 {
     msx_report *r = A->r;
     r->anomaly_counts[kind]++;
     if (r->nanomalies < MSX_MAX_ANOMALIES)
         r->anomalies[r->nanomalies++] = (msx_anomaly){
-            .kind = kind, .thread = T->rep->id, .time_ns = T->now, .addr = addr, .event = T->evno - 1,
+            .kind = kind, .thread = T->rep->id, .time_ns = time, .addr = addr, .event = event,
         };
 }
 
@@ -697,6 +717,123 @@ static void block(an *A, tstate *T, uint64_t addr, bool want_live)
     A->nblocked++;
 }
 
+/* -- events that wait for their partner (struct pend) -------------------- */
+
+static uint64_t pend_hash(uint64_t a)
+{
+    return (a * 0x9e3779b97f4a7c15ull) >> 17;
+}
+
+/* The entry of addr, or NULL. */
+static pend *pend_find(an *A, uint64_t addr)
+{
+    if (!A->pend_n)
+        return NULL;
+    for (uint64_t i = pend_hash(addr) & (A->pend_cap - 1);; i = (i + 1) & (A->pend_cap - 1)) {
+        if (A->pend[i].addr == addr)
+            return &A->pend[i];
+        if (A->pend[i].addr == 0)
+            return NULL;
+    }
+}
+
+/* The entry of addr, made empty if new; NULL (and a fatal error) when out of
+ * memory. */
+static pend *pend_get(an *A, uint64_t addr)
+{
+    pend *e = pend_find(A, addr);
+    if (e)
+        return e;
+    if (2 * (A->pend_n + 1) > A->pend_cap) {
+        uint64_t cap = A->pend_cap ? 2 * A->pend_cap : 64;
+        pend *t = calloc(cap, sizeof *t);
+        if (!t) {
+            fail(A, -ENOMEM, 0, "out of memory");
+            return NULL;
+        }
+        for (uint64_t i = 0; i < A->pend_cap; i++) {
+            if (!A->pend[i].addr)
+                continue;
+            uint64_t j = pend_hash(A->pend[i].addr) & (cap - 1);
+            while (t[j].addr)
+                j = (j + 1) & (cap - 1);
+            t[j] = A->pend[i];
+        }
+        free(A->pend);
+        A->pend = t;
+        A->pend_cap = cap;
+    }
+    uint64_t i = pend_hash(addr) & (A->pend_cap - 1);
+    while (A->pend[i].addr)
+        i = (i + 1) & (A->pend_cap - 1);
+    A->pend[i] = (pend){ .addr = addr };
+    A->pend_n++;
+    return &A->pend[i];
+}
+
+/* Drops e if nothing waits in it any more (backward-shift deletion). */
+static void pend_tidy(an *A, pend *e)
+{
+    if (e->frees || e->allocs)
+        return;
+    uint64_t i = (uint64_t)(e - A->pend), mask = A->pend_cap - 1;
+    A->pend[i].addr = 0;
+    A->pend_n--;
+    for (uint64_t j = (i + 1) & mask; A->pend[j].addr; j = (j + 1) & mask) {
+        uint64_t home = pend_hash(A->pend[j].addr) & mask;
+        /* move j back to the hole at i when its home is not in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            A->pend[i] = A->pend[j];
+            A->pend[j].addr = 0;
+            i = j;
+        }
+    }
+}
+
+static inline void settle_free(an *A, tstate *T, msx_slot *s);
+
+/* Makes slot s live for an allocation by T, unless a departure of that
+ * address waits (same TIME on another thread): then the block is born and
+ * gone at once. Returns false on a fatal error. */
+static bool arrive(an *A, tstate *T, msx_slot *s, uint64_t addr, uint64_t size, uint64_t born)
+{
+    pend *e = pend_find(A, addr);
+    if (e && e->frees) {
+        make_live(A, T, s, size, born);
+        e->frees--;
+        settle_free(A, &A->ts[e->free_thread], s);
+        pend_tidy(A, e);
+        return true;
+    }
+    if (msx_slot_state(s) == MSX_SLOT_LIVE) {
+        /* the live block's free is still to come on another thread */
+        if (!(e = pend_get(A, addr)))
+            return false;
+        e->allocs++;
+        e->alloc_thread = T->index;
+        e->size = size;
+        e->born = born;
+        e->alloc_event = T->evno - 1;
+        return true;
+    }
+    make_live(A, T, s, size, born);
+    return true;
+}
+
+/* Records a departure of addr by T that met no live block: it waits for the
+ * allocation it belongs to. kind: the anomaly it is if none comes. */
+static void depart_early(an *A, tstate *T, uint64_t addr, msx_anomaly_kind kind)
+{
+    pend *e = pend_get(A, addr);
+    if (!e)
+        return;
+    e->frees++;
+    e->free_thread = T->index;
+    e->free_kind = (uint8_t)kind;
+    e->free_time = T->now;
+    e->free_event = T->evno - 1;
+}
+
 /* Applies a FREE of addr by T whose block is in s (NULL: no slot). */
 static inline void apply_free(an *A, tstate *T, msx_slot *s, uint64_t addr)
 {
@@ -708,9 +845,18 @@ static inline void apply_free(an *A, tstate *T, msx_slot *s, uint64_t addr)
         if (r->forked)
             r->inherited_frees++;
         else
-            note_anomaly(A, T, s ? MSX_ANOM_DOUBLE_FREE : MSX_ANOM_UNKNOWN_FREE, addr);
+            depart_early(A, T, addr, s ? MSX_ANOM_DOUBLE_FREE : MSX_ANOM_UNKNOWN_FREE);
         return;
     }
+    settle_free(A, T, s);
+}
+
+/* Ends the live block in slot s, freed by T now: bytes, lifetime, and the
+ * per-thread figures. An allocation waiting for the address takes it. */
+static inline void settle_free(an *A, tstate *T, msx_slot *s)
+{
+    msx_report *r = A->r;
+    uint64_t addr = s->addr;
     uint64_t size = s->size, born = s->born;
     bool own = msx_slot_thread(s) == T->index;
     unlive(A, s);
@@ -727,6 +873,13 @@ static inline void apply_free(an *A, tstate *T, msx_slot *s, uint64_t addr)
         r->temporary++;
         T->rep->temporary++;
         T->has_last = false;
+    }
+    pend *e = A->pend_n ? pend_find(A, addr) : NULL;
+    if (e && e->allocs) {
+        e->allocs--;
+        tstate *W = &A->ts[e->alloc_thread];
+        make_live(A, W, s, e->size, e->born);
+        pend_tidy(A, e);
     }
 }
 
@@ -904,14 +1057,11 @@ static run_result decode_chunk(an *A, tstate *T, uint64_t limit)
             }
             if (!count_event(A, T))
                 return RUN_STOP;
-            if (taken) {
-                note_anomaly(A, T, MSX_ANOM_LIVE_ALLOC, a);
-                unlive(A, s);
-            }
             addr = a;
             r->allocations++;
             T->rep->allocations++;
-            make_live(A, T, s, size, T->now);
+            if (!arrive(A, T, s, a, size, T->now))
+                return RUN_STOP;
             break;
         }
         case K_FREE: {
@@ -951,22 +1101,27 @@ static run_result decode_chunk(an *A, tstate *T, uint64_t limit)
                 r->bytes_freed += so->size;
                 T->rep->bytes_freed += so->size;
                 unlive(A, so);
+                pend *e = A->pend_n ? pend_find(A, old) : NULL;
+                if (e && e->allocs && nu != old) {  /* a block waited for old */
+                    e->allocs--;
+                    make_live(A, &A->ts[e->alloc_thread], so, e->size, e->born);
+                    pend_tidy(A, e);
+                }
             } else if (r->forked) {
                 r->inherited_reallocs++;
             } else {
-                note_anomaly(A, T, MSX_ANOM_UNKNOWN_REALLOC, old);
+                depart_early(A, T, old, MSX_ANOM_UNKNOWN_REALLOC);
+                if (A->err)
+                    return RUN_STOP;
             }
             msx_slot *sn = msx_livemap_slot(&A->map, nu);
             if (!sn)
                 goto oom;
-            if (msx_slot_state(sn) == MSX_SLOT_LIVE) {  /* only when forced */
-                note_anomaly(A, T, MSX_ANOM_LIVE_ALLOC, nu);
-                unlive(A, sn);
-            }
             addr = nu;
             r->reallocs++;
             T->rep->reallocs++;
-            make_live(A, T, sn, size, born);
+            if (!arrive(A, T, sn, nu, size, born))
+                return RUN_STOP;
             break;
         }
         case K_RECORD: {
@@ -1143,7 +1298,7 @@ static void merge(an *A)
                     continue;
                 }
                 uint64_t others = T == m1t ? m2 : m1;
-                if (others == UINT64_MAX || others >= T->win_end)
+                if (others == UINT64_MAX || others > T->win_end)
                     unblock(A, T, true);
             }
         }
@@ -1179,11 +1334,44 @@ static void merge(an *A)
 
 /* -- finishing ------------------------------------------------------------ */
 
+/* Orders waiting events by time, then by their thread's event number. */
+static int pend_cmp(const void *x, const void *y)
+{
+    const pend *a = x, *b = y;
+    uint64_t ta = a->frees ? a->free_time : a->born, tb = b->frees ? b->free_time : b->born;
+    uint64_t ea = a->frees ? a->free_event : a->alloc_event;
+    uint64_t eb = b->frees ? b->free_event : b->alloc_event;
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return ea < eb ? -1 : ea > eb;
+}
+
 /* Walks the live blocks left at the end: leaks, and the peak snapshot's
  * blocks that were never freed. Then fills the report's derived fields. */
 static void finish(an *A)
 {
     msx_report *r = A->r;
+    /* What still waits found no partner: a free of an address never
+     * allocated (or a block freed twice), an allocation of a live address. */
+    pend *left = A->pend_n ? malloc(A->pend_n * sizeof *left) : NULL;
+    uint64_t nleft = 0;
+    for (uint64_t i = 0; left && i < A->pend_cap; i++)
+        if (A->pend[i].addr)
+            left[nleft++] = A->pend[i];
+    if (left)
+        qsort(left, nleft, sizeof *left, pend_cmp); /* listed in the order they happened */
+    for (uint64_t i = 0; i < nleft; i++) {
+        pend *e = &left[i];
+        for (uint32_t k = 0; k < e->frees; k++)
+            note_anomaly_at(A, &A->ts[e->free_thread], (msx_anomaly_kind)e->free_kind, e->addr,
+                            e->free_time, e->free_event);
+        for (uint32_t k = 0; k < e->allocs; k++)
+            note_anomaly_at(A, &A->ts[e->alloc_thread], MSX_ANOM_LIVE_ALLOC, e->addr, e->born,
+                            e->alloc_event);
+    }
+    free(left);
+    if (A->pend_n && !left)
+        fail(A, -ENOMEM, 0, "out of memory");
     msx_block leak_store[MSX_MAX_LEAKS];
     topn leaks = { .cap = MSX_MAX_LEAKS, .b = leak_store };
     for (uint64_t i = 0; i < A->map.cap; i++) {
@@ -1323,6 +1511,7 @@ int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress
     if (A.base)
         munmap((void *)A.base, A.size);
     msx_livemap_free(&A.map);
+    free(A.pend);
     msx_arena_free(&A.arena);
     free(A.tasks.k);
     free(A.chunks);

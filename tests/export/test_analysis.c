@@ -207,7 +207,8 @@ static void test_anomalies_counted(void **state)
     msf_free(t, 1, 0x999);                 /* unknown */
     msf_realloc(t, 1, 0x777, 0x800, 5);    /* unknown realloc: taken as an allocation */
     msf_alloc(t, 1, 0x900, 1);
-    msf_alloc(t, 1, 0x900, 2);             /* allocation at a live address */
+    msf_alloc(t, 1, 0x900, 2);             /* allocation at a live address: it waits for
+                                            * a free of 0x900 that never comes */
     for (int i = 0; i < 150; i++)
         msf_free(t, 1, 0x100000 + (uint64_t)i * 16);
     msf_end(t, 1, 10);
@@ -224,8 +225,8 @@ static void test_anomalies_counted(void **state)
     assert_int_equal(r->frees, 3 + 150);
     assert_int_equal(r->reallocs, 1);
     assert_int_equal(r->allocations, 3);
-    assert_int_equal(r->leaked_blocks, 2);   /* 0x800 and the second 0x900 */
-    assert_int_equal(r->leaked_bytes, 5 + 2);
+    assert_int_equal(r->leaked_blocks, 2);   /* 0x800 and the first 0x900 */
+    assert_int_equal(r->leaked_bytes, 5 + 1);
     msx_report_free(r);
 }
 
