@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "export.h"
 #include "helpers.h"
 #include "trace_reader.h"
 
@@ -66,6 +67,20 @@ static void test_stress_counts_exact(void **state)
     assert_true(t.nthreads >= 5); /* main + 4 */
     assert_int_equal(t.n_end, 1);
     assert_true(t.end_time > 0);
+
+    /* The export side's analysis of the same racy trace: the same counts as
+     * this decoder, and no anomaly (the program has none). */
+    char path[4096], err[512];
+    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
+    msx_report *rep = NULL;
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &rep, err, sizeof err), 0);
+    assert_int_equal(rep->allocations, tr_count(&t, 0));
+    assert_int_equal(rep->frees, tr_count(&t, 1));
+    assert_int_equal(rep->reallocs, tr_count(&t, 2));
+    for (int k = 0; k < MSX_ANOM_KINDS; k++)
+        assert_int_equal(rep->anomaly_counts[k], 0);
+    assert_int_equal(rep->leaked_blocks, live);
+    msx_report_free(rep);
     tr_free(&t);
     th_rmtree(dir);
 }
