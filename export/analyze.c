@@ -795,10 +795,10 @@ static inline void settle_free(an *A, tstate *T, msx_slot *s);
 /* Makes slot s live for an allocation by T, unless a departure of that
  * address waits (same TIME on another thread): then the block is born and
  * gone at once. Returns false on a fatal error. */
-static bool arrive(an *A, tstate *T, msx_slot *s, uint64_t addr, uint64_t size, uint64_t born)
+static inline bool arrive(an *A, tstate *T, msx_slot *s, uint64_t addr, uint64_t size, uint64_t born)
 {
-    pend *e = pend_find(A, addr);
-    if (e && e->frees) {
+    pend *e = A->pend_n ? pend_find(A, addr) : NULL;
+    if (__builtin_expect(e && e->frees, 0)) {
         make_live(A, T, s, size, born);
         e->frees--;
         settle_free(A, &A->ts[e->free_thread], s);
