@@ -497,3 +497,21 @@ void msf_rm_rf(const char *dir)
     closedir(d);
     rmdir(dir);
 }
+
+char *msf_dir;
+
+int msf_group_setup(void **state)
+{
+    (void)state;
+    msf_dir = msf_tmpdir();
+    return msf_dir ? 0 : -1;
+}
+
+int msf_group_teardown(void **state)
+{
+    (void)state;
+    msf_rm_rf(msf_dir);
+    free(msf_dir);
+    msf_dir = NULL;
+    return 0;
+}

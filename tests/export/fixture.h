@@ -66,4 +66,10 @@ int msf_write_bytes(const char *path, const void *data, size_t len);
 char *msf_read_file(const char *path, size_t *len); /* NUL-terminated; caller frees */
 void msf_rm_rf(const char *dir);
 
+/* A temporary directory for a whole CMocka group: msf_group_setup makes it
+ * (msf_dir), msf_group_teardown removes it. */
+extern char *msf_dir;
+int msf_group_setup(void **state);
+int msf_group_teardown(void **state);
+
 #endif /* MSF_FIXTURE_H */

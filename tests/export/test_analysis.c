@@ -15,27 +15,11 @@
 #include "export.h"
 #include "fixture.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-    (void)state;
-    tmpdir = msf_tmpdir();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    msf_rm_rf(tmpdir);
-    free(tmpdir);
-    return 0;
-}
 
 /* Writes the trace, destroys the builder, and returns its analysis. */
 static msx_report *analyze(msf *t)
 {
-    char *path = msf_path(tmpdir, "t.msgpack");
+    char *path = msf_path(msf_dir, "t.msgpack");
     assert_int_equal(msf_write(t, path), 0);
     msf_destroy(t);
     msx_report *r = NULL;
@@ -293,7 +277,7 @@ static void test_many_chunks(void **state)
         msf_free(t, k, 0x10000 * k + (uint64_t)(i % 500) * 16);
     }
     msf_end(t, 1, time + 1);
-    char *path = msf_path(tmpdir, "chunks.msgpack");
+    char *path = msf_path(msf_dir, "chunks.msgpack");
     assert_int_equal(msf_write(t, path), 0);
     msf_destroy(t);
     size_t len;
@@ -447,5 +431,5 @@ int main(void)
         cmocka_unit_test(test_peak_snapshot_exact),
         cmocka_unit_test(test_process_threads_tasks_metrics),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }

@@ -12,16 +12,10 @@ import sys
 import tempfile
 import unittest
 
-try:
-    import jsonschema
-except ImportError:
-    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    sys.exit("test_preload.py: the jsonschema module is missing: apt-get install python3-jsonschema")
+import msx_schema
 
 MEMSCOPE, PROG, SCHEMA_PATH = sys.argv[1:4]
-with open(SCHEMA_PATH) as f:
-    VALIDATOR = jsonschema.Draft202012Validator(json.load(f))
+VALIDATOR = msx_schema.validator(SCHEMA_PATH)
 
 
 def run(*args):

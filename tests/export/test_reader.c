@@ -15,22 +15,6 @@
 #include "export.h"
 #include "fixture.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-    (void)state;
-    tmpdir = msf_tmpdir();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    msf_rm_rf(tmpdir);
-    free(tmpdir);
-    return 0;
-}
 
 /* Analyses path expecting failure rc; checks the message names the file and
  * holds `what`. */
@@ -61,7 +45,7 @@ static char *good_trace(const char *name)
     }
     msf_end(t, 1, 30000);
     msf_set_end_time(t, 30000);
-    char *path = msf_path(tmpdir, name);
+    char *path = msf_path(msf_dir, name);
     assert_int_equal(msf_write(t, path), 0);
     msf_destroy(t);
     return path;
@@ -70,16 +54,16 @@ static char *good_trace(const char *name)
 static void test_missing_and_directory(void **state)
 {
     (void)state;
-    char *path = msf_path(tmpdir, "nope.msgpack");
+    char *path = msf_path(msf_dir, "nope.msgpack");
     expect_error(path, -ENOENT, "cannot open");
     free(path);
-    expect_error(tmpdir, -EINVAL, "not a regular file");
+    expect_error(msf_dir, -EINVAL, "not a regular file");
 }
 
 static void test_empty(void **state)
 {
     (void)state;
-    char *path = msf_path(tmpdir, "empty.msgpack");
+    char *path = msf_path(msf_dir, "empty.msgpack");
     assert_int_equal(msf_write_bytes(path, "", 0), 0);
     expect_error(path, -ENODATA, "empty file");
     free(path);
@@ -88,7 +72,7 @@ static void test_empty(void **state)
 static void test_random_bytes(void **state)
 {
     (void)state;
-    char *path = msf_path(tmpdir, "random.msgpack");
+    char *path = msf_path(msf_dir, "random.msgpack");
     uint8_t buf[65536];
     uint64_t s = 7;
     for (size_t i = 0; i < sizeof buf; i++) {
@@ -210,7 +194,7 @@ static void test_reserved_kind(void **state)
     for (int i = 0; i < 1000; i++)         /* fills this chunk and the next ones */
         msf_alloc(t, 1, 0x1000 + (uint64_t)i * 16, 1);
     msf_end(t, 1, 1);
-    char *path = msf_path(tmpdir, "kind.msgpack");
+    char *path = msf_path(msf_dir, "kind.msgpack");
     assert_int_equal(msf_write(t, path), 0);
     msf_destroy(t);
     msx_report *r;
@@ -236,7 +220,7 @@ static void test_control_records(void **state)
     const uint8_t broken[] = { 0xc1 };
     msf_raw(t, 1, 9u << 3 | 7, broken, sizeof broken);
     msf_alloc(t, 1, 0x20, 1);
-    char *path = msf_path(tmpdir, "ctl.msgpack");
+    char *path = msf_path(msf_dir, "ctl.msgpack");
     assert_int_equal(msf_write(t, path), 0);
     msf_destroy(t);
     msx_report *r;
@@ -317,5 +301,5 @@ int main(void)
         cmocka_unit_test(test_random_damage),
         cmocka_unit_test(test_unwritten_slots),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
