@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,10 +29,13 @@
  * call on Linux (the value comes from the auxiliary vector). */
 static size_t page_size(void)
 {
-    static size_t ps;
-    if (MS_UNLIKELY(ps == 0))
-        ps = (size_t)sysconf(_SC_PAGESIZE);
-    return ps;
+    static _Atomic size_t ps; /* every thread computes the same value */
+    size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+    if (MS_UNLIKELY(v == 0)) {
+        v = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&ps, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 MS_EXPORT void *malloc(size_t n)
