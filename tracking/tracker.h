@@ -1,9 +1,10 @@
 /* Per-thread recording state and the hot-path event encoders.
  *
  * The allocator calls ms_ev_alloc / ms_ev_free / ms_ev_realloc around every
- * heap operation. The fast path is inline: one compare, two or three MessagePack
- * integers appended to the thread's own chunk, one release store of the chunk's
- * committed length, one countdown. No lock, no system call, no stdio, no call.
+ * heap operation. The fast path is inline: three compares (room in the chunk,
+ * the TIME countdown, the published epoch), two or three MessagePack integers
+ * appended to the thread's own chunk, one release store of the chunk's
+ * committed length. No lock, no system call, no stdio, no call.
  *
  * Everything else (first use of a thread, a full chunk, the TIME tick, the
  * recursion guard, MEMSCOPE_MODE=off) falls into ms_ev_slow(), which is where a
@@ -41,8 +42,9 @@ typedef enum ms_thread_state {
 /* One thread's recorder. Lives in TLS; only its thread touches it, except the
  * shared "late" instance in tracker.c, which is used under a spin lock.
  *
- * Invariant while ACTIVE: payload <= cur <= limit, limit = chunk end -
- * MS_EVENT_MAX, and *committed == cur - payload after every record. When the
+ * Invariant while ACTIVE: payload <= cur <= end, limit = end - MS_EVENT_MAX
+ * (a control record may fill the chunk past limit; the next event then takes
+ * the slow path), and *committed == cur - payload after every record. When the
  * fast path must not run, limit is NULL (and cur >= limit always holds). */
 typedef struct ms_tls {
     /* -- hot: the first cache line is all the fast path reads -- */
