@@ -448,6 +448,9 @@ static void thread_init(ms_tls_t *t)
     if (t->arena == 0)
         t->arena = ms_arena_bind() + 1; /* a fork child keeps its parent's binding */
     t->tid = ms_prim_gettid();
+    /* Every thread gets the destructor: it ends the stream, and it hands the
+     * arena back for reuse also when nothing is recorded. */
+    pthread_setspecific(proc.key, t);
     if (!proc.recording) {
         t->state = MS_T_OFF;
         return;
@@ -471,7 +474,6 @@ static void thread_init(ms_tls_t *t)
     if (atomic_compare_exchange_strong_explicit(&proc.process_pending, &pending, false,
                                                 memory_order_relaxed, memory_order_relaxed))
         put_record(t, MS_R_PROCESS, fill_process, NULL);
-    pthread_setspecific(proc.key, t);
 }
 
 /* Called when the tick window ran out: writes a TIME record and opens the

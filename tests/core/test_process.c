@@ -288,6 +288,28 @@ static void test_closed_descriptor_is_not_reused(void **state)
     th_rmtree(dir);
 }
 
+/* Each thread has an arena of its own; an exited thread's arena goes to the
+ * next new thread. In MEMSCOPE_MODE=off too: the allocator is the same. */
+static void test_arena_per_thread_reused(void **state)
+{
+    (void)state;
+    const char *modes[] = { "MEMSCOPE_MODE=full", "MEMSCOPE_MODE=off" };
+    for (int m = 0; m < 2; m++) {
+        char *dir = th_tmpdir();
+        run_result_t r;
+        run_workload((char *[]){ "arenas", NULL }, (char *[]){ (char *)modes[m], NULL }, dir, &r,
+                     NULL);
+        assert_int_equal(r.status, 0);
+        long long main_arena = th_field(r.out, "main_arena");
+        long long first = th_field(r.out, "first"), second = th_field(r.out, "second");
+        assert_true(main_arena > 0); /* not jemalloc's arena 0 */
+        assert_true(first > 0);
+        assert_true(first != main_arena);
+        assert_int_equal(second, first);
+        th_rmtree(dir);
+    }
+}
+
 static void test_invalid_options_warn_once(void **state)
 {
     (void)state;
@@ -386,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_bad_directory_runs_on),
         cmocka_unit_test(test_full_disk_runs_on),
         cmocka_unit_test(test_closed_descriptor_is_not_reused),
+        cmocka_unit_test(test_arena_per_thread_reused),
         cmocka_unit_test(test_invalid_options_warn_once),
         cmocka_unit_test(test_buffer_size_accepts_units),
         cmocka_unit_test(test_before_main_and_after_exit),

@@ -8,7 +8,7 @@
  * "allocs=N frees=N reallocs=N" on stdout.
  *
  * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
- *                 | closefds FILE | small
+ *                 | closefds FILE | arenas | small
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
@@ -262,6 +262,42 @@ static int run_closefds(const char *path)
     return 0;
 }
 
+/* The private jemalloc's mallctl, exported by libmemscope_alloc.a under its
+ * renamed name (allocator/privatize-jemalloc.sh). */
+int msjem_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+
+static unsigned my_arena(void)
+{
+    unsigned a = 0;
+    size_t len = sizeof a;
+    msjem_mallctl("thread.arena", &a, &len, NULL, 0);
+    return a;
+}
+
+static void *arena_thread(void *arg)
+{
+    uint64_t x = 13;
+    t_free(t_alloc(&x)); /* the first allocation binds the thread */
+    *(unsigned *)arg = my_arena();
+    return NULL;
+}
+
+/* Two threads one after the other: each gets an arena of its own, and the
+ * second gets the first one's, which it left when it exited. */
+static int run_arenas(void)
+{
+    uint64_t x = 17;
+    t_free(t_alloc(&x));
+    unsigned a1 = 0, a2 = 0;
+    pthread_t th;
+    pthread_create(&th, NULL, arena_thread, &a1);
+    pthread_join(th, NULL);
+    pthread_create(&th, NULL, arena_thread, &a2);
+    pthread_join(th, NULL);
+    printf("main_arena=%u first=%u second=%u\n", my_arena(), a1, a2);
+    return 0;
+}
+
 static int run_small(void)
 {
     uint64_t x = 1;
@@ -285,6 +321,8 @@ int main(int argc, char **argv)
         r = run_names();
     else if (argc >= 3 && strcmp(argv[1], "closefds") == 0)
         r = run_closefds(argv[2]);
+    else if (argc >= 2 && strcmp(argv[1], "arenas") == 0)
+        r = run_arenas();
     else if (argc >= 2 && strcmp(argv[1], "lifecycle") == 0)
         r = run_lifecycle();
     else if (argc >= 2 && strcmp(argv[1], "dlopen") == 0)
