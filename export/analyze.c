@@ -430,9 +430,17 @@ static int scan_chunks(an *A)
     if (!A->chunks)
         return fail(A, -ENOMEM, 0, "out of memory for %llu chunks", (unsigned long long)nslots);
     msx_report *r = A->r;
+    uint64_t dropped_to = A->header_size; /* headers read below this are unmapped */
     for (uint64_t i = 0; i < nslots; i++) {
         uint64_t off = A->header_size + i * A->chunk_size;
         const uint8_t *c = A->base + off;
+        /* Reading a header faults in the pages around it (the kernel's fault-
+         * around, up to 64 KiB): give them back every 64 slots, or the scan
+         * alone would hold a quarter of a trace of 256 KiB chunks in memory. */
+        if (i % 64 == 0 && off > dropped_to && A->header_size % 4096 == 0) {
+            madvise((void *)(A->base + dropped_to), off - dropped_to, MADV_DONTNEED);
+            dropped_to = off;
+        }
         size_t avail = A->size - off;
         if (avail < CHUNK_HDR) {
             if (!all_zero(c, avail)) {
@@ -480,6 +488,8 @@ static int scan_chunks(an *A)
         if (k->time_ns > A->max_time)
             A->max_time = k->time_ns;
     }
+    if (A->size > dropped_to && A->header_size % 4096 == 0)
+        madvise((void *)(A->base + dropped_to), A->size - dropped_to, MADV_DONTNEED);
     qsort(A->chunks, A->nchunks, sizeof *A->chunks, chunk_cmp);
 
     /* Drop duplicate (thread, seq) pairs, keeping the first in the file. */
