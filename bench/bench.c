@@ -128,7 +128,7 @@ typedef struct run_result {
     double cpu_ns_per_op;     /* CPU time of the process per op */
     long peak_rss_kb;
     double bytes_per_event;   /* < 0: no trace, or a damaged one */
-    bool damaged;             /* a trace had chunks that did not decode to their end */
+    bool damaged;             /* a trace had undecodable chunks or dropped events */
 } run_result_t;
 
 /* The aggregate of one (workload, mode) row. */
@@ -136,7 +136,7 @@ typedef struct row {
     bool available;           /* the mode could run this workload */
     const char *why_not;      /* ... and if not, why */
     unsigned runs, failures;
-    unsigned damaged;         /* runs whose trace had undecodable chunks */
+    unsigned damaged;         /* runs whose trace had undecodable chunks or drops */
     double ns[MAX_REPEATS];   /* ns_per_op of each successful run */
     double cpu[MAX_REPEATS];  /* cpu_ns_per_op of each successful run */
     double bpe[MAX_REPEATS];  /* bytes per event of each successful run, if any */
@@ -380,7 +380,8 @@ static uint64_t heaptrack_events(const char *stderr_path)
 typedef struct dir_count {
     bool ok;
     uint64_t events, stream_bytes;
-    uint64_t bad_chunks;         /* problems the analysis found (damaged chunks, lost events) */
+    uint64_t bad_chunks;         /* problems the analysis found (damaged chunks, lost or
+                                  * dropped events) */
     long long other_bytes;       /* sizes of the files that are not memscope traces */
     uint64_t biggest_events;     /* the memscope trace with the most events ... */
     char biggest[PATH_LEN];      /* ... and its path */
@@ -409,7 +410,9 @@ static void count_dir(const char *dir, dir_count_t *c)
             note("%s", err);
             continue;
         }
-        c->bad_chunks += one->problems_total;
+        /* A trace that dropped events is as unusable for the figure as a
+         * damaged one: its bytes do not cover the run's events. */
+        c->bad_chunks += one->problems_total + one->dropped_events;
         c->events += one->events;
         c->stream_bytes += one->stream_bytes;
         if (one->events > c->biggest_events) {
@@ -472,8 +475,8 @@ static void count_dir_isolated(const char *dir, dir_count_t *c)
  * there is none. Memscope traces count their stream bytes (FORMAT.md: header +
  * 64 + committed per chunk) against their events; heaptrack's output counts
  * its file size against the events heaptrack reports. A memscope trace with
- * chunks that do not decode sets *damaged and gives no figure (its events
- * cannot all be counted). The biggest sound memscope trace seen so far is
+ * chunks that do not decode, or that dropped events, sets *damaged and gives
+ * no figure (its events cannot all be counted). The biggest sound memscope trace seen so far is
  * moved aside for the export section. */
 static double measure_traces(const char *dir, bool heaptrack, const char *stderr_path,
                              bool *damaged)
@@ -695,7 +698,7 @@ static void print_row(const bench_workload_t *w, const bench_mode_t *m, const ro
     if (row->failures)
         printf("  (%u failed)", row->failures);
     if (row->damaged)
-        printf("  (%u damaged traces)", row->damaged);
+        printf("  (%u damaged or incomplete traces)", row->damaged);
     putchar('\n');
 }
 

@@ -59,7 +59,7 @@ enum {
 /* A valid chunk found by the scan. */
 typedef struct chunk {
     uint64_t off;          /* file offset of its header */
-    uint64_t slot;         /* slot index */
+    uint64_t slot;         /* ordinal of the chunk in the file */
     uint32_t thread;       /* memscope thread serial */
     uint32_t seq;
     uint32_t present;      /* payload bytes present: committed, cut at the end of the file */
@@ -392,7 +392,8 @@ static int read_header(an *A)
     if (A->header_size < FILE_HDR_USED || A->header_size > MAX_HEADER_SIZE)
         return fail(A, -EINVAL, 12, "bad header_size %u", A->header_size);
     if (A->chunk_size < 4096 || A->chunk_size % 4096 || A->chunk_size > MAX_CHUNK_SIZE)
-        return fail(A, -EINVAL, 16, "bad chunk_size %u (a multiple of 4096 up to 1 GiB)", A->chunk_size);
+        return fail(A, -EINVAL, 16, "bad chunk_size %u (the largest chunk: a multiple of 4096 up to 1 GiB)",
+                    A->chunk_size);
     msx_report *r = A->r;
     r->format_version = version;
     r->chunk_size = A->chunk_size;
@@ -415,60 +416,89 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Scans every chunk slot, keeps the valid chunks sorted by (thread, seq) and
- * sets up one cursor per thread. Returns 0 or a fatal error. */
+/* True if a chunk header at c declares a usable size (FORMAT.md). */
+static bool size_ok(const an *A, uint32_t size)
+{
+    return size >= 4096 && size % 4096 == 0 && size <= A->chunk_size;
+}
+
+/* Walks the chunks from the end of the file header, each one's `size` leading
+ * to the next; keeps the valid chunks sorted by (thread, seq) and sets up one
+ * cursor per thread. Space that was taken but never reserved (a process killed
+ * in between) has no size: the walk then looks for the next chunk header on
+ * the following 4 KiB boundaries. Returns 0 or a fatal error. */
 static int scan_chunks(an *A)
 {
-    uint64_t nslots = 0;
-    if (A->size > A->header_size)
-        nslots = (A->size - A->header_size + A->chunk_size - 1) / A->chunk_size;
     uint64_t taken = le64(A->base + 48);
-    if (taken > nslots)
-        problem(A, A->size, "the header says %llu chunk slots were taken but the file holds %llu: truncated trace",
-                (unsigned long long)taken, (unsigned long long)nslots);
-    A->chunks = calloc(nslots ? nslots : 1, sizeof *A->chunks);
+    if (A->header_size + taken > A->size)
+        problem(A, A->size, "the header says %llu bytes of chunks were taken but the file holds %llu: truncated trace",
+                (unsigned long long)taken,
+                (unsigned long long)(A->size > A->header_size ? A->size - A->header_size : 0));
+    uint64_t cap = 64;
+    A->chunks = calloc(cap, sizeof *A->chunks);
     if (!A->chunks)
-        return fail(A, -ENOMEM, 0, "out of memory for %llu chunks", (unsigned long long)nslots);
+        return fail(A, -ENOMEM, 0, "out of memory for chunks");
     msx_report *r = A->r;
     uint64_t dropped_to = A->header_size; /* headers read below this are unmapped */
-    for (uint64_t i = 0; i < nslots; i++) {
-        uint64_t off = A->header_size + i * A->chunk_size;
+    uint64_t ordinal = 0;
+    bool lost = false; /* walking over space without a chunk header */
+    for (uint64_t off = A->header_size; off < A->size;) {
         const uint8_t *c = A->base + off;
+        size_t avail = A->size - off;
         /* Reading a header faults in the pages around it (the kernel's fault-
-         * around, up to 64 KiB): give them back every 64 slots, or the scan
-         * alone would hold a quarter of a trace of 256 KiB chunks in memory. */
-        if (i % 64 == 0 && off > dropped_to && A->header_size % 4096 == 0) {
+         * around, up to 64 KiB): give them back every 4 MiB, or the scan alone
+         * would hold a quarter of a trace of 256 KiB chunks in memory. */
+        if (off - dropped_to >= (4u << 20) && A->header_size % 4096 == 0) {
             madvise((void *)(A->base + dropped_to), off - dropped_to, MADV_DONTNEED);
             dropped_to = off;
         }
-        size_t avail = A->size - off;
         if (avail < CHUNK_HDR) {
             if (!all_zero(c, avail)) {
                 r->damaged_chunks++;
-                problem(A, off, "chunk slot %llu: the file ends inside its header (%zu of %d bytes): truncated trace",
-                        (unsigned long long)i, avail, CHUNK_HDR);
+                problem(A, off, "the file ends inside a chunk header (%zu of %d bytes): truncated trace",
+                        avail, CHUNK_HDR);
             }
+            break;
+        }
+        uint32_t magic = le32(c), size = le32(c + 52);
+        if (!size_ok(A, size) || (lost && magic != CHUNK_MAGIC)) {
+            if (!lost && !all_zero(c, CHUNK_HDR))
+                r->damaged_chunks++;
+            if (!lost)
+                problem(A, off, "no chunk header here (size %u): skipping to the next chunk", size);
+            lost = true;
+            off += 4096;
             continue;
         }
-        uint32_t magic = le32(c);
+        lost = false;
+        uint64_t i = ordinal++;
+        off += size;
         if (magic == 0) {
             r->empty_slots++;
             continue;
         }
+        uint64_t here = off - size;
         if (magic != CHUNK_MAGIC) {
             r->damaged_chunks++;
-            problem(A, off, "chunk slot %llu: bad magic 0x%08x: chunk skipped", (unsigned long long)i, magic);
+            problem(A, here, "chunk %llu: bad magic 0x%08x: chunk skipped", (unsigned long long)i, magic);
             continue;
         }
         uint32_t committed = le32(c + 4), thread = le32(c + 8);
-        if (committed > A->chunk_size - CHUNK_HDR || thread == 0) {
+        if (committed > size - CHUNK_HDR || thread == 0) {
             r->damaged_chunks++;
-            problem(A, off, "chunk slot %llu: corrupt header (committed %u, thread %u): chunk skipped",
+            problem(A, here, "chunk %llu: corrupt header (committed %u, thread %u): chunk skipped",
                     (unsigned long long)i, committed, thread);
             continue;
         }
+        if (A->nchunks == cap) {
+            chunk *m = realloc(A->chunks, 2 * cap * sizeof *A->chunks);
+            if (!m)
+                return fail(A, -ENOMEM, 0, "out of memory for %llu chunks", (unsigned long long)(2 * cap));
+            A->chunks = m;
+            cap *= 2;
+        }
         chunk *k = &A->chunks[A->nchunks++];
-        k->off = off;
+        k->off = here;
         k->slot = i;
         k->thread = thread;
         k->seq = le32(c + 12);
@@ -481,7 +511,7 @@ static int scan_chunks(an *A)
         if (avail - CHUNK_HDR < committed) {
             k->present = (uint32_t)(avail - CHUNK_HDR);
             r->damaged_chunks++;
-            problem(A, A->size, "chunk slot %llu (thread %u, seq %u): the file ends after %u of its %u committed bytes: truncated trace",
+            problem(A, A->size, "chunk %llu (thread %u, seq %u): the file ends after %u of its %u committed bytes: truncated trace",
                     (unsigned long long)i, thread, k->seq, k->present, committed);
         }
         A->work_total += CHUNK_HDR + (uint64_t)k->present;
@@ -497,7 +527,7 @@ static int scan_chunks(an *A)
     for (uint64_t i = 0; i < A->nchunks; i++) {
         if (w && A->chunks[w - 1].thread == A->chunks[i].thread && A->chunks[w - 1].seq == A->chunks[i].seq) {
             r->damaged_chunks++;
-            problem(A, A->chunks[i].off, "chunk slot %llu repeats seq %u of thread %u: chunk skipped",
+            problem(A, A->chunks[i].off, "chunk %llu repeats seq %u of thread %u: chunk skipped",
                     (unsigned long long)A->chunks[i].slot, A->chunks[i].seq, A->chunks[i].thread);
             A->work_total -= CHUNK_HDR + (uint64_t)A->chunks[i].present;
             continue;
@@ -1020,7 +1050,7 @@ typedef enum { RUN_CHUNK_END, RUN_STOP } run_result;
 static void damage(an *A, tstate *T, const uint8_t *rec, const char *what)
 {
     A->r->damaged_chunks++;
-    problem(A, off_of(A, rec), "chunk slot %llu (thread %u, seq %u): %s; the rest of the chunk (%llu bytes) is skipped",
+    problem(A, off_of(A, rec), "chunk %llu (thread %u, seq %u): %s; the rest of the chunk (%llu bytes) is skipped",
             (unsigned long long)T->cur->slot, T->rep->id, T->cur->seq, what,
             (unsigned long long)(T->end - rec));
     T->p = T->end;

@@ -63,24 +63,44 @@ int ms_prim_create(const char *path)
     return fd >= 0 ? fd : -errno;
 }
 
-int ms_prim_reserve(int fd, uint64_t off, size_t len)
+/* pwrite of all of buf, retrying on EINTR and short writes. Returns 0 or a
+ * negative errno (-ENOSPC for a write of nothing). */
+static int write_all(int fd, const void *buf, size_t len, uint64_t off)
 {
-    /* Writing zeros both reserves the blocks (ext4's delayed allocation
-     * reserves at write time, so a full disk shows here as ENOSPC instead of
-     * a SIGBUS in the mapping later) and leaves the pages in the page cache,
-     * so that mapping them costs no page allocation. */
-    static const char zeros[256 << 10]; /* never written: backed by the zero page */
+    const char *p = buf;
     while (len > 0) {
-        size_t n = len < sizeof zeros ? len : sizeof zeros;
-        ssize_t w = pwrite(fd, zeros, n, (off_t)off);
+        ssize_t w = pwrite(fd, p, len, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return w < 0 ? -errno : -ENOSPC;
+        p += w;
         off += (uint64_t)w;
         len -= (size_t)w;
     }
     return 0;
+}
+
+int ms_prim_reserve(int fd, uint64_t off, size_t len, const void *head, size_t head_len)
+{
+    /* Writing (rather than fallocate) both reserves the blocks (ext4's delayed
+     * allocation reserves at write time, so a full disk shows here as ENOSPC
+     * instead of a SIGBUS in the mapping later) and leaves the pages in the
+     * page cache, so that mapping them costs no page allocation. */
+    static const char zeros[256 << 10]; /* never written: backed by the zero page */
+    char first[4096];
+    size_t n = len < sizeof first ? len : sizeof first;
+    memset(first, 0, n);
+    if (head_len)
+        memcpy(first, head, head_len < n ? head_len : n);
+    int r = write_all(fd, first, n, off);
+    for (off += n, len -= n; r == 0 && len > 0;) {
+        size_t k = len < sizeof zeros ? len : sizeof zeros;
+        r = write_all(fd, zeros, k, off);
+        off += k;
+        len -= k;
+    }
+    return r;
 }
 
 void *ms_prim_map(int fd, uint64_t off, size_t len)

@@ -24,11 +24,11 @@ int ms_prim_create(const char *path);
 int ms_prim_move_fd_high(int fd);
 /* Device and inode of the file behind fd. Returns 0 or a negative errno. */
 int ms_prim_file_id(int fd, uint64_t *dev, uint64_t *ino);
-/* Reserves disk blocks for [off, off+len) by writing zeros, so that later
- * writes through a mapping cannot fail with SIGBUS on a full disk (on file
- * systems that reserve at write time: ext4, xfs, tmpfs). Returns 0 or a
- * negative errno. */
-int ms_prim_reserve(int fd, uint64_t off, size_t len);
+/* Reserves disk blocks for [off, off+len) by writing `head` (head_len bytes,
+ * at most 4096) and then zeros, so that later writes through a mapping cannot
+ * fail with SIGBUS on a full disk (on file systems that reserve at write time:
+ * ext4, xfs, tmpfs). Returns 0 or a negative errno. */
+int ms_prim_reserve(int fd, uint64_t off, size_t len, const void *head, size_t head_len);
 /* Maps [off, off+len) of `fd` shared and writable and pre-faults it for
  * writing. Returns the address or NULL. */
 void *ms_prim_map(int fd, uint64_t off, size_t len);

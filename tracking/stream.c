@@ -19,7 +19,7 @@ typedef struct ms_stream {
     int fd;                    /* the trace file, -1 when closed */
     uint64_t dev, ino;         /* identity of the file behind fd */
     ms_file_header_t *hdr;     /* mapping of the header page */
-    uint32_t chunk_size;       /* slot size in bytes */
+    uint32_t chunk_size;       /* largest chunk in bytes */
     char path[4096];
 } ms_stream_t;
 
@@ -68,7 +68,7 @@ int ms_stream_open(void)
         stream.path[0] = '\0';
         return fd;
     }
-    if ((r = ms_prim_reserve(fd, 0, MS_FILE_HEADER_SIZE)) < 0)
+    if ((r = ms_prim_reserve(fd, 0, MS_FILE_HEADER_SIZE, NULL, 0)) < 0)
         goto fail;
     ms_file_header_t *h = ms_prim_map(fd, 0, MS_FILE_HEADER_SIZE);
     if (!h) {
@@ -107,8 +107,8 @@ bool ms_stream_ready(void)
     return stream.hdr != NULL;
 }
 
-/* Takes, reserves and maps a chunk slot in the calling thread. */
-static ms_chunk_header_t *take_chunk_sync(void)
+/* Takes, reserves and maps a chunk of `size` bytes in the calling thread. */
+static ms_chunk_header_t *take_chunk_sync(uint32_t size)
 {
     ms_file_header_t *h = stream.hdr;
     if (!h)
@@ -118,11 +118,14 @@ static ms_chunk_header_t *take_chunk_sync(void)
     uint64_t dev, ino;
     if (ms_prim_file_id(stream.fd, &dev, &ino) < 0 || dev != stream.dev || ino != stream.ino)
         return NULL;
-    uint64_t i = atomic_fetch_add_explicit(&h->chunks_taken, 1, memory_order_relaxed);
-    uint64_t off = MS_FILE_HEADER_SIZE + i * (uint64_t)stream.chunk_size;
-    if (ms_prim_reserve(stream.fd, off, stream.chunk_size) < 0)
+    uint64_t off = MS_FILE_HEADER_SIZE +
+                   atomic_fetch_add_explicit(&h->space_taken, size, memory_order_relaxed);
+    /* The reservation writes the chunk's size into its header, so that a
+     * reader can walk from chunk to chunk even over chunks never used. */
+    ms_chunk_header_t first = { .size = size };
+    if (ms_prim_reserve(stream.fd, off, size, &first, sizeof first) < 0)
         return NULL;
-    return ms_prim_map(stream.fd, off, stream.chunk_size);
+    return ms_prim_map(stream.fd, off, size);
 }
 
 /* ---- the chunk preparer ---------------------------------------------------
@@ -173,13 +176,13 @@ static void *prep_main(void *arg)
             ms_chunk_header_t *c = atomic_exchange_explicit(&prep.retired[i], NULL,
                                                             memory_order_acquire);
             if (c)
-                ms_prim_unmap(c, stream.chunk_size);
+                ms_prim_unmap(c, c->size);
         }
         uint32_t want = atomic_load_explicit(&prep.want, memory_order_relaxed);
         for (uint32_t i = 0; i < want && i < PREP_READY; i++) {
             if (atomic_load_explicit(&prep.ready[i], memory_order_relaxed))
                 continue;
-            ms_chunk_header_t *c = take_chunk_sync();
+            ms_chunk_header_t *c = take_chunk_sync(stream.chunk_size);
             if (!c)
                 break;
             atomic_store_explicit(&prep.ready[i], c, memory_order_release);
@@ -215,9 +218,10 @@ void ms_stream_start_helper(void)
     pthread_attr_destroy(&attr);
 }
 
-ms_chunk_header_t *ms_stream_take_chunk(void)
+ms_chunk_header_t *ms_stream_take_chunk(uint32_t size)
 {
-    if (atomic_load_explicit(&prep.running, memory_order_relaxed)) {
+    /* The helper prepares only chunks of the largest size. */
+    if (size == stream.chunk_size && atomic_load_explicit(&prep.running, memory_order_relaxed)) {
         if (atomic_load_explicit(&prep.want, memory_order_relaxed) < PREP_READY)
             atomic_fetch_add_explicit(&prep.want, 1, memory_order_relaxed);
         for (int i = 0; i < PREP_READY; i++) {
@@ -230,7 +234,7 @@ ms_chunk_header_t *ms_stream_take_chunk(void)
         }
         prep_wake();
     }
-    return take_chunk_sync();
+    return take_chunk_sync(size);
 }
 
 void ms_stream_release_chunk(ms_chunk_header_t *c)
@@ -246,7 +250,7 @@ void ms_stream_release_chunk(ms_chunk_header_t *c)
             }
         }
     }
-    ms_prim_unmap(c, stream.chunk_size);
+    ms_prim_unmap(c, c->size);
 }
 
 uint32_t ms_stream_chunk_size(void)
@@ -279,10 +283,16 @@ const char *ms_stream_path(void)
 void ms_stream_forget(void)
 {
     /* The helper did not survive the fork; its slots map the parent's file. */
-    for (int i = 0; i < PREP_READY; i++)
-        ms_prim_unmap(atomic_exchange(&prep.ready[i], NULL), stream.chunk_size);
-    for (int i = 0; i < PREP_RETIRED; i++)
-        ms_prim_unmap(atomic_exchange(&prep.retired[i], NULL), stream.chunk_size);
+    for (int i = 0; i < PREP_READY; i++) {
+        ms_chunk_header_t *c = atomic_exchange(&prep.ready[i], NULL);
+        if (c)
+            ms_prim_unmap(c, c->size);
+    }
+    for (int i = 0; i < PREP_RETIRED; i++) {
+        ms_chunk_header_t *c = atomic_exchange(&prep.retired[i], NULL);
+        if (c)
+            ms_prim_unmap(c, c->size);
+    }
     atomic_store(&prep.running, false);
     atomic_store(&prep.sleeping, false);
     atomic_store(&prep.want, 0);

@@ -44,12 +44,12 @@ typedef struct ms_file_header {
     char magic[8];                       /* "MEMSCOPE" */
     uint32_t version;                    /* MS_FORMAT_VERSION */
     uint32_t header_size;                /* MS_FILE_HEADER_SIZE */
-    uint32_t chunk_size;                 /* bytes per slot, header included */
+    uint32_t chunk_size;                 /* largest chunk, header included */
     uint32_t flags;                      /* bit 0: sampled (reserved) */
     uint64_t pid;
     uint64_t start_realtime_ns;
     uint64_t start_monotonic_ns;         /* time base of the whole trace */
-    _Atomic uint64_t chunks_taken;       /* slots handed out */
+    _Atomic uint64_t space_taken;        /* bytes handed out to chunks after the header */
     _Atomic uint64_t dropped_events;     /* events that could not be recorded */
     uint64_t sample_interval;            /* reserved */
     _Atomic uint64_t end_time_ns;        /* exit flush time, 0 before */
@@ -70,7 +70,9 @@ typedef struct ms_chunk_header {
     uint64_t first_event;        /* thread's events before this chunk */
     uint64_t task;               /* current task at chunk start */
     uint32_t flags;              /* bit 0: thread exited after this chunk */
-    uint32_t reserved[3];
+    uint32_t size;               /* bytes of this chunk, header included; written
+                                  * when the space is reserved, before magic */
+    uint32_t reserved[2];
 } ms_chunk_header_t;
 
 _Static_assert(sizeof(ms_file_header_t) == 128, "file header layout");
@@ -84,11 +86,19 @@ _Static_assert(sizeof(ms_chunk_header_t) == MS_CHUNK_HEADER_SIZE, "chunk header 
 int ms_stream_open(void);
 /* True once ms_stream_open succeeded (and until a fork child resets it). */
 bool ms_stream_ready(void);
-/* Takes a fresh chunk slot, reserves its disk blocks and maps it, header zeroed.
- * Returns NULL when the slot cannot be had (disk full, mapping failed). */
-ms_chunk_header_t *ms_stream_take_chunk(void);
+/* Smallest chunk: a thread's first chunk. Each next chunk of a thread is twice
+ * as big, up to ms_stream_chunk_size(), so that a short-lived thread costs
+ * 4 KiB of trace and a busy one switches chunks rarely. */
+#define MS_CHUNK_MIN 4096u
+
+/* Takes a fresh chunk of `size` bytes (a power-of-two multiple of
+ * MS_CHUNK_MIN, at most ms_stream_chunk_size()), reserves its disk blocks and
+ * maps it; its header holds only `size`. Returns NULL when it cannot be had
+ * (disk full, mapping failed). */
+ms_chunk_header_t *ms_stream_take_chunk(uint32_t size);
 /* Unmaps a chunk. Its content stays in the file. */
 void ms_stream_release_chunk(ms_chunk_header_t *c);
+/* The largest chunk size (MEMSCOPE_BUFFER_SIZE). */
 uint32_t ms_stream_chunk_size(void);
 uint64_t ms_stream_start_ns(void);              /* CLOCK_MONOTONIC base */
 void ms_stream_add_dropped(uint64_t n);

@@ -131,7 +131,11 @@ static void chunk_drop(ms_tls_t *t, uint32_t flags)
 static bool chunk_next(ms_tls_t *t)
 {
     chunk_drop(t, 0);
-    ms_chunk_header_t *c = ms_stream_take_chunk();
+    uint32_t max = ms_stream_chunk_size(); /* at most 1 GiB: the doubling ends by seq 18 */
+    uint32_t size = max;
+    if (t->seq < 18 && ((uint64_t)MS_CHUNK_MIN << t->seq) < max)
+        size = MS_CHUNK_MIN << t->seq;
+    ms_chunk_header_t *c = ms_stream_take_chunk(size);
     if (!c)
         return true;
     c->thread = t->serial;
@@ -145,17 +149,18 @@ static bool chunk_next(ms_tls_t *t)
     t->chunk = c;
     t->committed = &c->committed;
     t->payload = t->cur = (uint8_t *)c + MS_CHUNK_HEADER_SIZE;
-    t->end = (uint8_t *)c + ms_stream_chunk_size();
+    t->end = (uint8_t *)c + c->size;
     t->prev = 0;
     return false;
 }
 
 /* Writes one control record of `type` whose object `fill` packs. Takes a new
- * chunk if the record does not fit; drops a record that does not fit an empty
- * chunk. Returns true if the record was not written. */
+ * chunk if the record does not fit (each next chunk of a thread is bigger);
+ * drops a record that does not fit an empty chunk of the largest size.
+ * Returns true if the record was not written. */
 static bool put_record(ms_tls_t *t, unsigned type, fill_fn fill, const void *arg)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0; attempt < 32; attempt++) {
         if (!t->chunk && chunk_next(t))
             return true;
         ms_cbuf_t b = { t->cur, t->end, false };
@@ -166,7 +171,7 @@ static bool put_record(ms_tls_t *t, unsigned type, fill_fn fill, const void *arg
             commit(t);
             return false;
         }
-        if (t->cur == t->payload || chunk_next(t))
+        if ((t->cur == t->payload && t->chunk->size >= ms_stream_chunk_size()) || chunk_next(t))
             return true;
     }
     return true;
@@ -665,7 +670,7 @@ static void atfork_child(void)
     ms_tls_t *t = &ms_tls;
     uint64_t parent = (uint64_t)getppid();
     if (t->chunk)
-        ms_prim_unmap(t->chunk, ms_stream_chunk_size());
+        ms_prim_unmap(t->chunk, t->chunk->size);
     int arena = t->arena;
     uint32_t guard = t->guard;
     memset(t, 0, sizeof *t);

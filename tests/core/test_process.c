@@ -85,6 +85,30 @@ static void test_stress_counts_exact(void **state)
     th_rmtree(dir);
 }
 
+/* One thread writing far more chunks than it takes to reach the largest size
+ * (4 KiB doubling up to 64 KiB here): nothing is dropped, every event is there. */
+static void test_long_run_many_chunks(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "stress", "1", "400000", NULL },
+                 (char *[]){ "MEMSCOPE_BUFFER_SIZE=64K", NULL }, dir, &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(t.bad, 0);
+    assert_true(t.first_event_ok);
+    assert_int_equal(t.gaps, 0);
+    assert_int_equal(t.header_dropped, 0);
+    tr_counts_t n;
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
+    assert_int_equal(n.allocs, (uint64_t)th_field(r.out, "allocs") + 50);
+    assert_true(t.nev > 800000); /* about 5 MB of trace: 80 chunks of 64 KiB */
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
 static void test_thread_exit_and_names(void **state)
 {
     (void)state;
@@ -180,6 +204,7 @@ static void test_sigkill_leaves_whole_events(void **state)
     assert_int_equal(tr_load(path, &t), 0);
     assert_int_equal(t.bad, 0);          /* only whole records */
     assert_true(t.first_event_ok);
+    assert_int_equal(t.header_dropped, 0);
     assert_true(t.nev > 10000);
     assert_int_equal(t.n_end, 0);        /* it never reached exit */
     assert_int_equal(t.end_time, 0);
@@ -400,6 +425,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stress_counts_exact),
+        cmocka_unit_test(test_long_run_many_chunks),
         cmocka_unit_test(test_thread_exit_and_names),
         cmocka_unit_test(test_fork_child_writes_own_trace),
         cmocka_unit_test(test_sigkill_leaves_whole_events),

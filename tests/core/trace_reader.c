@@ -178,7 +178,7 @@ out:
 #undef NEXT_UINT
 }
 
-typedef struct chunk_ref { uint32_t thread, seq; size_t off; } chunk_ref_t;
+typedef struct chunk_ref { uint32_t thread, seq; size_t off; uint32_t size; } chunk_ref_t;
 
 static int chunk_cmp(const void *a, const void *b)
 {
@@ -207,14 +207,23 @@ int tr_load(const char *path, tr_trace_t *t)
     t->pid = rd64(m + 24);
     t->header_dropped = rd64(m + 56);
     t->end_time = rd64(m + 72);
-    size_t n = ((size_t)st.st_size - hsize) / t->chunk_size;
-    chunk_ref_t *refs = calloc(n + 1, sizeof *refs);
-    size_t nref = 0;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *c = m + hsize + i * t->chunk_size;
-        if (rd32(c) != 0x4b43534du)
+    /* Walk the chunks: each header's size leads to the next (FORMAT.md). */
+    size_t cap = 64, nref = 0;
+    chunk_ref_t *refs = calloc(cap, sizeof *refs);
+    for (size_t off = hsize; off + 64 <= (size_t)st.st_size;) {
+        const uint8_t *c = m + off;
+        uint32_t size = rd32(c + 52);
+        if (size < 4096 || size % 4096 || size > t->chunk_size) {
+            t->gaps++; /* space taken but never reserved: look on the next page */
+            off += 4096;
             continue;
-        refs[nref++] = (chunk_ref_t){ rd32(c + 8), rd32(c + 12), hsize + i * t->chunk_size };
+        }
+        if (rd32(c) == 0x4b43534du) {
+            if (nref == cap)
+                refs = realloc(refs, (cap *= 2) * sizeof *refs);
+            refs[nref++] = (chunk_ref_t){ rd32(c + 8), rd32(c + 12), off, size };
+        }
+        off += size;
     }
     qsort(refs, nref, sizeof *refs, chunk_cmp);
     for (size_t i = 0; i < nref; i++) {
@@ -225,7 +234,7 @@ int tr_load(const char *path, tr_trace_t *t)
         if (rd64(c + 32) != th->events)
             t->first_event_ok = false;
         uint32_t committed = rd32(c + 4);
-        if (committed > t->chunk_size - 64) { t->bad++; continue; }
+        if (committed > refs[i].size - 64) { t->bad++; continue; }
         if (!decode_chunk(t, th, c + 64, committed, rd64(c + 24), rd64(c + 40)))
             t->bad++;
     }

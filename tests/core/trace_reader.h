@@ -39,13 +39,14 @@ typedef struct tr_trace {
     int nthreads;
     uint64_t header_dropped;
     uint64_t end_time;
-    uint32_t chunk_size;
+    uint32_t chunk_size;        /* the largest chunk */
     uint64_t pid;
     int n_process, n_modules, n_fork, n_end, n_metric;
     uint64_t fork_parent;
     uint64_t modules_last;      /* module count in the last MODULES record */
     char exe[512];
     int bad;                    /* chunks whose payload did not decode cleanly */
+    int gaps;                   /* 4 KiB pages walked over without a chunk header */
     bool first_event_ok;        /* every chunk's first_event matched */
 } tr_trace_t;
 

@@ -127,6 +127,7 @@ static void new_chunk(msf *t, uint32_t serial)
     c->used = 0;
     c->slot = t->next_slot++;
     put32(c->buf, 0x4b43534d);
+    put32(c->buf + 52, t->chunk_size); /* every fixture chunk has the largest size */
     put32(c->buf + 8, serial);
     put32(c->buf + 12, f->nchunks);
     put64(c->buf + 16, f->tid);
@@ -407,7 +408,7 @@ int msf_write(const msf *t, const char *path)
     put64(file + 24, t->pid);
     put64(file + 32, 1700000000000000000ull);
     put64(file + 40, 1000);
-    put64(file + 48, t->next_slot);
+    put64(file + 48, t->next_slot * (uint64_t)t->chunk_size); /* space taken */
     put64(file + 56, t->dropped);
     put64(file + 72, t->end_time);
     for (uint32_t i = 0; i < t->nthreads; i++)

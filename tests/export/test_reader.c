@@ -175,7 +175,7 @@ static void test_bad_chunk_magic(void **state)
     assert_true(r->lost_events > 0);
     assert_int_equal(r->events + r->lost_events, GOOD_EVENTS);
     char where[64];
-    snprintf(where, sizeof where, "offset %llu: chunk slot 2: bad magic", (unsigned long long)off);
+    snprintf(where, sizeof where, "offset %llu: chunk 2: bad magic", (unsigned long long)off);
     assert_non_null(strstr(r->problems[0].p, where));
     free(data);
     msx_report_free(r);
@@ -264,7 +264,8 @@ static void test_random_damage(void **state)
     free(path);
 }
 
-/* Unwritten slots (magic 0) are skipped without a complaint. */
+/* Chunks reserved but never used (size written, magic 0) are skipped without
+ * a complaint. */
 static void test_unwritten_slots(void **state)
 {
     (void)state;
@@ -273,6 +274,10 @@ static void test_unwritten_slots(void **state)
     char *data = msf_read_file(path, &len);
     char *big = calloc(1, len + 3 * 4096);
     memcpy(big, data, len);
+    for (int i = 0; i < 3; i++) {
+        uint32_t size = 4096;
+        memcpy(big + len + (size_t)i * 4096 + 52, &size, 4);
+    }
     assert_int_equal(msf_write_bytes(path, big, len + 3 * 4096), 0);
     msx_report *r;
     char err[512];
@@ -281,6 +286,32 @@ static void test_unwritten_slots(void **state)
     assert_int_equal(r->problems_total, 0);
     assert_int_equal(r->events, GOOD_EVENTS);
     free(big);
+    free(data);
+    msx_report_free(r);
+    free(path);
+}
+
+/* A chunk whose header lost its size (space taken by a process killed before
+ * it reserved it) breaks the walk from chunk to chunk: the reader says where,
+ * finds the next chunk header on a later page, and reads on. */
+static void test_walk_resumes_after_a_gap(void **state)
+{
+    (void)state;
+    char *path = good_trace("gap.msgpack");
+    size_t len;
+    char *data = msf_read_file(path, &len);
+    assert_true((len - 4096) / 4096 > 4);
+    uint64_t off = 4096 + 4096 * 1;
+    memset(data + off, 0, 64); /* chunk 1: no header at all */
+    assert_int_equal(msf_write_bytes(path, data, len), 0);
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_true(r->lost_events > 0);
+    assert_int_equal(r->events + r->lost_events, GOOD_EVENTS);
+    char where[64];
+    snprintf(where, sizeof where, "offset %llu: no chunk header here", (unsigned long long)off);
+    assert_non_null(strstr(r->problems[0].p, where));
     free(data);
     msx_report_free(r);
     free(path);
@@ -296,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_header_only),
         cmocka_unit_test(test_truncated_inside_chunk),
         cmocka_unit_test(test_bad_chunk_magic),
+        cmocka_unit_test(test_walk_resumes_after_a_gap),
         cmocka_unit_test(test_reserved_kind),
         cmocka_unit_test(test_control_records),
         cmocka_unit_test(test_random_damage),
