@@ -64,6 +64,7 @@ typedef struct chunk {
     uint32_t seq;
     uint32_t present;      /* payload bytes present: committed, cut at the end of the file */
     uint32_t flags;
+    bool cut;              /* the file ends inside its payload (counted damaged already) */
     uint64_t tid;
     uint64_t time_ns;
     uint64_t first_event;
@@ -126,7 +127,8 @@ typedef struct idset {
  * free. Only ties of TIME between threads put anything here; what is still
  * here at the end is reported as anomalies. */
 typedef struct pend {
-    uint64_t addr;             /* 0: empty entry */
+    uint64_t addr;             /* any value, 0 included (a corrupt trace may free 0) */
+    bool used;                 /* false: empty entry */
     uint32_t frees;            /* departures (FREE, REALLOC's old side) waiting */
     uint32_t allocs;           /* allocations waiting for the live block to go */
     uint32_t free_thread;      /* thread index of the newest waiting departure */
@@ -429,11 +431,6 @@ static bool size_ok(const an *A, uint32_t size)
  * the following 4 KiB boundaries. Returns 0 or a fatal error. */
 static int scan_chunks(an *A)
 {
-    uint64_t taken = le64(A->base + 48);
-    if (A->header_size + taken > A->size)
-        problem(A, A->size, "the header says %llu bytes of chunks were taken but the file holds %llu: truncated trace",
-                (unsigned long long)taken,
-                (unsigned long long)(A->size > A->header_size ? A->size - A->header_size : 0));
     uint64_t cap = 64;
     A->chunks = calloc(cap, sizeof *A->chunks);
     if (!A->chunks)
@@ -442,7 +439,9 @@ static int scan_chunks(an *A)
     uint64_t dropped_to = A->header_size; /* headers read below this are unmapped */
     uint64_t ordinal = 0;
     bool lost = false; /* walking over space without a chunk header */
-    for (uint64_t off = A->header_size; off < A->size;) {
+    uint64_t off = A->header_size;
+    bool empty_last = false; /* the last slot walked is a reserved, unused one */
+    while (off < A->size) {
         const uint8_t *c = A->base + off;
         size_t avail = A->size - off;
         /* Reading a header faults in the pages around it (the kernel's fault-
@@ -473,6 +472,7 @@ static int scan_chunks(an *A)
         lost = false;
         uint64_t i = ordinal++;
         off += size;
+        empty_last = magic == 0;
         if (magic == 0) {
             r->empty_slots++;
             continue;
@@ -508,8 +508,10 @@ static int scan_chunks(an *A)
         k->task = le64(c + 40);
         k->flags = le32(c + 48);
         k->present = committed;
+        k->cut = false;
         if (avail - CHUNK_HDR < committed) {
             k->present = (uint32_t)(avail - CHUNK_HDR);
+            k->cut = true;
             r->damaged_chunks++;
             problem(A, A->size, "chunk %llu (thread %u, seq %u): the file ends after %u of its %u committed bytes: truncated trace",
                     (unsigned long long)i, thread, k->seq, k->present, committed);
@@ -520,13 +522,24 @@ static int scan_chunks(an *A)
     }
     if (A->size > dropped_to && A->header_size % 4096 == 0)
         madvise((void *)(A->base + dropped_to), A->size - dropped_to, MADV_DONTNEED);
+    /* A process that ended while a thread was reserving a chunk (writing it
+     * whole) leaves a file that ends inside that slot, shorter than the
+     * header's space_taken (FORMAT.md): nothing is lost when the slot is an
+     * unused one (magic 0) and the last taken, so that is no damage. */
+    uint64_t taken = le64(A->base + 48);
+    bool unused_tail = !lost && empty_last && off > A->size && off >= A->header_size + taken;
+    if (A->header_size + taken > A->size && !unused_tail)
+        problem(A, A->size, "the header says %llu bytes of chunks were taken but the file holds %llu: truncated trace",
+                (unsigned long long)taken,
+                (unsigned long long)(A->size > A->header_size ? A->size - A->header_size : 0));
     qsort(A->chunks, A->nchunks, sizeof *A->chunks, chunk_cmp);
 
     /* Drop duplicate (thread, seq) pairs, keeping the first in the file. */
     uint64_t w = 0;
     for (uint64_t i = 0; i < A->nchunks; i++) {
         if (w && A->chunks[w - 1].thread == A->chunks[i].thread && A->chunks[w - 1].seq == A->chunks[i].seq) {
-            r->damaged_chunks++;
+            if (!A->chunks[i].cut)  /* else counted already */
+                r->damaged_chunks++;
             problem(A, A->chunks[i].off, "chunk %llu repeats seq %u of thread %u: chunk skipped",
                     (unsigned long long)A->chunks[i].slot, A->chunks[i].seq, A->chunks[i].thread);
             A->work_total -= CHUNK_HDR + (uint64_t)A->chunks[i].present;
@@ -696,7 +709,8 @@ static inline tstate *unlive(an *A, msx_slot *s)
 }
 
 /* Makes slot s a live block of `size` bytes allocated by T now (born: when
- * the block started, which a realloc carries over). */
+ * the block started, which a realloc carries over). The allocation's counts
+ * (bytes allocated, size histogram, timeline) are arrive's. */
 static inline void make_live(an *A, tstate *T, msx_slot *s, uint64_t size, uint64_t born)
 {
     msx_report *r = A->r;
@@ -713,15 +727,9 @@ static inline void make_live(an *A, tstate *T, msx_slot *s, uint64_t size, uint6
         A->peak_idx = A->idx;
         A->epoch++;
     }
-    msx_bucket *h = &r->size_hist[msx_log2_class(size)];
-    h->count++;
-    h->bytes += size;
-    r->bytes_allocated += size;
-    T->rep->bytes_allocated += size;
     T->last_alloc = s->addr;
     T->has_last = true;
     tl_bucket *b = A->bk;
-    b->allocs++;
     b->last = A->live_bytes;
     if (A->live_bytes > b->max)
         b->max = A->live_bytes;
@@ -770,10 +778,10 @@ static pend *pend_find(an *A, uint64_t addr)
     if (!A->pend_n)
         return NULL;
     for (uint64_t i = pend_hash(addr) & (A->pend_cap - 1);; i = (i + 1) & (A->pend_cap - 1)) {
+        if (!A->pend[i].used)
+            return NULL;
         if (A->pend[i].addr == addr)
             return &A->pend[i];
-        if (A->pend[i].addr == 0)
-            return NULL;
     }
 }
 
@@ -792,10 +800,10 @@ static pend *pend_get(an *A, uint64_t addr)
             return NULL;
         }
         for (uint64_t i = 0; i < A->pend_cap; i++) {
-            if (!A->pend[i].addr)
+            if (!A->pend[i].used)
                 continue;
             uint64_t j = pend_hash(A->pend[i].addr) & (cap - 1);
-            while (t[j].addr)
+            while (t[j].used)
                 j = (j + 1) & (cap - 1);
             t[j] = A->pend[i];
         }
@@ -804,9 +812,9 @@ static pend *pend_get(an *A, uint64_t addr)
         A->pend_cap = cap;
     }
     uint64_t i = pend_hash(addr) & (A->pend_cap - 1);
-    while (A->pend[i].addr)
+    while (A->pend[i].used)
         i = (i + 1) & (A->pend_cap - 1);
-    A->pend[i] = (pend){ .addr = addr };
+    A->pend[i] = (pend){ .addr = addr, .used = true };
     A->pend_n++;
     return &A->pend[i];
 }
@@ -817,14 +825,14 @@ static void pend_tidy(an *A, pend *e)
     if (e->frees || e->allocs)
         return;
     uint64_t i = (uint64_t)(e - A->pend), mask = A->pend_cap - 1;
-    A->pend[i].addr = 0;
+    A->pend[i].used = false;
     A->pend_n--;
-    for (uint64_t j = (i + 1) & mask; A->pend[j].addr; j = (j + 1) & mask) {
+    for (uint64_t j = (i + 1) & mask; A->pend[j].used; j = (j + 1) & mask) {
         uint64_t home = pend_hash(A->pend[j].addr) & mask;
         /* move j back to the hole at i when its home is not in (i, j] */
         if (((j - home) & mask) >= ((j - i) & mask)) {
             A->pend[i] = A->pend[j];
-            A->pend[j].addr = 0;
+            A->pend[j].used = false;
             i = j;
         }
     }
@@ -832,11 +840,22 @@ static void pend_tidy(an *A, pend *e)
 
 static inline void settle_free(an *A, tstate *T, msx_slot *s);
 
-/* Makes slot s live for an allocation by T, unless a departure of that
- * address waits (same TIME on another thread): then the block is born and
- * gone at once. Returns false on a fatal error. */
+/* Counts an allocation by T (ALLOC, ALLOC_EX, or a REALLOC's new block) and
+ * makes slot s live for it, unless a departure of that address waits (same
+ * TIME on another thread): then the block is born and gone at once; or the
+ * address is live: then it waits for that block's free. Returns false on a
+ * fatal error. */
 static inline bool arrive(an *A, tstate *T, msx_slot *s, uint64_t addr, uint64_t size, uint64_t born)
 {
+    /* The event's own figures count now, whether its block lives now, later
+     * (it waits) or never (an anomaly): each event counts once. */
+    msx_report *r = A->r;
+    msx_bucket *h = &r->size_hist[msx_log2_class(size)];
+    h->count++;
+    h->bytes += size;
+    r->bytes_allocated += size;
+    T->rep->bytes_allocated += size;
+    A->bk->allocs++;
     pend *e = A->pend_n ? pend_find(A, addr) : NULL;
     if (__builtin_expect(e && e->frees, 0)) {
         make_live(A, T, s, size, born);
@@ -1046,10 +1065,12 @@ static int apply_record(an *A, tstate *T, uint64_t type, const msx_obj *o, uint6
 /* Result of decode_chunk. */
 typedef enum { RUN_CHUNK_END, RUN_STOP } run_result;
 
-/* Stops decoding T's chunk after damage at rec: reported, rest skipped. */
+/* Stops decoding T's chunk after damage at rec: reported, rest skipped. A
+ * chunk the file cuts short is counted damaged once, by the scan. */
 static void damage(an *A, tstate *T, const uint8_t *rec, const char *what)
 {
-    A->r->damaged_chunks++;
+    if (!T->cur->cut)
+        A->r->damaged_chunks++;
     problem(A, off_of(A, rec), "chunk %llu (thread %u, seq %u): %s; the rest of the chunk (%llu bytes) is skipped",
             (unsigned long long)T->cur->slot, T->rep->id, T->cur->seq, what,
             (unsigned long long)(T->end - rec));
@@ -1396,7 +1417,7 @@ static void finish(an *A)
     pend *left = A->pend_n ? malloc(A->pend_n * sizeof *left) : NULL;
     uint64_t nleft = 0;
     for (uint64_t i = 0; left && i < A->pend_cap; i++)
-        if (A->pend[i].addr)
+        if (A->pend[i].used)
             left[nleft++] = A->pend[i];
     if (left)
         qsort(left, nleft, sizeof *left, pend_cmp); /* listed in the order they happened */
@@ -1509,7 +1530,8 @@ int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress
     }
     A.peak_top = (topn){ .cap = MSX_MAX_PEAK_BLOCKS, .b = A.peak_top_store };
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO without a writer is refused below, not waited on */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         fail(&A, -errno, 0, "cannot open: %s", strerror(errno));

@@ -551,7 +551,7 @@ static void get_rest(rd *R, const msx_obj *root)
 /* Reads a whole file into memory. Returns 0 or a negative errno. */
 static int slurp(const char *path, uint8_t **data, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);  /* a FIFO is refused, not waited on */
     if (fd < 0)
         return -errno;
     struct stat st;
@@ -583,7 +583,7 @@ static int slurp(const char *path, uint8_t **data, size_t *len)
 int msx_is_archive(const char *path)
 {
     char magic[8];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);  /* a FIFO is not waited on */
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, magic, sizeof magic);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int msx_buf_grow(msx_buf *b, size_t n)
@@ -121,8 +122,36 @@ const char *msx_anomaly_name(msx_anomaly_kind k)
     return (unsigned)k < MSX_ANOM_KINDS ? names[k] : "unknown";
 }
 
+/* Writes len bytes to fd. Returns 0 or a negative errno. */
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int msx_write_file(const char *path, const void *data, size_t len, unsigned mode)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written to
+         * as it is: renaming a file over it would replace it. */
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            return -errno;
+        int rc = write_all(fd, data, len);
+        if (close(fd) < 0 && rc == 0)
+            rc = -errno;
+        return rc;
+    }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)
@@ -135,18 +164,7 @@ int msx_write_file(const char *path, const void *data, size_t len, unsigned mode
         free(tmp);
         return rc;
     }
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            break;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    rc = write_all(fd, data, len);
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
     if (rc == 0 && rename(tmp, path) < 0)

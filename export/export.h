@@ -63,7 +63,9 @@ int msx_is_archive(const char *path);
 int msx_read_archive(const char *path, msx_report **out, char *err, size_t errlen);
 
 /* Writes len bytes to path through a temporary file renamed over it, created
- * with `mode` (before the umask). Returns 0 or a negative errno. */
+ * with `mode` (before the umask); a path that names something other than a
+ * regular file (a device such as /dev/null, a FIFO) is written to directly.
+ * Returns 0 or a negative errno. */
 int msx_write_file(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Releases a buffer's memory. */

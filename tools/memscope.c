@@ -220,20 +220,26 @@ static const char *fmt_count(char *buf, size_t n, uint64_t v)
     return buf;
 }
 
-/* Writes raw trace bytes to a terminal safely: printable ASCII and UTF-8
- * sequences as they are, anything else (controls, invalid bytes) as \xNN. */
+/* Writes raw trace bytes to a terminal safely: printable ASCII and valid
+ * UTF-8 sequences as they are, anything else (controls, C1 controls, bytes of
+ * invalid sequences: overlong, surrogate, above U+10FFFF, cut short) as \xNN. */
 static void put_safe(FILE *f, const char *s, size_t n, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n && i < max) {
         unsigned c = p[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-        bool ok = len && i + len <= n && !(c < 0x20 || c == 0x7f) && c != 0xc0 && c != 0xc1;
+        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        bool ok = len && i + len <= n && !(c < 0x20 || c == 0x7f);
         for (size_t k = 1; ok && k < len; k++)
             ok = (p[i + k] & 0xc0) == 0x80;
-        if (ok && len == 2 && c == 0xc2 && p[i + 1] < 0xa0)
-            ok = false;  /* C1 controls */
+        if (ok && len > 1) {
+            /* the second byte's range: no overlong form, surrogate, C1
+             * control or code point above U+10FFFF */
+            unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : c == 0xc2 ? 0xa0 : 0x80;
+            unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+            ok = p[i + 1] >= lo && p[i + 1] <= hi;
+        }
         if (!ok) {
             fprintf(f, "\\x%02x", c);
             i++;

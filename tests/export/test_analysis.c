@@ -214,6 +214,87 @@ static void test_anomalies_counted(void **state)
     msx_report_free(r);
 }
 
+/* A FREE of address 0 (only a corrupt trace has one) is an unknown free like
+ * any other: counted and listed, not lost. */
+static void test_free_of_address_zero(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "m", 1, 0);
+    msf_free(t, 1, 0x1000);
+    msf_free(t, 1, 0);
+    msf_end(t, 1, 10);
+    msx_report *r = analyze(t);
+    assert_int_equal(r->anomaly_counts[MSX_ANOM_UNKNOWN_FREE], 2);
+    assert_int_equal(r->nanomalies, 2);
+    assert_int_equal(r->anomalies[0].addr, 0x1000);
+    assert_int_equal(r->anomalies[1].addr, 0);
+    assert_int_equal(r->frees, 2);
+    msx_report_free(r);
+}
+
+/* A FREE of address 0 waiting for its allocation, which then comes, leaves
+ * the waiting events' bookkeeping intact (it once lost count of them, and the
+ * report's list of unpaired events then overran its buffer). */
+static void test_address_zero_paired(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "m", 1, 0);
+    msf_free(t, 1, 0x1000);
+    msf_free(t, 1, 0);
+    msf_alloc(t, 1, 0, 8);      /* the free of 0 takes this block */
+    msf_free(t, 1, 0x3000);
+    msf_free(t, 1, 0x5000);
+    msf_end(t, 1, 10);
+    msx_report *r = analyze(t);
+    assert_int_equal(r->anomaly_counts[MSX_ANOM_UNKNOWN_FREE], 3);
+    assert_int_equal(anomalies(r), 3);
+    assert_int_equal(r->nanomalies, 3);
+    assert_int_equal(r->anomalies[0].addr, 0x1000);
+    assert_int_equal(r->anomalies[1].addr, 0x3000);
+    assert_int_equal(r->anomalies[2].addr, 0x5000);
+    assert_int_equal(r->allocations, 1);
+    assert_int_equal(r->frees, 4);
+    assert_int_equal(r->leaked_blocks, 0);
+    msx_report_free(r);
+}
+
+/* An allocation at a live address that never finds the free it waits for
+ * still counts in bytes_allocated, the size histogram and the timeline, as
+ * every allocation does (docs/JSON.md). */
+static void test_unpaired_allocation_counted(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "m", 1, 0);
+    msf_alloc(t, 1, 0x900, 1);
+    msf_alloc(t, 1, 0x900, 100);            /* waits for a free of 0x900: none comes */
+    msf_realloc(t, 1, 0x900, 0x900, 7);     /* in place: the first block, now 7 bytes */
+    msf_alloc(t, 1, 0xa00, 3000);
+    msf_realloc(t, 1, 0xa00, 0x900, 20);    /* onto a live address: waits, never paired */
+    msf_end(t, 1, 10);
+    msx_report *r = analyze(t);
+    assert_int_equal(r->anomaly_counts[MSX_ANOM_LIVE_ALLOC], 2);
+    assert_int_equal(r->allocations, 3);
+    assert_int_equal(r->reallocs, 2);
+    assert_int_equal(r->bytes_allocated, 1 + 100 + 7 + 3000 + 20);
+    assert_int_equal(thread(r, 1)->bytes_allocated, 1 + 100 + 7 + 3000 + 20);
+    assert_int_equal(r->size_hist[msx_log2_class(100)].count, 1);
+    assert_int_equal(r->size_hist[msx_log2_class(20)].count, 1);
+    uint64_t n = 0, bytes = 0, allocs = 0;
+    for (unsigned k = 0; k < MSX_HIST_BUCKETS; k++) {
+        n += r->size_hist[k].count;
+        bytes += r->size_hist[k].bytes;
+    }
+    assert_int_equal(n, 5);
+    assert_int_equal(bytes, 1 + 100 + 7 + 3000 + 20);
+    for (uint32_t i = 0; i < r->npoints; i++)
+        allocs += r->timeline[i].allocations;
+    assert_int_equal(allocs, 5);
+    msx_report_free(r);
+}
+
 static void test_fork_inherited(void **state)
 {
     (void)state;
@@ -425,6 +506,9 @@ int main(void)
         cmocka_unit_test(test_reuse_across_threads),
         cmocka_unit_test(test_free_waits_for_alloc),
         cmocka_unit_test(test_anomalies_counted),
+        cmocka_unit_test(test_free_of_address_zero),
+        cmocka_unit_test(test_address_zero_paired),
+        cmocka_unit_test(test_unpaired_allocation_counted),
         cmocka_unit_test(test_fork_inherited),
         cmocka_unit_test(test_dropped),
         cmocka_unit_test(test_many_chunks),

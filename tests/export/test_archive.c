@@ -2,6 +2,7 @@
  * the round trip unchanged, is much smaller than the trace, and damaged
  * archives are refused with a clear message. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -145,11 +148,34 @@ static void test_damaged_archives(void **state)
     msx_buf_free(&b);
 }
 
+/* msx_write_file into something other than a regular file (a FIFO here, as
+ * /dev/null or /dev/stdout would be) writes to it and leaves it in place,
+ * never renaming a file over it. */
+static void test_write_file_to_fifo(void **state)
+{
+    (void)state;
+    char *path = msf_path(tmpdir, "fifo");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    int rd = open(path, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    assert_int_equal(msx_write_file(path, "abc", 3, 0600), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    char got[8];
+    assert_int_equal(read(rd, got, sizeof got), 3);
+    assert_memory_equal(got, "abc", 3);
+    close(rd);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_archives),
+        cmocka_unit_test(test_write_file_to_fifo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -125,6 +125,16 @@ class Cli(unittest.TestCase):
         self.assertEqual(st, 0, err)
         self.assertFalse(re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out), "raw control characters")
 
+    def test_summary_invalid_utf8(self):
+        """Every byte of an invalid UTF-8 sequence (overlong, surrogate) is
+        printed as \\xNN: the output is valid UTF-8."""
+        p = subprocess.run([MEMSCOPE, "summary", self.p("hostile.1.msgpack")], capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p.stdout.decode("utf-8")  # strict: raises on a raw surrogate or overlong form
+        self.assertIn(b"\\xed\\xa0\\x80 surrogate", p.stdout)
+        self.assertIn(b"\\xc0\\xaf overlong", p.stdout)
+        self.assertIn(b"bad\\xff\\xfe utf8", p.stdout)
+
     def test_incomplete_trace(self):
         st, _, err = run(MEMSCOPE, "report", "-q", self.p("killed.1.msgpack"), "--json", self.p("k.json"))
         self.assertEqual(st, 3)

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -58,6 +60,26 @@ static void test_missing_and_directory(void **state)
     expect_error(path, -ENOENT, "cannot open");
     free(path);
     expect_error(msf_dir, -EINVAL, "not a regular file");
+}
+
+/* A FIFO (no writer) is refused as not a regular file, not waited on: the
+ * alarm fails the test if opening it blocks. */
+static void test_fifo_refused(void **state)
+{
+    (void)state;
+    char *path = msf_path(msf_dir, "fifo.msgpack");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10);
+    assert_false(msx_is_archive(path));
+    expect_error(path, -EINVAL, "not a regular file");
+    msx_report *r = (msx_report *)1;
+    char err[512];
+    assert_int_equal(msx_read_archive(path, &r, err, sizeof err), -EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(err, path));
+    alarm(0);
+    unlink(path);
+    free(path);
 }
 
 static void test_empty(void **state)
@@ -152,6 +174,37 @@ static void test_truncated_inside_chunk(void **state)
     assert_true(r->damaged_chunks >= 1);
     msx_report_free(r);
     msx_report_free(full);
+    free(path);
+}
+
+/* A chunk cut short by the end of the file, even inside a record, is one
+ * damaged chunk: the cut record does not count it a second time. */
+static void test_cut_chunk_counted_once(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "a", 1, 0);
+    for (int i = 0; i < 200; i++)          /* 8-byte records: 3-byte head, 5-byte size */
+        msf_alloc(t, 1, 0x100000 + (uint64_t)i * 0x100, 70000);
+    msf_end(t, 1, 1);
+    char *path = msf_path(msf_dir, "cutrec.msgpack");
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    size_t len;
+    char *data = msf_read_file(path, &len);
+    bool mid_record = false;
+    for (size_t k = 0; k < 8; k++) {
+        assert_int_equal(msf_write_bytes(path, data, 4096 + 64 + 500 + k), 0);
+        msx_report *r;
+        char err[512];
+        assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+        assert_int_equal(r->damaged_chunks, 1);
+        for (uint32_t i = 0; i < r->nproblems; i++)
+            mid_record |= strstr(r->problems[i].p, "is skipped") != NULL;
+        msx_report_free(r);
+    }
+    assert_true(mid_record);
+    free(data);
     free(path);
 }
 
@@ -291,6 +344,55 @@ static void test_unwritten_slots(void **state)
     free(path);
 }
 
+/* A process that ended while a thread was reserving a chunk leaves the file
+ * shorter than the header's space_taken, ending inside that unused slot:
+ * nothing is lost, so it is no problem. */
+static void test_unreserved_tail_is_no_damage(void **state)
+{
+    (void)state;
+    char *path = good_trace("tail.msgpack");
+    size_t len;
+    char *data = msf_read_file(path, &len);
+    char *big = calloc(1, len + 4096);
+    memcpy(big, data, len);
+    uint64_t taken;
+    memcpy(&taken, big + 48, 8);
+    taken += 4096;
+    memcpy(big + 48, &taken, 8);
+    uint32_t size = 4096;
+    memcpy(big + len + 52, &size, 4);      /* a slot being reserved: size, magic 0 */
+    assert_int_equal(msf_write_bytes(path, big, len + 1000), 0);  /* ... 1000 bytes written */
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(r->problems_total, 0);
+    assert_int_equal(r->events, GOOD_EVENTS);
+    assert_int_equal(r->empty_slots, 1);
+    msx_report_free(r);
+    free(big);
+    free(data);
+    free(path);
+}
+
+/* A file cut exactly where a chunk that holds events ends is still reported
+ * as truncated: the header's space_taken says more. */
+static void test_cut_at_chunk_end_is_truncation(void **state)
+{
+    (void)state;
+    char *path = good_trace("cutend.msgpack");
+    size_t len;
+    free(msf_read_file(path, &len));
+    assert_int_equal(msf_truncate(path, len - 4096), 0);
+    msx_report *r;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    assert_true(r->events < GOOD_EVENTS);
+    assert_int_equal(r->problems_total, 1);
+    assert_non_null(strstr(r->problems[0].p, "bytes of chunks were taken but the file holds"));
+    msx_report_free(r);
+    free(path);
+}
+
 /* A chunk whose header lost its size (space taken by a process killed before
  * it reserved it) breaks the walk from chunk to chunk: the reader says where,
  * finds the next chunk header on a later page, and reads on. */
@@ -321,17 +423,21 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_and_directory),
+        cmocka_unit_test(test_fifo_refused),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_bad_header),
         cmocka_unit_test(test_header_only),
         cmocka_unit_test(test_truncated_inside_chunk),
+        cmocka_unit_test(test_cut_chunk_counted_once),
         cmocka_unit_test(test_bad_chunk_magic),
         cmocka_unit_test(test_walk_resumes_after_a_gap),
         cmocka_unit_test(test_reserved_kind),
         cmocka_unit_test(test_control_records),
         cmocka_unit_test(test_random_damage),
         cmocka_unit_test(test_unwritten_slots),
+        cmocka_unit_test(test_unreserved_tail_is_no_damage),
+        cmocka_unit_test(test_cut_at_chunk_end_is_truncation),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
