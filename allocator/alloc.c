@@ -180,12 +180,15 @@ MS_EXPORT size_t malloc_usable_size(void *p)
 /* Runs before main (or when the library is loaded): opens the trace even if
  * the program never allocates, and records the module map. Allocations made
  * before this ran (other constructors) were recorded already: the first one
- * initialised everything lazily. */
+ * initialised everything lazily. errno is left as it was: a program starts
+ * with errno 0. */
 __attribute__((constructor)) static void memscope_start(void)
 {
+    int saved = errno;
     ms_process_init();
     ms_record_modules();
     ms_stream_start_helper();
+    errno = saved;
 }
 
 __attribute__((destructor)) static void memscope_stop(void)

@@ -198,6 +198,29 @@ int ms_prim_move_fd_high(int fd)
     return high;
 }
 
+bool ms_prim_only_thread_left(void)
+{
+    char buf[1024];
+    if (ms_prim_read_file("/proc/self/stat", buf, sizeof buf) <= 0)
+        return false;
+    /* "pid (comm) state ppid ...": the name may hold anything, so fields are
+     * counted from its closing parenthesis; num_threads is field 20. */
+    const char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return false;
+    p += 2;
+    char state = *p;
+    for (int field = 3; field < 20; p++) {
+        if (*p == '\0')
+            return false;
+        field += *p == ' ';
+    }
+    uint64_t n = 0;
+    while (*p >= '0' && *p <= '9')
+        n = n * 10 + (uint64_t)(*p++ - '0');
+    return state == 'Z' && n == 2;
+}
+
 int ms_prim_file_id(int fd, uint64_t *dev, uint64_t *ino)
 {
     struct stat st;

@@ -7,6 +7,7 @@
 #ifndef MS_PRIM_H
 #define MS_PRIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -44,5 +45,10 @@ uint64_t ms_prim_rss_bytes(void);
 void ms_fmt_u64(char *buf, uint64_t v);
 /* Closes fd, ignoring errors. */
 void ms_prim_close(int fd);
+/* True when the calling thread is the only one of the process still running:
+ * the main thread has exited (pthread_exit; it stays a zombie while the process
+ * lives) and /proc/self/stat counts two threads, it and the caller. False when
+ * unknown (no /proc). */
+bool ms_prim_only_thread_left(void);
 
 #endif /* MS_PRIM_H */

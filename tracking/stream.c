@@ -8,6 +8,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -154,6 +155,7 @@ typedef struct ms_prep {
     _Atomic uint32_t wake;
     _Atomic bool running;      /* the helper exists in this process */
     _Atomic bool sleeping;     /* the helper waits on `wake` */
+    sigset_t mask;             /* signal mask of the thread that started it */
 } ms_prep_t;
 
 static ms_prep_t prep;
@@ -165,7 +167,20 @@ static void prep_wake(void)
         syscall(SYS_futex, &prep.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* The helper's loop: unmap what was retired, refill the ready slots, sleep. */
+/* Called by the helper when it finds itself the only thread left: the main
+ * thread called pthread_exit and every other thread has ended. Without the
+ * helper glibc would now end the process with exit(0) on the last thread; the
+ * helper does it in that thread's place, else the process would live on with
+ * only the helper, which takes no signal (not even SIGTERM). */
+static void prep_end_process(void)
+{
+    ms_stream_thread_runs_exit();
+    pthread_sigmask(SIG_SETMASK, &prep.mask, NULL);
+    exit(0);
+}
+
+/* The helper's loop: unmap what was retired, refill the ready slots, sleep.
+ * Once a second without work it checks whether it is the last thread. */
 static void *prep_main(void *arg)
 {
     (void)arg;
@@ -190,7 +205,9 @@ static void *prep_main(void *arg)
         atomic_store_explicit(&prep.sleeping, true, memory_order_seq_cst);
         if (atomic_load_explicit(&prep.wake, memory_order_seq_cst) == seen) {
             struct timespec ts = { 1, 0 };
-            syscall(SYS_futex, &prep.wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+            if (syscall(SYS_futex, &prep.wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0) != 0 &&
+                errno == ETIMEDOUT && ms_prim_only_thread_left())
+                prep_end_process();
         }
         atomic_store_explicit(&prep.sleeping, false, memory_order_relaxed);
     }
@@ -205,10 +222,12 @@ void ms_stream_start_helper(void)
     sigset_t all, old;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 << 10);
-    /* The helper must never take the program's signals. */
+    /* The default stack size, since the helper may run the program's exit
+     * handlers (prep_end_process); it costs address space until used. The
+     * helper must never take the program's signals. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    prep.mask = old;
     pthread_t th;
     if (pthread_create(&th, &attr, prep_main, NULL) != 0)
         atomic_store(&prep.running, false);
@@ -297,7 +316,11 @@ void ms_stream_forget(void)
     atomic_store(&prep.sleeping, false);
     atomic_store(&prep.want, 0);
     ms_prim_unmap(stream.hdr, MS_FILE_HEADER_SIZE);
-    ms_prim_close(stream.fd);
+    /* The program may have closed our descriptor and put a file of its own on
+     * its number (take_chunk_sync checks the same): close only the trace. */
+    uint64_t dev, ino;
+    if (ms_prim_file_id(stream.fd, &dev, &ino) == 0 && dev == stream.dev && ino == stream.ino)
+        ms_prim_close(stream.fd);
     stream.hdr = NULL;
     stream.fd = -1;
     stream.path[0] = '\0';

@@ -110,6 +110,10 @@ void ms_stream_start_helper(void);
 /* Marks the calling thread as memscope's own (its allocations are not traced).
  * Defined in tracker.c. */
 void ms_stream_thread_is_internal(void);
+/* The helper is about to run exit() in place of the program's last thread,
+ * which has exited: from now on its events are recorded as that thread's would
+ * have been, in the late stream. Defined in tracker.c. */
+void ms_stream_thread_runs_exit(void);
 /* In a forked child: forgets the parent's file without touching it. */
 void ms_stream_forget(void);
 

@@ -38,6 +38,8 @@ typedef struct ms_process {
     _Atomic bool process_pending;   /* PROCESS record not yet written */
     _Atomic uint64_t last_metric;   /* time of the last METRIC record */
     _Atomic uint64_t modules_gen;   /* module generation of the last MODULES record */
+    _Atomic int walkers;            /* threads in walk_begin/walk_end (dl_iterate_phdr) */
+    _Atomic int forking;            /* forks between atfork_prepare and its end */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
     bool forked;                    /* this process is a fork child */
     atomic_flag late_lock;          /* guards `late` */
@@ -141,8 +143,10 @@ static bool chunk_next(ms_tls_t *t)
     c->thread = t->serial;
     c->seq = t->seq++;
     c->tid = t->tid;
-    c->time_ns = now_rel();
-    t->seen = epoch_raise(c->time_ns); /* the chunk's time is the thread's newest */
+    /* Never older than a TIME another thread published already: its events
+     * may happen before this thread's next ones (FORMAT.md "Time"). */
+    c->time_ns = epoch_raise(now_rel());
+    t->seen = c->time_ns;
     c->first_event = events_so_far(t);
     c->task = t->task;
     atomic_store_explicit(&c->magic, MS_CHUNK_MAGIC, memory_order_release);
@@ -183,13 +187,17 @@ static void fill_u64(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
-/* Writes a TIME record for `tm` (a clock reading, or ms_epoch itself), raises
- * ms_epoch to it, and remembers the epoch as seen. Invariant: t->seen <= ms_epoch,
- * and a thread's TIME records never go backwards. */
+/* Raises ms_epoch to `tm` (a clock reading, or ms_epoch itself) and writes a
+ * TIME record for the epoch after that, which is what the thread has seen.
+ * Writing the raised value, not `tm`, matters: another thread may have
+ * published a newer TIME since `tm` was read, and events of this thread that
+ * follow may happen after that thread's. Invariant: t->seen <= ms_epoch, and a
+ * thread's TIME records never go backwards. */
 static void put_time(ms_tls_t *t, uint64_t tm)
 {
+    tm = epoch_raise(tm);
     put_record(t, MS_R_TIME, fill_u64, &tm);
-    t->seen = epoch_raise(tm);
+    t->seen = tm;
 }
 
 /* ---- process records ---------------------------------------------------- */
@@ -230,9 +238,11 @@ static void fill_process(ms_cbuf_t *b, const void *arg)
     ssize_t n = ms_prim_read_file("/proc/self/cmdline", cmdline_buf, sizeof cmdline_buf);
     ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
     exe_buf[e > 0 ? e : 0] = '\0';
+    /* Counted as the strings are packed below: a command line longer than the
+     * buffer ends in a string cut short, without its NUL. */
     uint32_t argc = 0;
-    for (ssize_t i = 0; i < n; i++)
-        argc += cmdline_buf[i] == '\0';
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
+        argc++;
 
     ms_pc_map(b, 5);
     ms_pc_cstr(b, "pid");
@@ -292,11 +302,20 @@ static void fill_metric(ms_cbuf_t *b, const void *arg)
     }
 }
 
-/* dl_iterate_phdr callback: packs one module as {path, base, segments}. */
+/* The state of one walk of fill_modules: where it packs, modules packed. */
+typedef struct module_walk {
+    ms_cbuf_t *b;
+    uint32_t n;
+} module_walk_t;
+
+/* dl_iterate_phdr callback: packs one module as {path, base, segments} and
+ * counts it. */
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    ms_cbuf_t *b = arg;
+    module_walk_t *w = arg;
+    ms_cbuf_t *b = w->b;
+    w->n++;
     const char *path = info->dlpi_name;
     if (!path || !path[0])
         path = exe_buf[0] ? exe_buf : "";
@@ -342,15 +361,6 @@ static uint64_t modules_generation(void)
     return g;
 }
 
-/* dl_iterate_phdr callback: counts modules into *(uint32_t *)arg. */
-static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)info;
-    (void)size;
-    (*(uint32_t *)arg)++;
-    return 0;
-}
-
 /* Packs the MODULES record: every loaded module, as module_cb writes it. */
 static void fill_modules(ms_cbuf_t *b, const void *arg)
 {
@@ -360,13 +370,41 @@ static void fill_modules(ms_cbuf_t *b, const void *arg)
         ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
         exe_buf[e > 0 ? e : 0] = '\0';
     }
-    uint32_t n = 0;
-    dl_iterate_phdr(count_cb, &n);
-    ms_pc_array(b, n);
-    /* A module loaded between the two walks makes the array's length wrong and
-     * the record malformed; the next chunk switch then sees the new generation
-     * and writes the map again. */
-    dl_iterate_phdr(module_cb, b);
+    /* One walk that counts as it packs, and the array's length written after
+     * it as an array32 (always 5 bytes): a module loaded or unloaded between
+     * two walks cannot make the length disagree with the maps packed. */
+    static const uint8_t array32[5] = { 0xdd, 0, 0, 0, 0 };
+    uint8_t *head = b->cur;
+    ms_pc_put(b, array32, sizeof array32);
+    module_walk_t w = { b, 0 };
+    dl_iterate_phdr(module_cb, &w);
+    if (!b->overflow) {
+        head[1] = (uint8_t)(w.n >> 24);
+        head[2] = (uint8_t)(w.n >> 16);
+        head[3] = (uint8_t)(w.n >> 8);
+        head[4] = (uint8_t)w.n;
+    }
+}
+
+/* Enters a section that walks the loader's module list (dl_iterate_phdr).
+ * glibc does not reset the loader's list lock in a fork child, so a fork taken
+ * while a walk held it leaves the child hanging at its first walk (a chunk
+ * switch, or exit). atfork_prepare therefore waits for the walks under way and
+ * keeps new ones out. Returns false, and enters nothing, while a fork is under
+ * way: the caller skips the walk (the next chunk switch tries again). */
+static bool walk_begin(void)
+{
+    atomic_fetch_add(&proc.walkers, 1); /* seq_cst: pairs with atfork_prepare */
+    if (atomic_load(&proc.forking) == 0)
+        return true;
+    atomic_fetch_sub(&proc.walkers, 1);
+    return false;
+}
+
+/* Leaves the section walk_begin entered. */
+static void walk_end(void)
+{
+    atomic_fetch_sub(&proc.walkers, 1);
 }
 
 /* Writes a METRIC record if none was written in the last interval. */
@@ -388,11 +426,14 @@ static void maybe_metric(ms_tls_t *t, bool force)
  * glibc resolves a dlopen's $ORIGIN and RUNPATH from its caller's address. */
 static void maybe_modules(ms_tls_t *t)
 {
-    uint64_t g = modules_generation();
-    if (g == atomic_load_explicit(&proc.modules_gen, memory_order_relaxed))
+    if (!walk_begin())
         return;
-    put_time(t, now_rel());
-    put_record(t, MS_R_MODULES, fill_modules, NULL);
+    uint64_t g = modules_generation();
+    if (g != atomic_load_explicit(&proc.modules_gen, memory_order_relaxed)) {
+        put_time(t, now_rel());
+        put_record(t, MS_R_MODULES, fill_modules, NULL);
+    }
+    walk_end();
 }
 
 /* ---- process ---------------------------------------------------------- */
@@ -428,6 +469,7 @@ void ms_process_init(void)
     int s = atomic_load_explicit(&proc.state, memory_order_acquire);
     if (MS_LIKELY(s == PROC_READY))
         return;
+    int saved_errno = errno; /* mkdir, open: errno is the program's */
     ms_tls_t *t = ms_guard_enter();
     int expected = PROC_NONE;
     if (atomic_compare_exchange_strong_explicit(&proc.state, &expected, PROC_BUSY,
@@ -442,6 +484,7 @@ void ms_process_init(void)
             sched_yield();
     }
     ms_guard_leave(t);
+    errno = saved_errno;
 }
 
 /* ---- threads ---------------------------------------------------------- */
@@ -503,11 +546,10 @@ static void drop(ms_tls_t *t)
     ms_stream_add_dropped(1);
 }
 
-/* Records into the shared late stream. Caller holds the guard. */
-static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
+/* Takes the late stream's lock and starts the stream on its first use.
+ * Returns the stream. Caller holds the guard. */
+static ms_tls_t *late_lock(void)
 {
-    if (!proc.recording)
-        return;
     while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
         sched_yield();
     ms_tls_t *l = &proc.late;
@@ -519,6 +561,15 @@ static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
         if (l->state == MS_T_ACTIVE)
             put_record(l, MS_R_THREAD, fill_thread, l);
     }
+    return l;
+}
+
+/* Records into the shared late stream. Caller holds the guard. */
+static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
+{
+    if (!proc.recording)
+        return;
+    ms_tls_t *l = late_lock();
     if (l->state == MS_T_ACTIVE && (l->cur + 2 * MS_EVENT_MAX > l->end) && chunk_next(l))
         l->state = MS_T_CAPPED;
     if (l->state == MS_T_ACTIVE) {
@@ -626,6 +677,14 @@ void ms_stream_thread_is_internal(void)
     ms_tls.state = MS_T_OFF;
 }
 
+void ms_stream_thread_runs_exit(void)
+{
+    ms_tls_t *t = &ms_tls;
+    t->guard = 0;
+    t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
+    limit_update(t);
+}
+
 void ms_record_modules(void)
 {
     ms_tls_t *t = &ms_tls;
@@ -635,10 +694,10 @@ void ms_record_modules(void)
     ms_guard_enter();
     if (t->state == MS_T_NEW)
         thread_init(t);
-    if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
-        uint64_t tm = now_rel();
-        put_time(t, tm);
+    if ((t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) && walk_begin()) {
+        put_time(t, now_rel());
         put_record(t, MS_R_MODULES, fill_modules, NULL);
+        walk_end();
     }
     ms_guard_leave(t);
     errno = saved_errno;
@@ -646,11 +705,15 @@ void ms_record_modules(void)
 
 /* ---- fork ------------------------------------------------------------- */
 
-/* Before fork: no recording on this thread until the fork is over, and the
- * late stream's lock held, so that the child does not inherit it locked. */
+/* Before fork: no recording on this thread until the fork is over, no walk of
+ * the module list under way (see walk_begin), and the late stream's lock held,
+ * so that the child does not inherit it locked. */
 static void atfork_prepare(void)
 {
     ms_guard_enter();
+    atomic_fetch_add(&proc.forking, 1); /* seq_cst: pairs with walk_begin */
+    while (atomic_load(&proc.walkers) != 0)
+        sched_yield();
     while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
         sched_yield();
 }
@@ -659,6 +722,7 @@ static void atfork_prepare(void)
 static void atfork_parent(void)
 {
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
+    atomic_fetch_sub(&proc.forking, 1);
     ms_guard_leave(&ms_tls);
 }
 
@@ -668,6 +732,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
     ms_tls_t *t = &ms_tls;
+    int saved_errno = errno; /* fork leaves errno alone in the child */
     uint64_t parent = (uint64_t)getppid();
     if (t->chunk)
         ms_prim_unmap(t->chunk, t->chunk->size);
@@ -681,6 +746,11 @@ static void atfork_child(void)
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
     atomic_store_explicit(&ms_epoch, 0, memory_order_relaxed); /* a new time base */
+    atomic_store(&proc.walkers, 0);
+    atomic_store(&proc.forking, 0);
+    /* The child's trace needs a module map of its own: the next chunk switch
+     * (or the exit flush) writes it. */
+    atomic_store_explicit(&proc.modules_gen, 0, memory_order_relaxed);
     ms_arena_forget();
     if (proc.recording) {
         ms_stream_forget();
@@ -692,9 +762,26 @@ static void atfork_child(void)
      * binding (t->arena) survives the fork. */
     t->state = MS_T_NEW;
     ms_guard_leave(t);
+    errno = saved_errno;
 }
 
 /* ---- exit ------------------------------------------------------------- */
+
+/* Writes the exit flush into stream t: its drops, a last METRIC and MODULES,
+ * and the END record; sets the header's end time. */
+static void exit_records(ms_tls_t *t)
+{
+    if (t->dropped) {
+        put_record(t, MS_R_DROPPED, fill_u64, &t->dropped);
+        t->dropped = 0;
+    }
+    maybe_metric(t, true);
+    maybe_modules(t);
+    put_time(t, now_rel());
+    uint64_t tm = t->seen; /* the TIME just written */
+    put_record(t, MS_R_END, fill_end, &tm);
+    ms_stream_set_end(tm);
+}
 
 void ms_process_exit(void)
 {
@@ -704,16 +791,16 @@ void ms_process_exit(void)
     int saved_errno = errno;
     ms_guard_enter();
     if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
-        if (t->dropped) {
-            put_record(t, MS_R_DROPPED, fill_u64, &t->dropped);
-            t->dropped = 0;
-        }
-        maybe_metric(t, true);
-        maybe_modules(t);
-        uint64_t tm = now_rel();
-        put_time(t, tm);
-        put_record(t, MS_R_END, fill_end, &tm);
-        ms_stream_set_end(tm);
+        exit_records(t);
+    } else {
+        /* exit() on a thread with no stream of its own: one past its key
+         * destructor (the last thread of a program whose main thread called
+         * pthread_exit, or the chunk helper standing in for it), or one that
+         * never allocated. The flush goes to the late stream. */
+        ms_tls_t *l = late_lock();
+        if (l->state == MS_T_ACTIVE)
+            exit_records(l);
+        atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     }
     const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
     if (formats[0] && ms_stream_ready()) {

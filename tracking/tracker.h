@@ -77,8 +77,9 @@ extern _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec"), v
 /* The newest TIME any thread wrote (ns since start). A thread whose own last
  * TIME is older writes this one before its next event, so that a thread that
  * woke from a long wait does not stamp its events with a time from before the
- * wait. Written every MS_TICK_EVENTS events by busy threads and by the chunk
- * helper; read (almost always from cache) on every event. */
+ * wait. Raised by every TIME record and chunk start of any thread (every
+ * MS_TICK_EVENTS events of a busy one); read (almost always from cache) on
+ * every event. */
 extern _Atomic uint64_t ms_epoch __attribute__((visibility("hidden")));
 
 /* tracker.c */

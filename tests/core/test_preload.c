@@ -149,6 +149,44 @@ static void test_static_link_command_line(void **state)
     th_rmtree(dir);
 }
 
+/* main starts with errno 0 under memscope too: its constructor (which creates
+ * the trace directory, an EEXIST when it is there) leaves errno alone. */
+static void test_errno_zero_at_main(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    run_result_t *r = malloc(sizeof *r);
+    char *argv[] = { (char *)th_build_path("errno_prog"), NULL };
+    assert_int_equal(th_run(argv, (char *[]){ (char *)preload_env(), out_env, NULL }, NULL, 60000,
+                            r),
+                     0);
+    assert_int_equal(r->status, 0);
+    assert_string_equal(r->out, "errno=0\n");
+    free(r);
+    th_rmtree(dir);
+}
+
+/* A nothrow new that fails while a throwing new_handler is installed returns
+ * NULL under memscope too, instead of letting the throw terminate the program. */
+static void test_cxx_nothrow_new_with_throwing_handler(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    run_result_t *r = malloc(sizeof *r);
+    char *argv[] = { (char *)th_build_path("nothrow_prog"), NULL };
+    assert_int_equal(th_run(argv, (char *[]){ (char *)preload_env(), out_env, NULL }, NULL, 60000,
+                            r),
+                     0);
+    assert_int_equal(r->status, 0);
+    assert_string_equal(r->out, "plain=null aligned=null\n");
+    free(r);
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +194,8 @@ int main(void)
         cmocka_unit_test(test_python3),
         cmocka_unit_test(test_cxx_new_delete),
         cmocka_unit_test(test_static_link_command_line),
+        cmocka_unit_test(test_errno_zero_at_main),
+        cmocka_unit_test(test_cxx_nothrow_new_with_throwing_handler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

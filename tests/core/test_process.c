@@ -421,6 +421,121 @@ static void test_name_option(void **state)
     th_rmtree(dir);
 }
 
+/* The main thread ends with pthread_exit and the worker returns later: the
+ * process ends with status 0, as without memscope (the chunk helper must not
+ * keep it alive). */
+static void test_main_pthread_exit_ends_process(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    char *argv[] = { (char *)th_build_path("workload"), "mainexit", NULL };
+    run_result_t r;
+    assert_int_equal(th_run(argv, (char *[]){ out_env, NULL }, NULL, 10000, &r), 0);
+    assert_int_equal(r.status, 0);
+    th_rmtree(dir);
+}
+
+/* The same program's trace reaches the exit flush, although the thread that
+ * runs exit() had already passed its own thread exit. */
+static void test_main_pthread_exit_writes_end(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    char *argv[] = { (char *)th_build_path("workload"), "mainexit", NULL };
+    run_result_t r;
+    assert_int_equal(th_run(argv, (char *[]){ out_env, NULL }, NULL, 10000, &r), 0);
+    char path[4096];
+    tr_trace_t t;
+    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
+    assert_int_equal(tr_load(path, &t), 0);
+    assert_int_equal(t.bad, 0);
+    assert_int_equal(t.n_end, 1);
+    assert_true(t.end_time > 0);
+    tr_counts_t n;
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
+    assert_int_equal(n.allocs, 50 + 100 + 50); /* constructor, worker, destructor */
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
+/* A fork child of a program that put a file of its own where memscope's
+ * descriptor was: the child keeps the program's file, and its trace goes
+ * elsewhere. */
+static void test_fork_child_keeps_program_descriptor(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char file[512];
+    snprintf(file, sizeof file, "%s/users-file", dir);
+    run_result_t r;
+    run_workload((char *[]){ "forkfds", file, NULL }, NULL, dir, &r, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(th_field(r.out, "child_status"), 0);
+    assert_int_equal(th_field(r.out, "size"), 11);
+    th_rmtree(dir);
+}
+
+/* fork() leaves errno alone in the child, as glibc's does. */
+static void test_fork_child_keeps_errno(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "forkerrno", NULL }, NULL, dir, &r, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(th_field(r.out, "child_errno"), 0);
+    th_rmtree(dir);
+}
+
+/* A fork child's trace describes its modules too (a MODULES record), even
+ * though no module was loaded in the child. */
+static void test_fork_child_has_module_map(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "fork", NULL }, NULL, dir, &r, NULL);
+    assert_int_equal(r.status, 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/workload.%lld.msgpack", dir, th_field(r.out, "child"));
+    tr_trace_t c;
+    assert_int_equal(tr_load(path, &c), 0);
+    assert_int_equal(c.bad, 0);
+    assert_true(c.n_modules >= 1);
+    assert_true(c.modules_last >= 2); /* the program and libc at least */
+    tr_free(&c);
+    th_rmtree(dir);
+}
+
+/* A command line longer than the recorder's buffer for it: the PROCESS record
+ * stays well-formed and nothing after it is lost. */
+static void test_long_command_line(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char *arg = malloc(40001);
+    memset(arg, 'x', 40000);
+    arg[40000] = '\0';
+    run_result_t r;
+    tr_trace_t t;
+    run_workload((char *[]){ "small", arg, NULL }, NULL, dir, &r, &t);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(t.bad, 0);
+    assert_int_equal(t.n_process, 1);
+    tr_counts_t n;
+    uint64_t live;
+    assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
+    assert_int_equal(n.allocs, 1001 + 100);
+    free(arg);
+    tr_free(&t);
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +555,12 @@ int main(void)
         cmocka_unit_test(test_before_main_and_after_exit),
         cmocka_unit_test(test_dlopen_rewrites_module_map),
         cmocka_unit_test(test_name_option),
+        cmocka_unit_test(test_main_pthread_exit_ends_process),
+        cmocka_unit_test(test_main_pthread_exit_writes_end),
+        cmocka_unit_test(test_fork_child_keeps_program_descriptor),
+        cmocka_unit_test(test_fork_child_keeps_errno),
+        cmocka_unit_test(test_fork_child_has_module_map),
+        cmocka_unit_test(test_long_command_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

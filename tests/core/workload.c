@@ -8,11 +8,12 @@
  * "allocs=N frees=N reallocs=N" on stdout.
  *
  * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
- *                 | closefds FILE | arenas | small
+ *                 | closefds FILE | arenas | small | mainexit | forkfds FILE | forkerrno
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -298,6 +299,69 @@ static int run_arenas(void)
     return 0;
 }
 
+/* The main thread ends with pthread_exit while a worker still allocates: the
+ * process must end (exit status 0) when the worker returns, as without
+ * memscope, and its trace must still reach the exit flush. */
+static void *mainexit_thread(void *arg)
+{
+    (void)arg;
+    uint64_t x = 19;
+    usleep(50000); /* main is gone by now */
+    for (int i = 0; i < 100; i++)
+        t_free(t_alloc(&x));
+    return NULL;
+}
+
+static int run_mainexit(void)
+{
+    pthread_t th;
+    pthread_create(&th, NULL, mainexit_thread, NULL);
+    pthread_exit(NULL);
+}
+
+/* As closefds, then forks: the child writes to the program's fd 1000 (which
+ * is not memscope's trace) and allocates. Prints the file's size afterwards:
+ * 5 bytes of the parent and 6 of the child. */
+static int run_forkfds(const char *path)
+{
+    uint64_t x = 23;
+    for (int i = 0; i < 100; i++)
+        t_free(t_alloc(&x));
+    for (int fd = 3; fd < 4096; fd++)
+        close(fd);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, "hello", 5) != 5 || dup2(fd, 1000) != 1000)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < 100; i++)
+            t_free(t_alloc(&x));
+        _exit(pwrite(1000, " child", 6, 5) == 6 ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    struct stat sb;
+    fstat(1000, &sb);
+    printf("size=%lld child_status=%d\n", (long long)sb.st_size, st);
+    return 0;
+}
+
+/* fork() succeeds in the child without touching errno, as glibc's does. */
+static int run_forkerrno(void)
+{
+    errno = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int e = errno;
+        printf("child_errno=%d\n", e);
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return 0;
+}
+
 static int run_small(void)
 {
     uint64_t x = 1;
@@ -329,6 +393,13 @@ int main(int argc, char **argv)
         r = run_dlopen();
     else if (argc >= 2 && strcmp(argv[1], "small") == 0)
         r = run_small();
+    else if (argc >= 2 && strcmp(argv[1], "mainexit") == 0)
+        r = run_mainexit();
+    else if (argc >= 3 && strcmp(argv[1], "forkfds") == 0)
+        r = run_forkfds(argv[2]);
+    else if (argc >= 2 && strcmp(argv[1], "forkerrno") == 0)
+        r = run_forkerrno();
+
     else
         fprintf(stderr, "usage: workload stress T N | fork | loop | names | small\n");
     if (r == 0)

@@ -1,0 +1,288 @@
+/* Races of the recorder that a program hits only by bad luck, made to happen
+ * on purpose: the writer (tracking/ on its own, as in test_writer) is linked
+ * with dl_iterate_phdr and clock_gettime wrapped (-Wl,--wrap), so that a test
+ * can stop a thread inside a walk of the module list or right after it read
+ * the clock, and let another thread act in that window.
+ *
+ * All tests share one trace (the process's) and tell their events apart by
+ * the fake addresses they record. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "stream.h"
+#include "trace_reader.h"
+#include "tracker.h"
+
+/* ---- wrapped clock_gettime: an action right after this thread's next read -- */
+
+int __real_clock_gettime(clockid_t clk, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t clk, struct timespec *ts);
+
+static _Thread_local void (*after_clock)(void); /* run once, after the next read */
+
+int __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
+{
+    int r = __real_clock_gettime(clk, ts);
+    if (after_clock && clk == CLOCK_MONOTONIC) {
+        void (*fn)(void) = after_clock;
+        after_clock = NULL;
+        fn();
+    }
+    return r;
+}
+
+/* ---- wrapped dl_iterate_phdr: a slow walk, or a list that changes ---------- */
+
+int __real_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg);
+int __wrap_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg);
+
+static _Thread_local bool slow_walks;    /* this thread's walks pause in the list */
+static _Thread_local bool growing_list;  /* every other walk sees one more module */
+static _Thread_local unsigned walks;
+static _Atomic bool in_walk;             /* a slow walk holds the loader's list now */
+
+typedef struct shim {
+    int (*cb)(struct dl_phdr_info *, size_t, void *);
+    void *arg;
+    bool paused;
+    struct dl_phdr_info first;
+} shim_t;
+
+/* Passes each module on to the real callback; pauses at the first one of a
+ * slow walk, and remembers the first one for a growing list. */
+static int shim_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    shim_t *s = arg;
+    if (slow_walks && !s->paused) {
+        s->paused = true;
+        atomic_store(&in_walk, true);
+        usleep(300000);
+        atomic_store(&in_walk, false);
+    }
+    if (s->first.dlpi_phdr == NULL)
+        s->first = *info;
+    return s->cb(info, size, s->arg);
+}
+
+int __wrap_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg)
+{
+    if (!slow_walks && !growing_list)
+        return __real_dl_iterate_phdr(cb, arg);
+    shim_t s = { cb, arg, false, { 0 } };
+    int r = __real_dl_iterate_phdr(shim_cb, &s);
+    /* A module loaded since the last walk: shown at the end of every other
+     * walk (a copy of the first one is as good as any). */
+    if (growing_list && (walks++ & 1) && r == 0 && s.first.dlpi_phdr)
+        r = cb(&s.first, sizeof s.first, arg);
+    return r;
+}
+
+/* ---- the shared trace -------------------------------------------------------- */
+
+static char *trace_dir;
+
+static int setup(void **state)
+{
+    (void)state;
+    trace_dir = th_tmpdir();
+    setenv("MEMSCOPE_OUTPUT", trace_dir, 1);
+    ms_process_init();
+    ms_ev_alloc((void *)0x1000, 1); /* the main thread takes the PROCESS record */
+    ms_ev_free((void *)0x1000);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    th_rmtree(trace_dir);
+    return 0;
+}
+
+/* The event of `kind` at `addr` (0 ALLOC, 1 FREE), or NULL. */
+static const tr_event_t *find_event(const tr_trace_t *t, int kind, uint64_t addr)
+{
+    for (size_t i = 0; i < t->nev; i++)
+        if (t->ev[i].kind == kind && t->ev[i].addr == addr)
+            return &t->ev[i];
+    return NULL;
+}
+
+/* ---- a fork while memscope walks the module list ------------------------------ */
+
+static void *walking_thread(void *arg)
+{
+    (void)arg;
+    slow_walks = true;
+    ms_record_modules(); /* walks the list, pausing in it */
+    slow_walks = false;
+    return NULL;
+}
+
+/* A fork taken while another thread's MODULES record walks the loader's list:
+ * the child must not hang at its own walk (its exit flush makes one). */
+static void test_fork_during_module_walk(void **state)
+{
+    (void)state;
+    pthread_t th;
+    pthread_create(&th, NULL, walking_thread, NULL);
+    while (!atomic_load(&in_walk))
+        usleep(1000);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(5); /* a hang ends here */
+        ms_ev_alloc((void *)0x2000, 16);
+        ms_process_exit(); /* walks the list for a last MODULES record */
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    pthread_join(th, NULL);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* ---- the module list changes between two walks ------------------------------- */
+
+static void *growing_thread(void *arg)
+{
+    (void)arg;
+    growing_list = true;
+    ms_record_modules();
+    growing_list = false;
+    for (uintptr_t i = 0; i < 10; i++)
+        ms_ev_alloc((void *)(0x30000 + 64 * i), 30 + i);
+    return NULL;
+}
+
+/* A module loaded while a MODULES record is written: the record stays
+ * well-formed and the events after it decode. */
+static void test_module_map_while_list_changes(void **state)
+{
+    (void)state;
+    pthread_t th;
+    pthread_create(&th, NULL, growing_thread, NULL);
+    pthread_join(th, NULL);
+    tr_trace_t t;
+    assert_int_equal(tr_load(ms_stream_path(), &t), 0);
+    assert_int_equal(t.bad, 0);
+    for (uintptr_t i = 0; i < 10; i++) {
+        const tr_event_t *e = find_event(&t, 0, 0x30000 + 64 * i);
+        assert_non_null(e);
+        assert_int_equal(e->size, 30 + i);
+    }
+    tr_free(&t);
+}
+
+/* ---- a TIME published between a clock read and its use ------------------------ */
+
+#define SHARED_ADDR_CHUNK 0x40000u
+#define SHARED_ADDR_TICK 0x50000u
+
+static uintptr_t shared_addr;
+
+/* The other thread: frees the shared block (its first event, so its chunk is
+ * taken and its time published now) and ends. */
+static void *freeing_thread(void *arg)
+{
+    (void)arg;
+    ms_ev_free((void *)shared_addr);
+    return NULL;
+}
+
+/* Runs the other thread to its end, inside this thread's clock read. */
+static void free_elsewhere_now(void)
+{
+    pthread_t th;
+    pthread_create(&th, NULL, freeing_thread, NULL);
+    pthread_join(th, NULL);
+}
+
+/* Thread A of the chunk test: its first event reads the clock for its first
+ * chunk; the other thread frees the block right then; A then gets the block. */
+static void *chunk_time_thread(void *arg)
+{
+    (void)arg;
+    after_clock = free_elsewhere_now;
+    ms_ev_alloc((void *)0x41000, 8); /* first event: thread start, first chunk */
+    ms_ev_alloc((void *)SHARED_ADDR_CHUNK, 8);
+    return NULL;
+}
+
+/* Asserts that the allocation of the shared block is not stamped with a time
+ * before its free on the other thread (FORMAT.md "Merging threads"). */
+static void assert_free_not_after_alloc(uintptr_t addr)
+{
+    tr_trace_t t;
+    assert_int_equal(tr_load(ms_stream_path(), &t), 0);
+    const tr_event_t *f = find_event(&t, 1, addr), *a = find_event(&t, 0, addr);
+    assert_non_null(f);
+    assert_non_null(a);
+    assert_true(f->thread != a->thread);
+    assert_true(a->time >= f->time);
+    tr_free(&t);
+}
+
+/* A thread's first chunk: its time is read, another thread publishes a newer
+ * TIME and frees a block, the first thread gets the block. */
+static void test_chunk_time_not_before_published(void **state)
+{
+    (void)state;
+    shared_addr = SHARED_ADDR_CHUNK;
+    pthread_t th;
+    pthread_create(&th, NULL, chunk_time_thread, NULL);
+    pthread_join(th, NULL);
+    assert_free_not_after_alloc(SHARED_ADDR_CHUNK);
+}
+
+/* Thread A of the tick test: after its first event, the 256th reads the clock
+ * for its TIME record; the other thread frees the block right then. */
+static void *tick_time_thread(void *arg)
+{
+    (void)arg;
+    ms_ev_alloc((void *)0x51000, 8); /* thread start */
+    after_clock = free_elsewhere_now;
+    for (uintptr_t i = 1; i < MS_TICK_EVENTS; i++)
+        ms_ev_alloc((void *)(0x52000 + 16 * i), 8); /* the last one writes TIME */
+    assert_null(after_clock); /* the TIME record read the clock */
+    ms_ev_alloc((void *)SHARED_ADDR_TICK, 8);
+    return NULL;
+}
+
+/* The TIME record of a thread's tick: its clock is read, another thread
+ * publishes a newer TIME and frees a block, the first thread gets the block. */
+static void test_tick_time_not_before_published(void **state)
+{
+    (void)state;
+    shared_addr = SHARED_ADDR_TICK;
+    pthread_t th;
+    pthread_create(&th, NULL, tick_time_thread, NULL);
+    pthread_join(th, NULL);
+    assert_free_not_after_alloc(SHARED_ADDR_TICK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fork_during_module_walk),
+        cmocka_unit_test(test_module_map_while_list_changes),
+        cmocka_unit_test(test_chunk_time_not_before_published),
+        cmocka_unit_test(test_tick_time_not_before_published),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
