@@ -187,6 +187,25 @@ static void test_cxx_nothrow_new_with_throwing_handler(void **state)
     th_rmtree(dir);
 }
 
+/* The installed pkg-config file: `--static` gives exactly what the README's
+ * link line needs, and no msgpack (memscope uses it header-only). */
+static void test_pkg_config_static_flags(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/pkg-config", X_OK) != 0)
+        skip();
+    run_result_t *r = malloc(sizeof *r);
+    char *argv[] = { "pkg-config", "--static", "--libs", "memscope_alloc", NULL };
+    assert_int_equal(th_run(argv, (char *[]){ "PKG_CONFIG_PATH=" MS_PC_DIR, NULL }, NULL, 10000, r), 0);
+    assert_int_equal(r->status, 0);
+    assert_non_null(strstr(r->out, " -lmemscope_alloc -lpthread -ldl -lm"));
+    assert_null(strstr(r->out, "msgpack"));
+    char *argv2[] = { "pkg-config", "--print-requires", "memscope_alloc", NULL };
+    assert_int_equal(th_run(argv2, (char *[]){ "PKG_CONFIG_PATH=" MS_PC_DIR, NULL }, NULL, 10000, r), 0);
+    assert_string_equal(r->out, "");
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_python3),
         cmocka_unit_test(test_cxx_new_delete),
         cmocka_unit_test(test_static_link_command_line),
+        cmocka_unit_test(test_pkg_config_static_flags),
         cmocka_unit_test(test_errno_zero_at_main),
         cmocka_unit_test(test_cxx_nothrow_new_with_throwing_handler),
     };
