@@ -245,15 +245,24 @@ static int run_lifecycle(void)
 /* Closes every descriptor past stderr, as daemons do, then puts a file of its
  * own on fd 1000, where the trace's descriptor was, and allocates enough to
  * need new chunks. memscope must not write into that file. Prints its size. */
-static int run_closefds(const char *path)
+/* Allocates a little (so the trace is open), closes every descriptor past
+ * stderr, and puts a file of its own, holding "hello", on fd 1000, where the
+ * trace's descriptor was. Returns true on error. */
+static bool take_over_fd1000(const char *path, uint64_t seed)
 {
-    uint64_t x = 11;
+    uint64_t x = seed;
     for (int i = 0; i < 100; i++)
         t_free(t_alloc(&x));
     for (int fd = 3; fd < 4096; fd++)
         close(fd);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, "hello", 5) != 5 || dup2(fd, 1000) != 1000)
+    return fd < 0 || write(fd, "hello", 5) != 5 || dup2(fd, 1000) != 1000;
+}
+
+static int run_closefds(const char *path)
+{
+    uint64_t x = 11;
+    if (take_over_fd1000(path, x))
         return 1;
     for (int i = 0; i < 200000; i++)
         t_free(t_alloc(&x));
@@ -325,12 +334,7 @@ static int run_mainexit(void)
 static int run_forkfds(const char *path)
 {
     uint64_t x = 23;
-    for (int i = 0; i < 100; i++)
-        t_free(t_alloc(&x));
-    for (int fd = 3; fd < 4096; fd++)
-        close(fd);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, "hello", 5) != 5 || dup2(fd, 1000) != 1000)
+    if (take_over_fd1000(path, x))
         return 1;
     pid_t pid = fork();
     if (pid == 0) {
