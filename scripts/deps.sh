@@ -23,6 +23,14 @@ echo "deps: installing$missing" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# A mirror can fail for a moment: three tries, a few seconds apart.
+for try in 1 2 3; do
+    # shellcheck disable=SC2086
+    if $SUDO apt-get update -qq &&
+        $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+        exit 0
+    fi
+    echo "deps: apt-get failed (try $try of 3)" >&2
+    sleep $((try * 5))
+done
+exit 1
