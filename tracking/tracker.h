@@ -84,7 +84,7 @@ extern _Atomic uint64_t ms_epoch __attribute__((visibility("hidden")));
 
 /* tracker.c */
 /* Records an event that the fast path could not take. kind is MS_K_ALLOC,
- * MS_K_FREE or MS_K_REALLOC; a/b/n as for ms_ev_record. Preserves errno. */
+ * MS_K_FREE or MS_K_REALLOC; a/b/n as for ms_ev_put. Preserves errno. */
 void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n);
 /* Enters / leaves a section where memscope's own allocations are not traced.
  * Nests. Returns the thread state for convenience. */
@@ -154,16 +154,19 @@ static inline int *ms_errno_ptr(void)
     return ep;
 }
 
+/* Records that p now holds a block of n requested bytes. */
 static inline void ms_ev_alloc(void *p, size_t n)
 {
     ms_ev(MS_K_ALLOC, (uintptr_t)p, 0, n);
 }
 
+/* Records that the block at p is about to be freed. */
 static inline void ms_ev_free(void *p)
 {
     ms_ev(MS_K_FREE, (uintptr_t)p, 0, 0);
 }
 
+/* Records that the block at old now lives at p (maybe old) with n bytes. */
 static inline void ms_ev_realloc(void *old, void *p, size_t n)
 {
     ms_ev(MS_K_REALLOC, (uintptr_t)old, (uintptr_t)p, n);
