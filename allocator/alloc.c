@@ -12,6 +12,7 @@
  * nothing, realloc(p, 0) frees p and returns NULL, memalign/valloc/pvalloc round
  * as glibc does, aligned_alloc refuses an alignment that is not a power of two
  * with EINVAL (C17, glibc >= 2.38). */
+#include "helper.h"
 #include "jemalloc_private.h"
 #include "tracker.h"
 
@@ -187,7 +188,7 @@ __attribute__((constructor)) static void memscope_start(void)
     int saved = errno;
     ms_process_init();
     ms_record_modules();
-    ms_stream_start_helper();
+    ms_helper_start();
     errno = saved;
 }
 

@@ -1,10 +1,11 @@
-/* Per-thread arenas. See arena.h.
+/* Per-thread arenas and statistics: the allocator side of
+ * tracking/alloc_iface.h.
  *
  * Arenas of exited threads wait in a small lock-free pool: each slot holds an
  * arena index + 1, or 0 when empty. Taking and giving back are CAS loops over
  * the slots; a full pool simply leaks the arena to jemalloc's keeping (it stays
  * usable, it is just not handed to a new thread). */
-#include "arena.h"
+#include "alloc_iface.h"
 
 #include "jemalloc_private.h"
 
@@ -67,16 +68,17 @@ void ms_arena_forget(void)
         atomic_store_explicit(&arena_pool[i], 0, memory_order_relaxed);
 }
 
-_Bool ms_jem_stats(ms_jem_stats_t *out)
+bool ms_alloc_stats(ms_alloc_stats_t *out)
 {
     uint64_t epoch = 1;
     size_t len = sizeof epoch;
     if (msjem_mallctl("epoch", &epoch, &len, &epoch, len) != 0)
         return true;
-    static const char *const names[4] = { "stats.allocated", "stats.active",
-                                          "stats.resident", "stats.retained" };
-    uint64_t *dst[4] = { &out->allocated, &out->active, &out->resident, &out->retained };
-    for (int i = 0; i < 4; i++) {
+    static const char *const names[5] = { "stats.allocated", "stats.active", "stats.resident",
+                                          "stats.retained", "stats.mapped" };
+    uint64_t *dst[5] = { &out->allocated, &out->active, &out->resident, &out->retained,
+                         &out->mapped };
+    for (int i = 0; i < 5; i++) {
         size_t v;
         len = sizeof v;
         if (msjem_mallctl(names[i], &v, &len, NULL, 0) != 0)

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "livemap.h"
 #include "mpk.h"
 
@@ -146,6 +147,7 @@ typedef struct an {
     size_t size;
     uint32_t header_size, chunk_size;
     uint64_t header_end_time;
+    uint64_t time_bound;       /* v2: bound of the time error; events spread no further */
 
     chunk *chunks;
     uint64_t nchunks;
@@ -386,9 +388,9 @@ static int read_header(an *A)
         return fail(A, -EINVAL, A->size, "file ends inside the file header (%zu of %d bytes): truncated trace",
                     A->size, FILE_HDR_USED);
     uint32_t version = le32(h + 8);
-    if (version != FORMAT_VERSION)
-        return fail(A, -ENOTSUP, 8, "trace format version %u is not supported (this reader knows version %d)",
-                    version, FORMAT_VERSION);
+    if (version < MSF_VERSION_MIN || version > MSF_VERSION)
+        return fail(A, -ENOTSUP, 8, "trace format version %u is not supported (this reader knows versions %u to %u)",
+                    version, MSF_VERSION_MIN, MSF_VERSION);
     A->header_size = le32(h + 12);
     A->chunk_size = le32(h + 16);
     if (A->header_size < FILE_HDR_USED || A->header_size > MAX_HEADER_SIZE)
@@ -403,6 +405,7 @@ static int read_header(an *A)
     r->start_realtime_ns = le64(h + 32);
     r->dropped_header = le64(h + 56);
     A->header_end_time = le64(h + 72);
+    A->time_bound = version >= 2 ? le64(h + MSF_H_TIME_BOUND) : 0;
     if (A->size < A->header_size)
         problem(A, A->size, "file ends inside the file header (%zu of %u bytes): truncated trace, no chunks",
                 A->size, A->header_size);
@@ -648,6 +651,8 @@ static void start_window(an *A, tstate *T, uint64_t t0, const uint8_t *p)
         n += rc == 2;
     }
     uint64_t dt = t1 != UINT64_MAX && t1 > t0 ? t1 - t0 : 0;
+    if (A->time_bound && dt > A->time_bound)
+        dt = A->time_bound;
     T->t0 = t0;
     T->off = 0;
     T->step = dt < (UINT64_C(1) << 47) ? (dt << 16) / (n + 1) : (dt / (n + 1)) << 16;

@@ -5,8 +5,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-typedef enum opt_type { OPT_STRING, OPT_SIZE, OPT_COUNT, OPT_MODE, OPT_LIST } opt_type_t;
+typedef enum opt_type {
+    OPT_STRING, /* any text */
+    OPT_NAME,   /* a file name: no '/', not starting with '.' */
+    OPT_SIZE,   /* bytes, K/M/G accepted, rounded up to whole pages */
+    OPT_COUNT,  /* a number, K/M/G accepted */
+    OPT_MODE,   /* full | off, any case */
+    OPT_LIST,   /* comma list of json, html, bin */
+} opt_type_t;
 
 typedef struct opt_desc {
     const char *name;     /* MEMSCOPE_<name> */
@@ -18,11 +26,12 @@ typedef struct opt_desc {
 /* The one table. README.md documents each entry; keep them in step. */
 static const opt_desc_t opt_table[MS_OPT_COUNT] = {
     [MS_OPT_OUTPUT]      = { "OUTPUT",      OPT_STRING, "MemoryAnalysis", 0, 0 },
-    [MS_OPT_NAME]        = { "NAME",        OPT_STRING, "",               0, 0 },
+    [MS_OPT_NAME]        = { "NAME",        OPT_NAME,   "",               0, 0 },
     [MS_OPT_MODE]        = { "MODE",        OPT_MODE,   "full",           0, 0 },
     [MS_OPT_BUFFER_SIZE] = { "BUFFER_SIZE", OPT_SIZE,   "256K",             64u << 10, 1u << 30 },
     [MS_OPT_MAX_EVENTS]  = { "MAX_EVENTS",  OPT_COUNT,  "0",              0, UINT64_MAX },
     [MS_OPT_AUTO_EXPORT] = { "AUTO_EXPORT", OPT_LIST,   "",               0, 0 },
+    [MS_OPT_TOOL]        = { "TOOL",        OPT_STRING, "",               0, 0 },
 };
 
 #define OPT_STR_MAX 1024
@@ -88,17 +97,22 @@ static bool opt_parse(ms_opt_t o, const char *text, opt_value_t *v)
     const opt_desc_t *d = &opt_table[o];
     switch (d->type) {
     case OPT_STRING:
+    case OPT_NAME:
     case OPT_LIST:
         if (strlen(text) >= OPT_STR_MAX)
             return true;
         if (d->type == OPT_LIST && list_invalid(text))
             return true;
+        /* A name becomes part of a path in the output directory: it must not
+         * lead out of it (../x, a/b) nor hide the file (.x). */
+        if (d->type == OPT_NAME && (text[0] == '.' || strchr(text, '/')))
+            return true;
         strcpy(v->str, text);
         return false;
     case OPT_MODE:
-        if (strcmp(text, "full") == 0)
+        if (strcasecmp(text, "full") == 0)
             v->u64 = MS_MODE_FULL;
-        else if (strcmp(text, "off") == 0)
+        else if (strcasecmp(text, "off") == 0)
             v->u64 = MS_MODE_OFF;
         else
             return true;
@@ -131,7 +145,7 @@ void ms_options_load(void)
         char var[64] = "MEMSCOPE_";
         strcat(var, d->name);
         const char *text = secure_getenv(var);
-        if (!text)
+        if (!text || !text[0]) /* set but empty: as if unset */
             continue;
         opt_value_t nv;
         memset(&nv, 0, sizeof nv);

@@ -12,11 +12,12 @@
 
 typedef enum ms_opt {
     MS_OPT_OUTPUT,       /* string: trace directory */
-    MS_OPT_NAME,         /* string: trace base name */
-    MS_OPT_MODE,         /* enum: full | off */
+    MS_OPT_NAME,         /* name: trace base name, no '/' nor leading '.' */
+    MS_OPT_MODE,         /* enum: full | off (any case) */
     MS_OPT_BUFFER_SIZE,  /* size: bytes per chunk */
     MS_OPT_MAX_EVENTS,   /* count: events per thread, 0 = no limit */
     MS_OPT_AUTO_EXPORT,  /* list: json,html,bin rendered at exit */
+    MS_OPT_TOOL,         /* string: the memscope tool that renders them */
     MS_OPT_COUNT
 } ms_opt_t;
 

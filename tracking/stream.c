@@ -6,15 +6,12 @@
 
 #include <errno.h>
 #include <linux/futex.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-extern char *program_invocation_short_name;
+extern char *program_invocation_short_name; /* glibc */
 
 typedef struct ms_stream {
     int fd;                    /* the trace file, -1 when closed */
@@ -69,9 +66,9 @@ int ms_stream_open(void)
         stream.path[0] = '\0';
         return fd;
     }
-    if ((r = ms_prim_reserve(fd, 0, MS_FILE_HEADER_SIZE, NULL, 0)) < 0)
+    if ((r = ms_prim_reserve(fd, 0, MSF_FILE_HEADER_SIZE, NULL, 0)) < 0)
         goto fail;
-    ms_file_header_t *h = ms_prim_map(fd, 0, MS_FILE_HEADER_SIZE);
+    ms_file_header_t *h = ms_prim_map(fd, 0, MSF_FILE_HEADER_SIZE);
     if (!h) {
         r = -ENOMEM;
         goto fail;
@@ -87,14 +84,14 @@ int ms_stream_open(void)
     stream.hdr = h;
     stream.chunk_size = (uint32_t)ms_option_u64(MS_OPT_BUFFER_SIZE);
 
-    h->version = MS_FORMAT_VERSION;
-    h->header_size = MS_FILE_HEADER_SIZE;
+    h->version = MSF_VERSION;
+    h->header_size = MSF_FILE_HEADER_SIZE;
     h->chunk_size = stream.chunk_size;
     h->pid = (uint64_t)getpid();
     h->start_realtime_ns = ms_prim_realtime_ns();
     h->start_monotonic_ns = ms_prim_now_ns();
     atomic_thread_fence(memory_order_release);
-    memcpy(h->magic, "MEMSCOPE", 8);
+    memcpy(h->magic, MSF_MAGIC, MSF_MAGIC_LEN);
     return 0;
 fail:
     ms_prim_close(fd);
@@ -119,7 +116,7 @@ static ms_chunk_header_t *take_chunk_sync(uint32_t size)
     uint64_t dev, ino;
     if (ms_prim_file_id(stream.fd, &dev, &ino) < 0 || dev != stream.dev || ino != stream.ino)
         return NULL;
-    uint64_t off = MS_FILE_HEADER_SIZE +
+    uint64_t off = MSF_FILE_HEADER_SIZE +
                    atomic_fetch_add_explicit(&h->space_taken, size, memory_order_relaxed);
     /* The reservation writes the chunk's size into its header, so that a
      * reader can walk from chunk to chunk even over chunks never used. */
@@ -136,7 +133,7 @@ static ms_chunk_header_t *take_chunk_sync(uint32_t size)
  * A helper thread therefore maps and pre-faults chunks ahead of the writers and
  * unmaps the ones they give back, so writers take and give up chunks without a
  * system call other than one futex wake. When the helper falls behind, a writer
- * prepares its chunk itself.
+ * prepares its chunk itself. The helper thread itself is in helper.c.
  *
  * ready[]   slots the helper fills with prepared chunks; writers exchange them
  *           out. A chunk handed out is owned by exactly one writer.
@@ -155,86 +152,85 @@ typedef struct ms_prep {
     _Atomic uint32_t wake;
     _Atomic bool running;      /* the helper exists in this process */
     _Atomic bool sleeping;     /* the helper waits on `wake` */
-    sigset_t mask;             /* signal mask of the thread that started it */
 } ms_prep_t;
 
 static ms_prep_t prep;
 
-static void prep_wake(void)
+void ms_stream_wake_helper(void)
 {
+    if (!atomic_load_explicit(&prep.running, memory_order_relaxed))
+        return;
     atomic_fetch_add_explicit(&prep.wake, 1, memory_order_release);
     if (atomic_load_explicit(&prep.sleeping, memory_order_acquire))
         syscall(SYS_futex, &prep.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Called by the helper when it finds itself the only thread left: the main
- * thread called pthread_exit and every other thread has ended. Without the
- * helper glibc would now end the process with exit(0) on the last thread; the
- * helper does it in that thread's place, else the process would live on with
- * only the helper, which takes no signal (not even SIGTERM). */
-static void prep_end_process(void)
+void ms_stream_prep_round(void)
 {
-    ms_stream_thread_runs_exit();
-    pthread_sigmask(SIG_SETMASK, &prep.mask, NULL);
-    exit(0);
-}
-
-/* The helper's loop: unmap what was retired, refill the ready slots, sleep.
- * Once a second without work it checks whether it is the last thread. */
-static void *prep_main(void *arg)
-{
-    (void)arg;
-    ms_stream_thread_is_internal();
-    for (;;) {
-        uint32_t seen = atomic_load_explicit(&prep.wake, memory_order_acquire);
-        for (int i = 0; i < PREP_RETIRED; i++) {
-            ms_chunk_header_t *c = atomic_exchange_explicit(&prep.retired[i], NULL,
-                                                            memory_order_acquire);
-            if (c)
-                ms_prim_unmap(c, c->size);
-        }
-        uint32_t want = atomic_load_explicit(&prep.want, memory_order_relaxed);
-        for (uint32_t i = 0; i < want && i < PREP_READY; i++) {
-            if (atomic_load_explicit(&prep.ready[i], memory_order_relaxed))
-                continue;
-            ms_chunk_header_t *c = take_chunk_sync(stream.chunk_size);
-            if (!c)
-                break;
-            atomic_store_explicit(&prep.ready[i], c, memory_order_release);
-        }
-        atomic_store_explicit(&prep.sleeping, true, memory_order_seq_cst);
-        if (atomic_load_explicit(&prep.wake, memory_order_seq_cst) == seen) {
-            struct timespec ts = { 1, 0 };
-            if (syscall(SYS_futex, &prep.wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0) != 0 &&
-                errno == ETIMEDOUT && ms_prim_only_thread_left())
-                prep_end_process();
-        }
-        atomic_store_explicit(&prep.sleeping, false, memory_order_relaxed);
+    for (int i = 0; i < PREP_RETIRED; i++) {
+        ms_chunk_header_t *c = atomic_exchange_explicit(&prep.retired[i], NULL,
+                                                        memory_order_acquire);
+        if (c)
+            ms_prim_unmap(c, c->size);
     }
-    return NULL;
+    uint32_t want = atomic_load_explicit(&prep.want, memory_order_relaxed);
+    for (uint32_t i = 0; i < want && i < PREP_READY; i++) {
+        if (atomic_load_explicit(&prep.ready[i], memory_order_relaxed))
+            continue;
+        ms_chunk_header_t *c = take_chunk_sync(stream.chunk_size);
+        if (!c)
+            break;
+        atomic_store_explicit(&prep.ready[i], c, memory_order_release);
+    }
 }
 
-void ms_stream_start_helper(void)
+uint32_t ms_stream_prep_seq(void)
 {
-    if (!stream.hdr || atomic_exchange(&prep.running, true))
-        return;
-    pthread_attr_t attr;
-    sigset_t all, old;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* The default stack size, since the helper may run the program's exit
-     * handlers (prep_end_process); it costs address space until used. The
-     * helper must never take the program's signals. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    prep.mask = old;
-    pthread_t th;
-    if (pthread_create(&th, &attr, prep_main, NULL) != 0)
-        atomic_store(&prep.running, false);
-    else
-        pthread_setname_np(th, "memscope-prep");
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    return atomic_load_explicit(&prep.wake, memory_order_acquire);
+}
+
+bool ms_stream_prep_wait(uint32_t seen, uint64_t timeout_ns)
+{
+    bool timed_out = false;
+    atomic_store_explicit(&prep.sleeping, true, memory_order_seq_cst);
+    if (atomic_load_explicit(&prep.wake, memory_order_seq_cst) == seen) {
+        struct timespec ts = { (time_t)(timeout_ns / 1000000000u),
+                               (long)(timeout_ns % 1000000000u) };
+        int saved = errno;
+        timed_out = syscall(SYS_futex, &prep.wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0) != 0 &&
+                    errno == ETIMEDOUT;
+        errno = saved;
+    }
+    atomic_store_explicit(&prep.sleeping, false, memory_order_relaxed);
+    return timed_out;
+}
+
+void ms_stream_set_helper(bool running)
+{
+    atomic_store(&prep.running, running);
+}
+
+bool ms_stream_helper_running(void)
+{
+    return atomic_load_explicit(&prep.running, memory_order_relaxed);
+}
+
+void ms_stream_set_time_bound(uint64_t ns)
+{
+    if (stream.hdr)
+        stream.hdr->time_bound_ns = ns;
+}
+
+void ms_stream_add_dropped_record(void)
+{
+    if (stream.hdr)
+        atomic_fetch_add_explicit(&stream.hdr->dropped_records, 1, memory_order_relaxed);
+}
+
+void ms_stream_set_end_how(uint32_t how)
+{
+    if (stream.hdr)
+        atomic_store_explicit(&stream.hdr->end_how, how, memory_order_release);
 }
 
 ms_chunk_header_t *ms_stream_take_chunk(uint32_t size)
@@ -247,11 +243,11 @@ ms_chunk_header_t *ms_stream_take_chunk(uint32_t size)
             ms_chunk_header_t *c = atomic_exchange_explicit(&prep.ready[i], NULL,
                                                             memory_order_acquire);
             if (c) {
-                prep_wake();
+                ms_stream_wake_helper();
                 return c;
             }
         }
-        prep_wake();
+        ms_stream_wake_helper();
     }
     return take_chunk_sync(size);
 }
@@ -264,7 +260,7 @@ void ms_stream_release_chunk(ms_chunk_header_t *c)
             if (atomic_compare_exchange_strong_explicit(&prep.retired[i], &empty, c,
                                                         memory_order_release,
                                                         memory_order_relaxed)) {
-                prep_wake();
+                ms_stream_wake_helper();
                 return;
             }
         }
@@ -315,7 +311,7 @@ void ms_stream_forget(void)
     atomic_store(&prep.running, false);
     atomic_store(&prep.sleeping, false);
     atomic_store(&prep.want, 0);
-    ms_prim_unmap(stream.hdr, MS_FILE_HEADER_SIZE);
+    ms_prim_unmap(stream.hdr, MSF_FILE_HEADER_SIZE);
     /* The program may have closed our descriptor and put a file of its own on
      * its number (take_chunk_sync checks the same): close only the trace. */
     uint64_t dev, ino;

@@ -8,8 +8,8 @@
  * thread exit and never on the common path. */
 #include "tracker.h"
 
-#include "../allocator/arena.h"
-#include "export.h" /* msx_auto_export: the reports of MEMSCOPE_AUTO_EXPORT */
+#include "alloc_iface.h"
+#include "autoexport.h"
 #include "options.h"
 #include "prim.h"
 
@@ -25,7 +25,6 @@
 extern char *program_invocation_short_name; /* glibc */
 
 _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec")));
-_Atomic uint64_t ms_epoch;
 
 
 enum { PROC_NONE = 0, PROC_BUSY = 1, PROC_READY = 2 };
@@ -40,6 +39,7 @@ typedef struct ms_process {
     _Atomic uint64_t modules_gen;   /* module generation of the last MODULES record */
     _Atomic int walkers;            /* threads in walk_begin/walk_end (dl_iterate_phdr) */
     _Atomic int forking;            /* forks between atfork_prepare and its end */
+    _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
     bool forked;                    /* this process is a fork child */
     atomic_flag late_lock;          /* guards `late` */
@@ -104,15 +104,32 @@ static void commit(ms_tls_t *t)
     atomic_store_explicit(t->committed, (uint32_t)(t->cur - t->payload), memory_order_release);
 }
 
-/* Raises ms_epoch to tm if it is lower. Returns the epoch after the call. */
-static uint64_t epoch_raise(uint64_t tm)
+/* The clock value for what the calling thread records next (clock.h): the
+ * published one; or, when nobody publishes it, this thread's own reading,
+ * raised into the clock for the others, and the helper woken. Without a helper
+ * at all (a fork child whose helper could not start), a reading is taken only
+ * when `fresh` (the countdown refill, a chunk start), else the value another
+ * thread raised is used: two busy threads then do not send each other into
+ * the slow path on every event. */
+static uint64_t clock_read(bool fresh)
 {
-    uint64_t e = atomic_load_explicit(&ms_epoch, memory_order_relaxed);
-    while (e < tm && !atomic_compare_exchange_weak_explicit(&ms_epoch, &e, tm,
-                                                            memory_order_relaxed,
-                                                            memory_order_relaxed))
-        ;
-    return e > tm ? e : tm;
+    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
+    if (!(c & 1)) {
+        ms_clock_note_demand();
+        return c;
+    }
+    if (ms_stream_helper_running()) {
+        c = ms_clock_raise(now_rel() | 1);
+        ms_stream_wake_helper();
+        return c;
+    }
+    return fresh ? ms_clock_raise(now_rel() | 1) : c;
+}
+
+/* The time a clock value stands for (bit 0 is the clock's flag). */
+static uint64_t clock_time(uint64_t c)
+{
+    return c & ~(uint64_t)1;
 }
 
 /* ---- chunks ----------------------------------------------------------- */
@@ -135,24 +152,24 @@ static bool chunk_next(ms_tls_t *t)
     chunk_drop(t, 0);
     uint32_t max = ms_stream_chunk_size(); /* at most 1 GiB: the doubling ends by seq 18 */
     uint32_t size = max;
-    if (t->seq < 18 && ((uint64_t)MS_CHUNK_MIN << t->seq) < max)
-        size = MS_CHUNK_MIN << t->seq;
+    if (t->seq < 18 && ((uint64_t)MSF_CHUNK_MIN << t->seq) < max)
+        size = MSF_CHUNK_MIN << t->seq;
     ms_chunk_header_t *c = ms_stream_take_chunk(size);
     if (!c)
         return true;
     c->thread = t->serial;
     c->seq = t->seq++;
     c->tid = t->tid;
-    /* Never older than a TIME another thread published already: its events
-     * may happen before this thread's next ones (FORMAT.md "Time"). */
-    c->time_ns = epoch_raise(now_rel());
-    t->seen = c->time_ns;
+    /* The clock in force, never older than a TIME another thread wrote
+     * already: its events may happen before this thread's next ones. */
+    t->seen = clock_read(true);
+    c->time_ns = clock_time(t->seen);
     c->first_event = events_so_far(t);
     c->task = t->task;
-    atomic_store_explicit(&c->magic, MS_CHUNK_MAGIC, memory_order_release);
+    atomic_store_explicit(&c->magic, MSF_CHUNK_MAGIC, memory_order_release);
     t->chunk = c;
     t->committed = &c->committed;
-    t->payload = t->cur = (uint8_t *)c + MS_CHUNK_HEADER_SIZE;
+    t->payload = t->cur = (uint8_t *)c + MSF_CHUNK_HEADER_SIZE;
     t->end = (uint8_t *)c + c->size;
     t->prev = 0;
     return false;
@@ -166,9 +183,9 @@ static bool put_record(ms_tls_t *t, unsigned type, fill_fn fill, const void *arg
 {
     for (int attempt = 0; attempt < 32; attempt++) {
         if (!t->chunk && chunk_next(t))
-            return true;
+            break;
         ms_cbuf_t b = { t->cur, t->end, false };
-        ms_pc_uint64(&b, ((uint64_t)type << 3) | MS_K_RECORD);
+        ms_pc_uint64(&b, msf_head(type, MSF_K_RECORD));
         fill(&b, arg);
         if (!b.overflow) {
             t->cur = b.cur;
@@ -176,8 +193,9 @@ static bool put_record(ms_tls_t *t, unsigned type, fill_fn fill, const void *arg
             return false;
         }
         if ((t->cur == t->payload && t->chunk->size >= ms_stream_chunk_size()) || chunk_next(t))
-            return true;
+            break;
     }
+    ms_stream_add_dropped_record(); /* counted in the file header (FORMAT.md) */
     return true;
 }
 
@@ -187,17 +205,17 @@ static void fill_u64(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
-/* Raises ms_epoch to `tm` (a clock reading, or ms_epoch itself) and writes a
- * TIME record for the epoch after that, which is what the thread has seen.
- * Writing the raised value, not `tm`, matters: another thread may have
- * published a newer TIME since `tm` was read, and events of this thread that
- * follow may happen after that thread's. Invariant: t->seen <= ms_epoch, and a
- * thread's TIME records never go backwards. */
-static void put_time(ms_tls_t *t, uint64_t tm)
+/* Writes a TIME record if the clock moved since the thread's last one (see
+ * clock_read for `fresh`). Invariant: a thread's TIME records never go
+ * backwards, and t->seen is the clock value its last TIME stands for. */
+static void put_time(ms_tls_t *t, bool fresh)
 {
-    tm = epoch_raise(tm);
-    put_record(t, MS_R_TIME, fill_u64, &tm);
-    t->seen = tm;
+    uint64_t c = clock_read(fresh);
+    if (c == t->seen)
+        return;
+    uint64_t tm = clock_time(c);
+    put_record(t, MSF_R_TIME, fill_u64, &tm);
+    t->seen = c;
 }
 
 /* ---- process records ---------------------------------------------------- */
@@ -211,11 +229,11 @@ static void fill_thread(ms_cbuf_t *b, const void *arg)
     else
         strcpy(name, "(exited threads)");
     ms_pc_map(b, 3);
-    ms_pc_cstr(b, "tid");
+    ms_pc_cstr(b, MSF_KEY_TID);
     ms_pc_uint64(b, t->tid);
-    ms_pc_cstr(b, "name");
+    ms_pc_cstr(b, MSF_KEY_NAME);
     ms_pc_cstr(b, name);
-    ms_pc_cstr(b, "parent");
+    ms_pc_cstr(b, MSF_KEY_PARENT);
     ms_pc_uint64(b, 0);
 }
 
@@ -226,7 +244,7 @@ static void fill_thread_exit(ms_cbuf_t *b, const void *arg)
     char name[64] = "";
     pthread_getname_np(pthread_self(), name, sizeof name);
     ms_pc_map(b, 1);
-    ms_pc_cstr(b, "name");
+    ms_pc_cstr(b, MSF_KEY_NAME);
     ms_pc_cstr(b, name);
 }
 
@@ -245,17 +263,17 @@ static void fill_process(ms_cbuf_t *b, const void *arg)
         argc++;
 
     ms_pc_map(b, 5);
-    ms_pc_cstr(b, "pid");
+    ms_pc_cstr(b, MSF_KEY_PID);
     ms_pc_uint64(b, (uint64_t)getpid());
-    ms_pc_cstr(b, "ppid");
+    ms_pc_cstr(b, MSF_KEY_PPID);
     ms_pc_uint64(b, (uint64_t)getppid());
-    ms_pc_cstr(b, "exe");
+    ms_pc_cstr(b, MSF_KEY_EXE);
     ms_pc_cstr(b, exe_buf);
-    ms_pc_cstr(b, "argv");
+    ms_pc_cstr(b, MSF_KEY_ARGV);
     ms_pc_array(b, argc);
     for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
         ms_pc_cstr(b, cmdline_buf + i);
-    ms_pc_cstr(b, "config");
+    ms_pc_cstr(b, MSF_KEY_CONFIG);
     ms_pc_map(b, MS_OPT_COUNT);
     for (int o = 0; o < MS_OPT_COUNT; o++) {
         char key[32] = "MEMSCOPE_", val[32];
@@ -269,7 +287,7 @@ static void fill_process(ms_cbuf_t *b, const void *arg)
 static void fill_fork(ms_cbuf_t *b, const void *arg)
 {
     ms_pc_map(b, 1);
-    ms_pc_cstr(b, "parent_pid");
+    ms_pc_cstr(b, MSF_KEY_PARENT_PID);
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
@@ -277,7 +295,7 @@ static void fill_fork(ms_cbuf_t *b, const void *arg)
 static void fill_end(ms_cbuf_t *b, const void *arg)
 {
     ms_pc_map(b, 1);
-    ms_pc_cstr(b, "time");
+    ms_pc_cstr(b, MSF_KEY_TIME);
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
@@ -285,20 +303,22 @@ static void fill_end(ms_cbuf_t *b, const void *arg)
 static void fill_metric(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
-    ms_jem_stats_t js;
-    bool have_js = !ms_jem_stats(&js);
-    ms_pc_map(b, have_js ? 5 : 1);
-    ms_pc_cstr(b, "rss");
+    ms_alloc_stats_t js;
+    bool have_js = !ms_alloc_stats(&js);
+    ms_pc_map(b, have_js ? 6 : 1);
+    ms_pc_cstr(b, MSF_M_RSS);
     ms_pc_uint64(b, ms_prim_rss_bytes());
     if (have_js) {
-        ms_pc_cstr(b, "allocated");
+        ms_pc_cstr(b, MSF_M_ALLOCATED);
         ms_pc_uint64(b, js.allocated);
-        ms_pc_cstr(b, "active");
+        ms_pc_cstr(b, MSF_M_ACTIVE);
         ms_pc_uint64(b, js.active);
-        ms_pc_cstr(b, "resident");
+        ms_pc_cstr(b, MSF_M_RESIDENT);
         ms_pc_uint64(b, js.resident);
-        ms_pc_cstr(b, "retained");
+        ms_pc_cstr(b, MSF_M_RETAINED);
         ms_pc_uint64(b, js.retained);
+        ms_pc_cstr(b, MSF_M_MAPPED);
+        ms_pc_uint64(b, js.mapped);
     }
 }
 
@@ -323,11 +343,11 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     for (int i = 0; i < info->dlpi_phnum; i++)
         nload += info->dlpi_phdr[i].p_type == PT_LOAD;
     ms_pc_map(b, 3);
-    ms_pc_cstr(b, "path");
+    ms_pc_cstr(b, MSF_KEY_PATH);
     ms_pc_cstr(b, path);
-    ms_pc_cstr(b, "base");
+    ms_pc_cstr(b, MSF_KEY_BASE);
     ms_pc_uint64(b, (uint64_t)info->dlpi_addr);
-    ms_pc_cstr(b, "segments");
+    ms_pc_cstr(b, MSF_KEY_SEGMENTS);
     ms_pc_array(b, nload);
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -336,8 +356,9 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
         ms_pc_array(b, 3);
         ms_pc_uint64(b, ph->p_vaddr);
         ms_pc_uint64(b, ph->p_memsz);
-        ms_pc_uint64(b, ((ph->p_flags & PF_X) ? 1u : 0u) | ((ph->p_flags & PF_W) ? 2u : 0u) |
-                            ((ph->p_flags & PF_R) ? 4u : 0u));
+        ms_pc_uint64(b, ((ph->p_flags & PF_X) ? MSF_SEG_X : 0u) |
+                            ((ph->p_flags & PF_W) ? MSF_SEG_W : 0u) |
+                            ((ph->p_flags & PF_R) ? MSF_SEG_R : 0u));
     }
     return 0;
 }
@@ -417,8 +438,8 @@ static void maybe_metric(ms_tls_t *t, bool force)
     if (!atomic_compare_exchange_strong_explicit(&proc.last_metric, &last, now,
                                                  memory_order_relaxed, memory_order_relaxed))
         return;
-    put_time(t, now);
-    put_record(t, MS_R_METRIC, fill_metric, NULL);
+    put_time(t, true);
+    put_record(t, MSF_R_METRIC, fill_metric, NULL);
 }
 
 /* Writes the module map again if a module was loaded or unloaded since the
@@ -430,8 +451,8 @@ static void maybe_modules(ms_tls_t *t)
         return;
     uint64_t g = modules_generation();
     if (g != atomic_load_explicit(&proc.modules_gen, memory_order_relaxed)) {
-        put_time(t, now_rel());
-        put_record(t, MS_R_MODULES, fill_modules, NULL);
+        put_time(t, true);
+        put_record(t, MSF_R_MODULES, fill_modules, NULL);
     }
     walk_end();
 }
@@ -515,13 +536,13 @@ static void thread_init(ms_tls_t *t)
     if (proc.fork_parent) {
         uint64_t parent = proc.fork_parent;
         proc.fork_parent = 0;
-        put_record(t, MS_R_FORK, fill_fork, &parent);
+        put_record(t, MSF_R_FORK, fill_fork, &parent);
     }
-    put_record(t, MS_R_THREAD, fill_thread, t);
+    put_record(t, MSF_R_THREAD, fill_thread, t);
     bool pending = true;
     if (atomic_compare_exchange_strong_explicit(&proc.process_pending, &pending, false,
                                                 memory_order_relaxed, memory_order_relaxed))
-        put_record(t, MS_R_PROCESS, fill_process, NULL);
+        put_record(t, MSF_R_PROCESS, fill_process, NULL);
 }
 
 /* Called when the tick window ran out: writes a TIME record and opens the
@@ -536,7 +557,7 @@ static void tick_refill(ms_tls_t *t)
     uint64_t left = max ? max - t->ev_base : MS_TICK_EVENTS;
     t->tick = (uint32_t)(left < MS_TICK_EVENTS ? left : MS_TICK_EVENTS);
     t->ev_base += t->tick;
-    put_time(t, now_rel());
+    put_time(t, true);
 }
 
 /* Counts an event that could not be recorded. */
@@ -559,7 +580,7 @@ static ms_tls_t *late_lock(void)
         l->ev_base = MS_TICK_EVENTS;
         l->state = chunk_next(l) ? MS_T_CAPPED : MS_T_ACTIVE;
         if (l->state == MS_T_ACTIVE)
-            put_record(l, MS_R_THREAD, fill_thread, l);
+            put_record(l, MSF_R_THREAD, fill_thread, l);
     }
     return l;
 }
@@ -573,7 +594,7 @@ static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
     if (l->state == MS_T_ACTIVE && (l->cur + 2 * MS_EVENT_MAX > l->end) && chunk_next(l))
         l->state = MS_T_CAPPED;
     if (l->state == MS_T_ACTIVE) {
-        put_time(l, now_rel()); /* these are rare: a TIME for each */
+        put_time(l, true); /* these are rare: a fresh time for each */
         if (l->cur + MS_EVENT_MAX <= l->end) {
             l->tick--;
             ms_ev_put(l, kind, a, b, n);
@@ -597,6 +618,12 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
         return; /* memscope's own allocation, or nothing to record */
     int saved_errno = errno;
     ms_guard_enter();
+    if (MS_UNLIKELY(atomic_load_explicit(&proc.stopped, memory_order_acquire))) {
+        t->state = MS_T_OFF; /* the exit export stopped recording: nothing more */
+        ms_guard_leave(t);
+        errno = saved_errno;
+        return;
+    }
 
     if (t->state == MS_T_NEW)
         thread_init(t);
@@ -611,8 +638,8 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
             maybe_metric(t, false);
             maybe_modules(t);
         }
-        if (t->seen != atomic_load_explicit(&ms_epoch, memory_order_relaxed))
-            put_time(t, atomic_load_explicit(&ms_epoch, memory_order_relaxed));
+        if (t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
+            put_time(t, false);
         if (t->cur + MS_EVENT_MAX > t->end && chunk_next(t)) { /* the TIME filled it */
             t->state = MS_T_CAPPED;
             drop(t);
@@ -652,18 +679,18 @@ static void thread_dtor(void *arg)
     }
     int saved_errno = errno;
     ms_guard_enter();
-    if (t->chunk) {
+    if (t->chunk && !atomic_load_explicit(&proc.stopped, memory_order_acquire)) {
         if (t->dropped) {
-            put_record(t, MS_R_DROPPED, fill_u64, &t->dropped);
+            put_record(t, MSF_R_DROPPED, fill_u64, &t->dropped);
             t->dropped = 0;
         }
-        uint64_t tm = now_rel();
-        put_time(t, tm);
-        put_record(t, MS_R_THREAD_EXIT, fill_thread_exit, NULL);
+        put_time(t, true);
+        put_record(t, MSF_R_THREAD_EXIT, fill_thread_exit, NULL);
         t->ev_base = events_so_far(t);
         t->tick = 0;
-        chunk_drop(t, MS_CHUNK_THREAD_EXITED);
+        chunk_drop(t, MSF_CF_THREAD_EXITED);
     }
+    chunk_drop(t, 0); /* stopped: its chunk is given up as it is */
     ms_arena_release(t->arena - 1);
     t->arena = 0;
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
@@ -671,13 +698,13 @@ static void thread_dtor(void *arg)
     errno = saved_errno;
 }
 
-void ms_stream_thread_is_internal(void)
+void ms_thread_is_internal(void)
 {
     ms_guard_enter();
     ms_tls.state = MS_T_OFF;
 }
 
-void ms_stream_thread_runs_exit(void)
+void ms_thread_runs_exit(void)
 {
     ms_tls_t *t = &ms_tls;
     t->guard = 0;
@@ -695,8 +722,8 @@ void ms_record_modules(void)
     if (t->state == MS_T_NEW)
         thread_init(t);
     if ((t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) && walk_begin()) {
-        put_time(t, now_rel());
-        put_record(t, MS_R_MODULES, fill_modules, NULL);
+        put_time(t, true);
+        put_record(t, MSF_R_MODULES, fill_modules, NULL);
         walk_end();
     }
     ms_guard_leave(t);
@@ -745,7 +772,8 @@ static void atfork_child(void)
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
-    atomic_store_explicit(&ms_epoch, 0, memory_order_relaxed); /* a new time base */
+    atomic_store_explicit(&proc.stopped, false, memory_order_relaxed);
+    ms_clock_reset(); /* a new time base; the child's helper publishes it */
     atomic_store(&proc.walkers, 0);
     atomic_store(&proc.forking, 0);
     /* The child's trace needs a module map of its own: the next chunk switch
@@ -772,14 +800,15 @@ static void atfork_child(void)
 static void exit_records(ms_tls_t *t)
 {
     if (t->dropped) {
-        put_record(t, MS_R_DROPPED, fill_u64, &t->dropped);
+        put_record(t, MSF_R_DROPPED, fill_u64, &t->dropped);
         t->dropped = 0;
     }
     maybe_metric(t, true);
     maybe_modules(t);
-    put_time(t, now_rel());
-    uint64_t tm = t->seen; /* the TIME just written */
-    put_record(t, MS_R_END, fill_end, &tm);
+    put_time(t, true);
+    uint64_t tm = clock_time(t->seen); /* the TIME in force */
+    put_record(t, MSF_R_END, fill_end, &tm);
+    ms_stream_set_end_how(MSF_END_EXIT);
     ms_stream_set_end(tm);
 }
 
@@ -804,6 +833,12 @@ void ms_process_exit(void)
     }
     const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
     if (formats[0] && ms_stream_ready()) {
+        /* Never analyse a trace that threads still write: stop recording on
+         * all of them first. Moving the clock sends every thread's next event
+         * to the slow path, which sees the stop (an event already past its
+         * checks lands whole, or not at all). */
+        atomic_store_explicit(&proc.stopped, true, memory_order_release);
+        ms_clock_raise((now_rel() + 2) | 1);
         const char *name = ms_option_str(MS_OPT_NAME);
         if (!name[0])
             name = program_invocation_short_name;
@@ -816,7 +851,7 @@ void ms_process_exit(void)
             strcat(base, ".");
             strcat(base, pid);
         }
-        msx_auto_export(ms_stream_path(), ms_option_str(MS_OPT_OUTPUT), base, formats);
+        ms_autoexport(ms_stream_path(), ms_option_str(MS_OPT_OUTPUT), base, formats);
     }
     ms_guard_leave(t);
     errno = saved_errno;

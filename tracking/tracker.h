@@ -2,18 +2,20 @@
  *
  * The allocator calls ms_ev_alloc / ms_ev_free / ms_ev_realloc around every
  * heap operation. The fast path is inline: three compares (room in the chunk,
- * the TIME countdown, the published epoch), two or three MessagePack integers
- * appended to the thread's own chunk, one release store of the chunk's
- * committed length. No lock, no system call, no stdio, no call.
+ * the event countdown, the published clock against the thread's last TIME),
+ * two or three MessagePack integers appended to the thread's own chunk, one
+ * release store of the chunk's committed length. No lock, no system call, no
+ * stdio, no call, and no write to memory another thread writes.
  *
- * Everything else (first use of a thread, a full chunk, the TIME tick, the
- * recursion guard, MEMSCOPE_MODE=off) falls into ms_ev_slow(), which is where a
- * thread starts: a new thread's state is all zero, so cur == limit == NULL and
- * its first event goes to the slow path, which initialises it (the pattern of
- * mimalloc's empty heap). */
+ * Everything else (first use of a thread, a full chunk, the clock moved, the
+ * countdown ran out, the recursion guard, MEMSCOPE_MODE=off) falls into
+ * ms_ev_slow(), which is where a thread starts: a new thread's state is all
+ * zero, so cur == limit == NULL and its first event goes to the slow path,
+ * which initialises it (the pattern of mimalloc's empty heap). */
 #ifndef MS_TRACKER_H
 #define MS_TRACKER_H
 
+#include "clock.h"
 #include "pack.h"
 #include "stream.h"
 
@@ -25,10 +27,12 @@
 #define MS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* Largest hot-path event: a REALLOC (3 * 9 bytes), plus a TIME record (1 + 9)
- * that the slow path may add before it. */
+/* Largest hot-path event: a REALLOC_EX (5 * 9 bytes), plus a TIME record
+ * (1 + 9) that the slow path may add before it. */
 #define MS_EVENT_MAX 64u
-/* Events between two TIME records of a thread. */
+/* Events between two calls of the slow path's countdown refill: it counts
+ * events for MEMSCOPE_MAX_EVENTS and, when no helper publishes the clock,
+ * reads the clock itself (FORMAT.md "Time"). */
 #define MS_TICK_EVENTS 256u
 
 typedef enum ms_thread_state {
@@ -45,26 +49,29 @@ typedef enum ms_thread_state {
  * Invariant while ACTIVE: payload <= cur <= end, limit = end - MS_EVENT_MAX
  * (a control record may fill the chunk past limit; the next event then takes
  * the slow path), and *committed == cur - payload after every record. When the
- * fast path must not run, limit is NULL (and cur >= limit always holds). */
+ * fast path must not run, limit is NULL (and cur >= limit always holds).
+ *
+ * The first 64 bytes are one cache line (the struct is aligned to 64) and hold
+ * everything the fast path reads or writes. */
 typedef struct ms_tls {
-    /* -- hot: the first cache line is all the fast path reads -- */
-    uint8_t *cur;                 /* next payload byte to write */
+    /* -- hot: the fast path touches only this cache line -- */
+    _Alignas(64) uint8_t *cur;    /* next payload byte to write */
     uint8_t *limit;               /* fast path runs while cur < limit */
     uintptr_t prev;               /* address base of the delta encoding */
     _Atomic uint32_t *committed;  /* &chunk->committed */
     uint8_t *payload;             /* first payload byte of the chunk */
-    uint32_t tick;                /* events left before the next TIME record */
+    uint64_t seen;                /* ms_clock value of the last TIME written */
+    uint64_t task;                /* current task id, 0 = none */
+    uint32_t tick;                /* events left before the countdown refill */
     uint32_t serial;              /* memscope thread number, 1-based */
+    /* -- cold -- */
     uint64_t ev_base;             /* events recorded once this tick window is used up;
                                    * events so far = ev_base - tick */
-    uint64_t seen;                /* ms_epoch value of the last TIME written */
-    /* -- cold -- */
     uint32_t state;               /* ms_thread_state_t */
     int *errno_ptr;               /* &errno of this thread, NULL until known */
     ms_chunk_header_t *chunk;     /* current chunk, NULL if none */
     uint8_t *end;                 /* one past the chunk's last byte */
     uint64_t dropped;             /* drops not yet written as a DROPPED record */
-    uint64_t task;                /* current task id, 0 = none */
     uint64_t tid;                 /* kernel thread id */
     uint32_t seq;                 /* chunks taken so far */
     uint32_t guard;               /* > 0 while memscope itself runs on this thread */
@@ -72,19 +79,14 @@ typedef struct ms_tls {
     int arena;                    /* bound jemalloc arena + 1; 0 = none */
 } ms_tls_t;
 
+_Static_assert(offsetof(ms_tls_t, serial) + sizeof(uint32_t) == 64, "hot fields fill one line");
+_Static_assert(_Alignof(ms_tls_t) == 64, "ms_tls_t is line-aligned");
+
 extern _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
-/* The newest TIME any thread wrote (ns since start). A thread whose own last
- * TIME is older writes this one before its next event, so that a thread that
- * woke from a long wait does not stamp its events with a time from before the
- * wait. Raised by every TIME record and chunk start of any thread (every
- * MS_TICK_EVENTS events of a busy one); read (almost always from cache) on
- * every event. */
-extern _Atomic uint64_t ms_epoch __attribute__((visibility("hidden")));
-
 /* tracker.c */
-/* Records an event that the fast path could not take. kind is MS_K_ALLOC,
- * MS_K_FREE or MS_K_REALLOC; a/b/n as for ms_ev_put. Preserves errno. */
+/* Records an event that the fast path could not take. kind is MSF_K_ALLOC,
+ * MSF_K_FREE or MSF_K_REALLOC; a/b/n as for ms_ev_put. Preserves errno. */
 void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n);
 /* Enters / leaves a section where memscope's own allocations are not traced.
  * Nests. Returns the thread state for convenience. */
@@ -96,15 +98,22 @@ void ms_process_init(void);
 /* Writes the loaded-module map (MODULES record). Chunk switches and the exit
  * flush write it again when modules were loaded or unloaded since. */
 void ms_record_modules(void);
-/* Flushes at process exit: END record, header end time, drop totals, and the
- * reports of MEMSCOPE_AUTO_EXPORT. */
+/* Flushes at process exit: END record, header end time, drop totals; then
+ * stops recording on every thread and has the memscope tool render the
+ * reports of MEMSCOPE_AUTO_EXPORT (autoexport.c). */
 void ms_process_exit(void);
+/* Marks the calling thread as memscope's own (its allocations are not
+ * traced). For the helper thread. */
+void ms_thread_is_internal(void);
+/* The helper is about to run exit() in place of the program's last thread,
+ * which has exited: from now on its events are recorded as that thread's would
+ * have been, in the late stream. */
+void ms_thread_runs_exit(void);
 
 /* Zig-zag encoding of a wrapping address difference. */
 static inline uint64_t ms_zz(uintptr_t to, uintptr_t from)
 {
-    uint64_t d = (uint64_t)(to - from);
-    return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
+    return msf_zz_enc((uint64_t)(to - from));
 }
 
 /* Appends one event at t->cur (room for MS_EVENT_MAX bytes is guaranteed by the
@@ -114,11 +123,11 @@ static inline __attribute__((always_inline)) void
 ms_ev_put(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     uint8_t *w = t->cur;
-    ms_pk_uint64(&w, (ms_zz(a, t->prev) << 3) | (uint64_t)kind);
-    if (kind == MS_K_ALLOC) {
+    ms_pk_uint64(&w, msf_head(ms_zz(a, t->prev), (unsigned)kind));
+    if (kind == MSF_K_ALLOC) {
         ms_pk_uint64(&w, n);
         t->prev = a;
-    } else if (kind == MS_K_FREE) {
+    } else if (kind == MSF_K_FREE) {
         t->prev = a;
     } else {
         ms_pk_int64(&w, (int64_t)(b - a));
@@ -134,9 +143,9 @@ static inline __attribute__((always_inline)) void
 ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     ms_tls_t *t = &ms_tls;
-    uint64_t epoch = atomic_load_explicit(&ms_epoch, memory_order_relaxed);
+    uint64_t clk = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
     if (MS_UNLIKELY((uintptr_t)t->cur >= (uintptr_t)t->limit || t->tick <= 1 ||
-                    epoch != t->seen)) {
+                    clk != t->seen)) {
         if (t->state != MS_T_OFF) /* off: not even a call */
             ms_ev_slow(kind, a, b, n);
         return;
@@ -157,19 +166,19 @@ static inline int *ms_errno_ptr(void)
 /* Records that p now holds a block of n requested bytes. */
 static inline void ms_ev_alloc(void *p, size_t n)
 {
-    ms_ev(MS_K_ALLOC, (uintptr_t)p, 0, n);
+    ms_ev(MSF_K_ALLOC, (uintptr_t)p, 0, n);
 }
 
 /* Records that the block at p is about to be freed. */
 static inline void ms_ev_free(void *p)
 {
-    ms_ev(MS_K_FREE, (uintptr_t)p, 0, 0);
+    ms_ev(MSF_K_FREE, (uintptr_t)p, 0, 0);
 }
 
 /* Records that the block at old now lives at p (maybe old) with n bytes. */
 static inline void ms_ev_realloc(void *old, void *p, size_t n)
 {
-    ms_ev(MS_K_REALLOC, (uintptr_t)old, (uintptr_t)p, n);
+    ms_ev(MSF_K_REALLOC, (uintptr_t)old, (uintptr_t)p, n);
 }
 
 #endif /* MS_TRACKER_H */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "helpers.h"
 #include "stream.h"
 #include "trace_reader.h"
@@ -107,7 +108,7 @@ static void test_threads_write_whole_consistent_trace(void **state)
     setenv("MEMSCOPE_OUTPUT", dir, 1);
     setenv("MEMSCOPE_BUFFER_SIZE", "64K", 1); /* many chunk switches */
     ms_process_init();
-    ms_stream_start_helper();
+    ms_helper_start();
     for (int i = 0; i < THREADS; i++)
         pthread_mutex_init(&box[i].lock, NULL);
     pthread_t th[THREADS];

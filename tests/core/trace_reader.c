@@ -1,13 +1,14 @@
 /* The core tests' own decoder of docs/FORMAT.md. See trace_reader.h. */
 #include "trace_reader.h"
 
+#include "format.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,7 +45,7 @@ static void push(tr_trace_t *t, tr_event_t e)
     t->ev[t->nev++] = e;
 }
 
-static int64_t zz(uint64_t v) { return (int64_t)((v >> 1) ^ -(v & 1)); }
+static int64_t zz(uint64_t v) { return (int64_t)msf_zz_dec(v); }
 
 static const msgpack_object *map_get(const msgpack_object *o, const char *key)
 {
@@ -69,6 +70,17 @@ static void copy_str(char *dst, size_t len, const msgpack_object *o)
     dst[n] = '\0';
 }
 
+/* Keeps the paths of the modules of a MODULES record (the newest wins). */
+static void copy_modules(tr_trace_t *t, const msgpack_object *o)
+{
+    t->nmodule_paths = 0;
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return;
+    for (uint32_t i = 0; i < o->via.array.size && t->nmodule_paths < TR_MAX_MODULES; i++)
+        copy_str(t->module_paths[t->nmodule_paths++], sizeof t->module_paths[0],
+                 map_get(&o->via.array.ptr[i], MSF_KEY_PATH));
+}
+
 /* Decodes one chunk payload. Returns false if it did not decode cleanly. */
 static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_t len,
                          uint64_t time0, uint64_t task0)
@@ -90,80 +102,85 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
     while (off < len) {
         uint64_t h;
         NEXT_UINT(h);
-        unsigned kind = h & 7;
-        uint64_t arg = h >> 3;
+        unsigned kind = h & MSF_KIND_MASK;
+        uint64_t arg = h >> MSF_KIND_BITS;
         tr_event_t e = { .kind = (uint8_t)kind, .thread = th->serial, .time = time, .task = task };
         switch (kind) {
-        case 0:
+        case MSF_K_ALLOC:
             addr += (uint64_t)zz(arg);
             e.addr = addr;
             NEXT_UINT(e.size);
             push(t, e);
             th->events++;
             break;
-        case 1:
+        case MSF_K_FREE:
             addr += (uint64_t)zz(arg);
             e.addr = addr;
             push(t, e);
             th->events++;
             break;
-        case 2: {
+        case MSF_K_REALLOC:
+        case MSF_K_REALLOC_EX: {
             uint64_t d;
             e.addr = addr + (uint64_t)zz(arg);
             NEXT_UINT(d);
             e.addr2 = e.addr + d;
             NEXT_UINT(e.size);
+            if (kind == MSF_K_REALLOC_EX) {
+                NEXT_UINT(e.stack);
+                NEXT_UINT(e.weight);
+                e.kind = MSF_K_REALLOC;
+            }
             addr = e.addr2;
             push(t, e);
             th->events++;
             break;
         }
-        case 3: {
-            uint64_t stack_weight[2];
+        case MSF_K_ALLOC_EX: {
             addr += (uint64_t)zz(arg);
             e.addr = addr;
             NEXT_UINT(e.size);
-            NEXT_UINT(stack_weight[0]);
-            NEXT_UINT(stack_weight[1]);
-            (void)stack_weight;
+            NEXT_UINT(e.stack);
+            NEXT_UINT(e.weight);
             push(t, e);
             th->events++;
             break;
         }
-        case 7:
+        case MSF_K_RECORD:
             if (msgpack_unpack_next(&u, (const char *)p, len, &off) != MSGPACK_UNPACK_SUCCESS) {
                 ok = false;
                 goto out;
             }
             switch (arg) {
-            case 1: time = u.data.via.u64; break;
-            case 2:
+            case MSF_R_TIME: time = u.data.via.u64; break;
+            case MSF_R_THREAD:
                 th->has_thread_record = true;
-                copy_str(th->name, sizeof th->name, map_get(&u.data, "name"));
-                if (map_get(&u.data, "tid"))
-                    th->tid = map_get(&u.data, "tid")->via.u64;
+                copy_str(th->name, sizeof th->name, map_get(&u.data, MSF_KEY_NAME));
+                if (map_get(&u.data, MSF_KEY_TID))
+                    th->tid = map_get(&u.data, MSF_KEY_TID)->via.u64;
                 break;
-            case 3:
+            case MSF_R_THREAD_EXIT:
                 th->exited = true;
-                copy_str(th->name, sizeof th->name, map_get(&u.data, "name"));
+                copy_str(th->name, sizeof th->name, map_get(&u.data, MSF_KEY_NAME));
                 break;
-            case 4:
+            case MSF_R_PROCESS:
                 t->n_process++;
-                copy_str(t->exe, sizeof t->exe, map_get(&u.data, "exe"));
+                copy_str(t->exe, sizeof t->exe, map_get(&u.data, MSF_KEY_EXE));
                 break;
-            case 5:
+            case MSF_R_MODULES:
                 t->n_modules++;
                 t->modules_last = u.data.type == MSGPACK_OBJECT_ARRAY ? u.data.via.array.size : 0;
+                copy_modules(t, &u.data);
                 break;
-            case 6: task = u.data.via.u64; break;
-            case 7: th->dropped += u.data.via.u64; break;
-            case 9: t->n_metric++; break;
-            case 10:
+            case MSF_R_TASK: task = u.data.via.u64; break;
+            case MSF_R_DROPPED: th->dropped += u.data.via.u64; break;
+            case MSF_R_METRIC: t->n_metric++; break;
+            case MSF_R_FORK:
                 t->n_fork++;
-                if (map_get(&u.data, "parent_pid"))
-                    t->fork_parent = map_get(&u.data, "parent_pid")->via.u64;
+                if (map_get(&u.data, MSF_KEY_PARENT_PID))
+                    t->fork_parent = map_get(&u.data, MSF_KEY_PARENT_PID)->via.u64;
                 break;
-            case 11: t->n_end++; break;
+            case MSF_R_END: t->n_end++; break;
             default: break;
             }
             break;
@@ -187,43 +204,70 @@ static int chunk_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Reads the whole file into memory with read(): a mapping of a file with holes
+ * on a full tmpfs raises SIGBUS when a hole is read, read() returns zeros. */
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { perror(path); return NULL; }
+    struct stat st;
+    if (fstat(fd, &st) != 0) { close(fd); return NULL; }
+    size_t n = (size_t)st.st_size, got = 0;
+    uint8_t *m = malloc(n ? n : 1);
+    while (m && got < n) {
+        ssize_t r = pread(fd, m + got, n - got, (off_t)got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    *len = got;
+    return m;
+}
+
 int tr_load(const char *path, tr_trace_t *t)
 {
     memset(t, 0, sizeof *t);
     t->first_event_ok = true;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { perror(path); return -1; }
-    struct stat st;
-    fstat(fd, &st);
-    if (st.st_size < 4096) { fprintf(stderr, "%s: too short\n", path); close(fd); return -1; }
-    const uint8_t *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED || memcmp(m, "MEMSCOPE", 8) != 0 || rd32(m + 8) != 1) {
+    size_t size;
+    uint8_t *m = read_all(path, &size);
+    if (!m)
+        return -1;
+    if (size < MSF_FILE_HEADER_USED || memcmp(m, MSF_MAGIC, MSF_MAGIC_LEN) != 0 ||
+        rd32(m + MSF_H_VERSION) < MSF_VERSION_MIN || rd32(m + MSF_H_VERSION) > MSF_VERSION) {
         fprintf(stderr, "%s: bad header\n", path);
+        free(m);
         return -1;
     }
-    uint32_t hsize = rd32(m + 12);
-    t->chunk_size = rd32(m + 16);
-    t->pid = rd64(m + 24);
-    t->header_dropped = rd64(m + 56);
-    t->end_time = rd64(m + 72);
+    t->version = rd32(m + MSF_H_VERSION);
+    uint32_t hsize = rd32(m + MSF_H_HEADER_SIZE);
+    t->chunk_size = rd32(m + MSF_H_CHUNK_SIZE);
+    t->pid = rd64(m + MSF_H_PID);
+    t->start_monotonic = rd64(m + MSF_H_START_MONOTONIC);
+    t->header_dropped = rd64(m + MSF_H_DROPPED_EVENTS);
+    t->end_time = rd64(m + MSF_H_END_TIME);
+    if (t->version >= 2) {
+        t->time_bound = rd64(m + MSF_H_TIME_BOUND);
+        t->dropped_records = rd64(m + MSF_H_DROPPED_RECORDS);
+        t->end_how = rd32(m + MSF_H_END_HOW);
+    }
     /* Walk the chunks: each header's size leads to the next (FORMAT.md). */
     size_t cap = 64, nref = 0;
     chunk_ref_t *refs = calloc(cap, sizeof *refs);
-    for (size_t off = hsize; off + 64 <= (size_t)st.st_size;) {
+    for (size_t off = hsize; off + MSF_CHUNK_HEADER_SIZE <= size;) {
         const uint8_t *c = m + off;
-        uint32_t size = rd32(c + 52);
-        if (size < 4096 || size % 4096 || size > t->chunk_size) {
+        uint32_t csize = rd32(c + MSF_C_SIZE);
+        if (csize < MSF_CHUNK_MIN || csize % MSF_CHUNK_ALIGN || csize > t->chunk_size) {
             t->gaps++; /* space taken but never reserved: look on the next page */
-            off += 4096;
+            off += MSF_CHUNK_ALIGN;
             continue;
         }
-        if (rd32(c) == 0x4b43534du) {
+        if (rd32(c + MSF_C_MAGIC) == MSF_CHUNK_MAGIC && off + csize <= size) {
             if (nref == cap)
                 refs = realloc(refs, (cap *= 2) * sizeof *refs);
-            refs[nref++] = (chunk_ref_t){ rd32(c + 8), rd32(c + 12), off, size };
+            refs[nref++] = (chunk_ref_t){ rd32(c + MSF_C_THREAD), rd32(c + MSF_C_SEQ), off, csize };
         }
-        off += size;
+        off += csize;
     }
     qsort(refs, nref, sizeof *refs, chunk_cmp);
     for (size_t i = 0; i < nref; i++) {
@@ -231,15 +275,16 @@ int tr_load(const char *path, tr_trace_t *t)
         tr_thread_t *th = thread_get(t, refs[i].thread);
         if (!th)
             continue;
-        if (rd64(c + 32) != th->events)
+        if (rd64(c + MSF_C_FIRST_EVENT) != th->events)
             t->first_event_ok = false;
-        uint32_t committed = rd32(c + 4);
-        if (committed > refs[i].size - 64) { t->bad++; continue; }
-        if (!decode_chunk(t, th, c + 64, committed, rd64(c + 24), rd64(c + 40)))
+        uint32_t committed = rd32(c + MSF_C_COMMITTED);
+        if (committed > refs[i].size - MSF_CHUNK_HEADER_SIZE) { t->bad++; continue; }
+        if (!decode_chunk(t, th, c + MSF_CHUNK_HEADER_SIZE, committed, rd64(c + MSF_C_TIME),
+                          rd64(c + MSF_C_TASK)))
             t->bad++;
     }
     free(refs);
-    munmap((void *)m, (size_t)st.st_size);
+    free(m);
     return 0;
 }
 

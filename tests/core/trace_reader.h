@@ -11,13 +11,15 @@
 #include <stdint.h>
 
 typedef struct tr_event {
-    uint8_t kind;       /* 0 ALLOC, 1 FREE, 2 REALLOC, 3 ALLOC_EX */
+    uint8_t kind;       /* MSF_K_ALLOC, FREE, REALLOC, ALLOC_EX (REALLOC_EX reads as REALLOC) */
     uint32_t thread;    /* serial */
     uint64_t addr;      /* ALLOC/FREE address, REALLOC old address */
     uint64_t addr2;     /* REALLOC new address */
     uint64_t size;
     uint64_t time;      /* TIME in force */
     uint64_t task;
+    uint64_t stack;     /* ALLOC_EX, REALLOC_EX */
+    uint64_t weight;
 } tr_event_t;
 
 typedef struct tr_thread {
@@ -31,6 +33,7 @@ typedef struct tr_thread {
 } tr_thread_t;
 
 #define TR_MAX_THREADS 512
+#define TR_MAX_MODULES 64
 
 typedef struct tr_trace {
     tr_event_t *ev;     /* grouped by thread, each thread in record order */
@@ -39,11 +42,18 @@ typedef struct tr_trace {
     int nthreads;
     uint64_t header_dropped;
     uint64_t end_time;
+    uint32_t version;           /* format version of the file */
     uint32_t chunk_size;        /* the largest chunk */
+    uint64_t time_bound;        /* header: bound of the time error, ns (v2) */
+    uint64_t dropped_records;   /* header: control records not written (v2) */
+    uint32_t end_how;           /* header: MSF_END_* (v2) */
     uint64_t pid;
+    uint64_t start_monotonic;   /* header: CLOCK_MONOTONIC at start, the time base */
     int n_process, n_modules, n_fork, n_end, n_metric;
     uint64_t fork_parent;
     uint64_t modules_last;      /* module count in the last MODULES record */
+    char module_paths[TR_MAX_MODULES][256]; /* paths in the last MODULES record */
+    int nmodule_paths;
     char exe[512];
     int bad;                    /* chunks whose payload did not decode cleanly */
     int gaps;                   /* 4 KiB pages walked over without a chunk header */

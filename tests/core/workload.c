@@ -9,6 +9,7 @@
  *
  * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
  *                 | closefds FILE | arenas | small | mainexit | forkfds FILE | forkerrno
+ *                 | paced N MS BUSY
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
@@ -24,6 +25,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static _Atomic uint64_t n_alloc, n_free, n_realloc;
@@ -376,6 +378,34 @@ static int run_small(void)
     return 0;
 }
 
+/* N blocks of 1000 + i bytes, one every MS milliseconds, on the main thread,
+ * never freed (so the report lists each as a leak with its time); with BUSY,
+ * a second thread churns small blocks all along. Prints at<i>=<ns> with the
+ * CLOCK_MONOTONIC time right after each allocation returned. */
+static int run_paced(int n, int ms, bool busy)
+{
+    pthread_t th;
+    if (busy)
+        pthread_create(&th, NULL, spin_thread, (void *)(intptr_t)1);
+    char line[64];
+    for (int i = 0; i < n; i++) {
+        struct timespec d = { 0, (long)ms * 1000000L };
+        nanosleep(&d, NULL);
+        void *p = malloc(1000 + (size_t)i);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        memset(p, 1, 1000 + (size_t)i);
+        snprintf(line, sizeof line, "at%d=%llu\n", i,
+                 (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec);
+        fputs(line, stdout);
+    }
+    if (busy) {
+        atomic_store(&stop, true);
+        pthread_join(th, NULL);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int r = 2;
@@ -403,6 +433,8 @@ int main(int argc, char **argv)
         r = run_forkfds(argv[2]);
     else if (argc >= 2 && strcmp(argv[1], "forkerrno") == 0)
         r = run_forkerrno();
+    else if (argc >= 5 && strcmp(argv[1], "paced") == 0)
+        r = run_paced(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]) != 0);
 
     else
         fprintf(stderr, "usage: workload stress T N | fork | loop | names | small\n");

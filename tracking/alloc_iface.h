@@ -1,0 +1,30 @@
+/* What the recorder needs from the allocator, and nothing more.
+ *
+ * tracking/ declares this interface and allocator/ implements it (arena.c),
+ * so that dependencies run one way: the allocator uses tracking, tracking
+ * knows only these calls. A build of tracking without the allocator (the
+ * writer tests) links arena.c, or its own implementation. Slow path only. */
+#ifndef MS_ALLOC_IFACE_H
+#define MS_ALLOC_IFACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The allocator's own statistics, bytes (jemalloc's stats.*). */
+typedef struct ms_alloc_stats {
+    uint64_t allocated, active, resident, retained, mapped;
+} ms_alloc_stats_t;
+
+/* Binds the calling thread to an arena of its own: one left by an exited
+ * thread if any, else a new one. Returns the arena index or -1 on failure (the
+ * thread then keeps the allocator's default choice). */
+int ms_arena_bind(void);
+/* Hands the arena of an exiting thread back for reuse. Ignores -1. */
+void ms_arena_release(int arena);
+/* Forgets arenas waiting for reuse (a fork child: they may be bound to threads
+ * that did not survive the fork; the parent still owns them). */
+void ms_arena_forget(void);
+/* Refreshes and reads the allocator's statistics. Returns true on error. */
+bool ms_alloc_stats(ms_alloc_stats_t *out);
+
+#endif /* MS_ALLOC_IFACE_H */

@@ -1,0 +1,14 @@
+/* MEMSCOPE_AUTO_EXPORT: the reports a program asks for at its exit, rendered
+ * out of process by the memscope tool (autoexport.c). */
+#ifndef MS_AUTOEXPORT_H
+#define MS_AUTOEXPORT_H
+
+/* Runs `memscope report` on the trace at `trace`, writing <outdir>/<base>.json,
+ * .html and .msbin for the formats in the comma list `formats`, and waits for
+ * it. Call at exit, after recording stopped on every thread, under the guard.
+ * The tool is MEMSCOPE_TOOL if set, else the one found beside this library or
+ * program (build tree or install prefix), else `memscope` on PATH. Prints one
+ * line on stderr if it cannot. Returns 0 or a negative errno. */
+int ms_autoexport(const char *trace, const char *outdir, const char *base, const char *formats);
+
+#endif /* MS_AUTOEXPORT_H */

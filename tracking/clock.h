@@ -1,0 +1,67 @@
+/* The published clock: event times with a bounded error (FORMAT.md "Time").
+ *
+ * One writer, the helper thread (helper.c), stores the time (ns since the
+ * trace started) every MS_CLOCK_PERIOD_NS while threads record. Every event
+ * loads it (relaxed: one read, almost always from cache) and compares it with
+ * the value its thread last wrote as a TIME record; when it moved, the thread
+ * writes a TIME record before the event. So an event's TIME is the value of
+ * the clock its own load read, and by read-read coherence an event that
+ * happens after another one, on any thread, never reads an older value: times
+ * are causal.
+ *
+ * Bit 0 of the value says who moves it:
+ *   0  the helper publishes it; it is at most one period old;
+ *   1  nobody does now (the helper sleeps because nothing recorded for a
+ *      while, or there is no helper): a thread that sees it reads the clock
+ *      itself, raises the value to its reading (| 1, compare-and-swap, never
+ *      backwards) and wakes the helper.
+ * Threads write the word only in that second case, once per idle spell, and
+ * the demand word once per period at most; the fast path never writes. Each
+ * word has a cache line of its own. */
+#ifndef MS_CLOCK_H
+#define MS_CLOCK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* The helper's publishing period, and the error bound it gives: an event's
+ * TIME is never later than the event and at most this much earlier, as long
+ * as the helper is not kept off a CPU for longer than one period. */
+#define MS_CLOCK_PERIOD_NS 500000u
+#define MS_CLOCK_BOUND_NS 1000000u
+/* Periods without demand after which the helper stops publishing. */
+#define MS_CLOCK_IDLE_PERIODS 40u
+
+typedef struct ms_clock {
+    _Alignas(64) _Atomic uint64_t now;   /* ns since start | bit 0 (see above) */
+    _Alignas(64) _Atomic uint32_t demand; /* set by a thread that used a published value */
+    char pad[60];
+} ms_clock_t;
+
+extern ms_clock_t ms_clock __attribute__((visibility("hidden")));
+
+/* Raises the clock to v if it is lower (v's bit 0 says who moved it).
+ * Returns the value after the call. Any thread. */
+static inline uint64_t ms_clock_raise(uint64_t v)
+{
+    uint64_t e = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
+    while (e < v && !atomic_compare_exchange_weak_explicit(&ms_clock.now, &e, v,
+                                                           memory_order_relaxed,
+                                                           memory_order_relaxed))
+        ;
+    return e > v ? e : v;
+}
+
+/* Tells the helper that a published value was used (keeps it publishing).
+ * Writes the shared word only when it is clear: once per period at most. */
+static inline void ms_clock_note_demand(void)
+{
+    if (!atomic_load_explicit(&ms_clock.demand, memory_order_relaxed))
+        atomic_store_explicit(&ms_clock.demand, 1, memory_order_relaxed);
+}
+
+/* clock.c */
+/* Back to "nobody publishes" at time 0: a fork child's new time base. */
+void ms_clock_reset(void);
+
+#endif /* MS_CLOCK_H */
