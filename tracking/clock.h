@@ -1,23 +1,23 @@
-/* The published clock: event times with a bounded error (FORMAT.md "Time").
+/* The published clock: the trigger that bounds the error of event times
+ * (FORMAT.md "Time").
  *
  * One writer, the helper thread (helper.c), stores the time (ns since the
  * trace started) every MS_CLOCK_PERIOD_NS while threads record. Every event
  * loads it (relaxed: one read, almost always from cache) and compares it with
- * the value its thread last wrote as a TIME record; when it moved, the thread
- * writes a TIME record before the event. So an event's TIME is the value of
- * the clock its own load read, and by read-read coherence an event that
- * happens after another one, on any thread, never reads an older value: times
- * are causal.
+ * the value its thread saw last; when it moved, the thread writes a TIME
+ * record with its own clock reading before the event. A thread also writes one
+ * every MS_TICK_EVENTS events and at each chunk start. So every TIME is a
+ * reading taken before the events it covers and the next TIME one taken after
+ * them, and an event is at most one period (plus the helper's lateness) later
+ * than its TIME.
  *
- * Bit 0 of the value says who moves it:
- *   0  the helper publishes it; it is at most one period old;
- *   1  nobody does now (the helper sleeps because nothing recorded for a
- *      while, or there is no helper): a thread that sees it reads the clock
- *      itself, raises the value to its reading (| 1, compare-and-swap, never
- *      backwards) and wakes the helper.
- * Threads write the word only in that second case, once per idle spell, and
- * the demand word once per period at most; the fast path never writes. Each
- * word has a cache line of its own. */
+ * Bit 0 of the value says whether the helper publishes (0) or has stopped
+ * because no thread used a value for MS_CLOCK_IDLE_PERIODS periods, or there
+ * is no helper (1). A thread that meets a stopped clock wakes the helper.
+ * Threads never write the clock; they write the demand word at most once per
+ * period (the first one to use a value). Each word has a cache line of its
+ * own. The only other writer is the exit export, once, to send every thread
+ * through the slow path (tracker.c). */
 #ifndef MS_CLOCK_H
 #define MS_CLOCK_H
 
@@ -40,8 +40,8 @@ typedef struct ms_clock {
 
 extern ms_clock_t ms_clock __attribute__((visibility("hidden")));
 
-/* Raises the clock to v if it is lower (v's bit 0 says who moved it).
- * Returns the value after the call. Any thread. */
+/* Raises the clock to v if it is lower (v's bit 0 as above). Returns the value
+ * after the call. For the helper and the exit export only. */
 static inline uint64_t ms_clock_raise(uint64_t v)
 {
     uint64_t e = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);

@@ -104,32 +104,13 @@ static void commit(ms_tls_t *t)
     atomic_store_explicit(t->committed, (uint32_t)(t->cur - t->payload), memory_order_release);
 }
 
-/* The clock value for what the calling thread records next (clock.h): the
- * published one; or, when nobody publishes it, this thread's own reading,
- * raised into the clock for the others, and the helper woken. Without a helper
- * at all (a fork child whose helper could not start), a reading is taken only
- * when `fresh` (the countdown refill, a chunk start), else the value another
- * thread raised is used: two busy threads then do not send each other into
- * the slow path on every event. */
-static uint64_t clock_read(bool fresh)
+/* This thread's time for what it records next: its own CLOCK_MONOTONIC
+ * reading, never below its last TIME (readings are monotonic; the max only
+ * guards a clock that stands still). */
+static uint64_t time_now(const ms_tls_t *t)
 {
-    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
-    if (!(c & 1)) {
-        ms_clock_note_demand();
-        return c;
-    }
-    if (ms_stream_helper_running()) {
-        c = ms_clock_raise(now_rel() | 1);
-        ms_stream_wake_helper();
-        return c;
-    }
-    return fresh ? ms_clock_raise(now_rel() | 1) : c;
-}
-
-/* The time a clock value stands for (bit 0 is the clock's flag). */
-static uint64_t clock_time(uint64_t c)
-{
-    return c & ~(uint64_t)1;
+    uint64_t now = now_rel();
+    return now > t->last_time ? now : t->last_time;
 }
 
 /* ---- chunks ----------------------------------------------------------- */
@@ -160,10 +141,10 @@ static bool chunk_next(ms_tls_t *t)
     c->thread = t->serial;
     c->seq = t->seq++;
     c->tid = t->tid;
-    /* The clock in force, never older than a TIME another thread wrote
-     * already: its events may happen before this thread's next ones. */
-    t->seen = clock_read(true);
-    c->time_ns = clock_time(t->seen);
+    /* A reading taken now, before the chunk's first event: a lower bound of
+     * its events' times (FORMAT.md "Time"). */
+    t->seen = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
+    c->time_ns = t->last_time = time_now(t);
     c->first_event = events_so_far(t);
     c->task = t->task;
     atomic_store_explicit(&c->magic, MSF_CHUNK_MAGIC, memory_order_release);
@@ -205,17 +186,28 @@ static void fill_u64(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
-/* Writes a TIME record if the clock moved since the thread's last one (see
- * clock_read for `fresh`). Invariant: a thread's TIME records never go
- * backwards, and t->seen is the clock value its last TIME stands for. */
-static void put_time(ms_tls_t *t, bool fresh)
+/* Writes a TIME record: this thread's own clock reading, taken before the
+ * events that follow. Invariant: a thread's TIME records never go backwards;
+ * t->last_time is the TIME in force. */
+static void put_time(ms_tls_t *t)
 {
-    uint64_t c = clock_read(fresh);
-    if (c == t->seen)
-        return;
-    uint64_t tm = clock_time(c);
+    uint64_t tm = time_now(t);
     put_record(t, MSF_R_TIME, fill_u64, &tm);
+    t->last_time = tm;
+}
+
+/* The published clock moved since this thread last looked (clock.h): takes
+ * the new value as seen, keeps the helper publishing (or wakes it when it
+ * stopped), and stamps the next events with a fresh TIME. */
+static void clock_moved(ms_tls_t *t)
+{
+    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
     t->seen = c;
+    if (!(c & 1))
+        ms_clock_note_demand();
+    else
+        ms_stream_wake_helper(); /* nothing if there is no helper */
+    put_time(t);
 }
 
 /* ---- process records ---------------------------------------------------- */
@@ -438,7 +430,7 @@ static void maybe_metric(ms_tls_t *t, bool force)
     if (!atomic_compare_exchange_strong_explicit(&proc.last_metric, &last, now,
                                                  memory_order_relaxed, memory_order_relaxed))
         return;
-    put_time(t, true);
+    put_time(t);
     put_record(t, MSF_R_METRIC, fill_metric, NULL);
 }
 
@@ -451,7 +443,7 @@ static void maybe_modules(ms_tls_t *t)
         return;
     uint64_t g = modules_generation();
     if (g != atomic_load_explicit(&proc.modules_gen, memory_order_relaxed)) {
-        put_time(t, true);
+        put_time(t);
         put_record(t, MSF_R_MODULES, fill_modules, NULL);
     }
     walk_end();
@@ -557,7 +549,7 @@ static void tick_refill(ms_tls_t *t)
     uint64_t left = max ? max - t->ev_base : MS_TICK_EVENTS;
     t->tick = (uint32_t)(left < MS_TICK_EVENTS ? left : MS_TICK_EVENTS);
     t->ev_base += t->tick;
-    put_time(t, true);
+    put_time(t);
 }
 
 /* Counts an event that could not be recorded. */
@@ -594,7 +586,7 @@ static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
     if (l->state == MS_T_ACTIVE && (l->cur + 2 * MS_EVENT_MAX > l->end) && chunk_next(l))
         l->state = MS_T_CAPPED;
     if (l->state == MS_T_ACTIVE) {
-        put_time(l, true); /* these are rare: a fresh time for each */
+        put_time(l); /* these are rare: a fresh time for each */
         if (l->cur + MS_EVENT_MAX <= l->end) {
             l->tick--;
             ms_ev_put(l, kind, a, b, n);
@@ -639,7 +631,7 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
             maybe_modules(t);
         }
         if (t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
-            put_time(t, false);
+            clock_moved(t);
         if (t->cur + MS_EVENT_MAX > t->end && chunk_next(t)) { /* the TIME filled it */
             t->state = MS_T_CAPPED;
             drop(t);
@@ -684,7 +676,7 @@ static void thread_dtor(void *arg)
             put_record(t, MSF_R_DROPPED, fill_u64, &t->dropped);
             t->dropped = 0;
         }
-        put_time(t, true);
+        put_time(t);
         put_record(t, MSF_R_THREAD_EXIT, fill_thread_exit, NULL);
         t->ev_base = events_so_far(t);
         t->tick = 0;
@@ -722,7 +714,7 @@ void ms_record_modules(void)
     if (t->state == MS_T_NEW)
         thread_init(t);
     if ((t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) && walk_begin()) {
-        put_time(t, true);
+        put_time(t);
         put_record(t, MSF_R_MODULES, fill_modules, NULL);
         walk_end();
     }
@@ -805,8 +797,8 @@ static void exit_records(ms_tls_t *t)
     }
     maybe_metric(t, true);
     maybe_modules(t);
-    put_time(t, true);
-    uint64_t tm = clock_time(t->seen); /* the TIME in force */
+    put_time(t);
+    uint64_t tm = t->last_time; /* the TIME just written */
     put_record(t, MSF_R_END, fill_end, &tm);
     ms_stream_set_end_how(MSF_END_EXIT);
     ms_stream_set_end(tm);

@@ -60,13 +60,14 @@ typedef struct ms_tls {
     uintptr_t prev;               /* address base of the delta encoding */
     _Atomic uint32_t *committed;  /* &chunk->committed */
     uint8_t *payload;             /* first payload byte of the chunk */
-    uint64_t seen;                /* ms_clock value of the last TIME written */
+    uint64_t seen;                /* ms_clock value when it last moved for this thread */
     uint64_t task;                /* current task id, 0 = none */
     uint32_t tick;                /* events left before the countdown refill */
     uint32_t serial;              /* memscope thread number, 1-based */
     /* -- cold -- */
     uint64_t ev_base;             /* events recorded once this tick window is used up;
                                    * events so far = ev_base - tick */
+    uint64_t last_time;           /* the TIME in force (ns since start) */
     uint32_t state;               /* ms_thread_state_t */
     int *errno_ptr;               /* &errno of this thread, NULL until known */
     ms_chunk_header_t *chunk;     /* current chunk, NULL if none */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -175,10 +176,22 @@ static void test_usable_size(void **state)
 static void test_public_api(void **state)
 {
     (void)state;
-    assert_string_equal(memscope_version(), "0.1.0");
-    assert_non_null(memscope_strerror(-ENOENT));
+    char v[32];
+    snprintf(v, sizeof v, "%d.%d.%d", MEMSCOPE_VERSION_MAJOR, MEMSCOPE_VERSION_MINOR,
+             MEMSCOPE_VERSION_PATCH);
+    assert_string_equal(memscope_version(), v);
+    /* a negative errno (and its positive twin) gives the system's text */
+    assert_string_equal(memscope_strerror(-ENOENT), strerror(ENOENT));
+    assert_string_equal(memscope_strerror(ERANGE), strerror(ERANGE));
+    assert_string_equal(memscope_strerror(0), "success");
     char small[2];
     assert_int_equal(memscope_trace_path(small, sizeof small), -ERANGE);
+    assert_int_equal(memscope_trace_path(NULL, 0), -ERANGE);
+    char path[4096];
+    int n = memscope_trace_path(path, sizeof path);
+    assert_true(n > 0);
+    assert_int_equal((size_t)n, strlen(path));
+    assert_non_null(strstr(path, ".msgpack"));
 }
 
 static bool tag_4242(uint64_t size) { return size == 4242; }

@@ -189,7 +189,7 @@ static void test_module_map_while_list_changes(void **state)
     tr_free(&t);
 }
 
-/* ---- a TIME published between a clock read and its use ------------------------ */
+/* ---- another thread's event between a clock read and its use ------------------ */
 
 #define SHARED_ADDR_CHUNK 0x40000u
 #define SHARED_ADDR_TICK 0x50000u
@@ -224,8 +224,10 @@ static void *chunk_time_thread(void *arg)
     return NULL;
 }
 
-/* Asserts that the allocation of the shared block is not stamped with a time
- * before its free on the other thread (FORMAT.md "Merging threads"). */
+/* Asserts that the times of the shared block's free and of its allocation
+ * after it, on another thread, allow that order (FORMAT.md "Time"): the free's
+ * TIME (taken before it) is not later than the end of the allocation's window
+ * (a reading taken after it), and each event lies in its own window. */
 static void assert_free_not_after_alloc(uintptr_t addr)
 {
     tr_trace_t t;
@@ -234,13 +236,15 @@ static void assert_free_not_after_alloc(uintptr_t addr)
     assert_non_null(f);
     assert_non_null(a);
     assert_true(f->thread != a->thread);
-    assert_true(a->time >= f->time);
+    assert_true(a->next_time != UINT64_MAX);
+    assert_true(f->time <= a->next_time);
+    assert_true(a->time <= a->next_time && f->time <= f->next_time);
     tr_free(&t);
 }
 
-/* A thread's first chunk: its time is read, another thread publishes a newer
- * TIME and frees a block, the first thread gets the block. */
-static void test_chunk_time_not_before_published(void **state)
+/* A thread's first chunk: its time is read, another thread frees a block (a
+ * newer TIME), the first thread gets the block. */
+static void test_chunk_time_bounds_a_racing_free(void **state)
 {
     (void)state;
     shared_addr = SHARED_ADDR_CHUNK;
@@ -264,9 +268,9 @@ static void *tick_time_thread(void *arg)
     return NULL;
 }
 
-/* The TIME record of a thread's tick: its clock is read, another thread
- * publishes a newer TIME and frees a block, the first thread gets the block. */
-static void test_tick_time_not_before_published(void **state)
+/* The TIME record of a thread's countdown refill: its clock is read, another
+ * thread frees a block (a newer TIME), the first thread gets the block. */
+static void test_tick_time_bounds_a_racing_free(void **state)
 {
     (void)state;
     shared_addr = SHARED_ADDR_TICK;
@@ -281,8 +285,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fork_during_module_walk),
         cmocka_unit_test(test_module_map_while_list_changes),
-        cmocka_unit_test(test_chunk_time_not_before_published),
-        cmocka_unit_test(test_tick_time_not_before_published),
+        cmocka_unit_test(test_chunk_time_bounds_a_racing_free),
+        cmocka_unit_test(test_tick_time_bounds_a_racing_free),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

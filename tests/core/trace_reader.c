@@ -38,6 +38,7 @@ const tr_thread_t *tr_thread(const tr_trace_t *t, uint32_t serial)
 
 static void push(tr_trace_t *t, tr_event_t e)
 {
+    e.next_time = UINT64_MAX;
     if (t->nev == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 4096;
         t->ev = realloc(t->ev, t->cap * sizeof *t->ev);
@@ -70,15 +71,30 @@ static void copy_str(char *dst, size_t len, const msgpack_object *o)
     dst[n] = '\0';
 }
 
-/* Keeps the paths of the modules of a MODULES record (the newest wins). */
+/* A TIME (or a chunk's time) after events of th: their window ends there. */
+static void close_window(tr_trace_t *t, tr_thread_t *th, uint64_t time)
+{
+    for (size_t k = th->open_from; k < t->nev; k++)
+        if (t->ev[k].thread == th->serial)
+            t->ev[k].next_time = time;
+    th->open_from = t->nev;
+}
+
+/* Adds the module paths of a MODULES record to the trace's list of every
+ * path any MODULES record named. */
 static void copy_modules(tr_trace_t *t, const msgpack_object *o)
 {
-    t->nmodule_paths = 0;
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return;
-    for (uint32_t i = 0; i < o->via.array.size && t->nmodule_paths < TR_MAX_MODULES; i++)
-        copy_str(t->module_paths[t->nmodule_paths++], sizeof t->module_paths[0],
-                 map_get(&o->via.array.ptr[i], MSF_KEY_PATH));
+    for (uint32_t i = 0; i < o->via.array.size && t->nmodule_paths < TR_MAX_MODULES; i++) {
+        char path[256];
+        copy_str(path, sizeof path, map_get(&o->via.array.ptr[i], MSF_KEY_PATH));
+        bool known = false;
+        for (int k = 0; k < t->nmodule_paths && !known; k++)
+            known = strcmp(t->module_paths[k], path) == 0;
+        if (!known)
+            strcpy(t->module_paths[t->nmodule_paths++], path);
+    }
 }
 
 /* Decodes one chunk payload. Returns false if it did not decode cleanly. */
@@ -152,7 +168,10 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
                 goto out;
             }
             switch (arg) {
-            case MSF_R_TIME: time = u.data.via.u64; break;
+            case MSF_R_TIME:
+                time = u.data.via.u64;
+                close_window(t, th, time);
+                break;
             case MSF_R_THREAD:
                 th->has_thread_record = true;
                 copy_str(th->name, sizeof th->name, map_get(&u.data, MSF_KEY_NAME));
@@ -225,6 +244,26 @@ static uint8_t *read_all(const char *path, size_t *len)
     return m;
 }
 
+/* Gives every event an estimate of its time: the events of one TIME window of
+ * a thread spread evenly over [TIME, next TIME], at most over the header's time
+ * bound (FORMAT.md "Time"). Unbounded (version 1) windows keep their TIME. */
+static void estimate_times(tr_trace_t *t)
+{
+    for (size_t i = 0; i < t->nev;) {
+        size_t j = i;
+        while (j < t->nev && t->ev[j].thread == t->ev[i].thread && t->ev[j].time == t->ev[i].time)
+            j++;
+        uint64_t t0 = t->ev[i].time, span = 0;
+        if (j < t->nev && t->ev[j].thread == t->ev[i].thread)
+            span = t->ev[j].time - t0;
+        if (span > t->time_bound || span == 0)
+            span = t->time_bound;
+        for (size_t k = i; k < j; k++)
+            t->ev[k].est = t0 + span * (k - i + 1) / (j - i + 1);
+        i = j;
+    }
+}
+
 int tr_load(const char *path, tr_trace_t *t)
 {
     memset(t, 0, sizeof *t);
@@ -279,12 +318,17 @@ int tr_load(const char *path, tr_trace_t *t)
             t->first_event_ok = false;
         uint32_t committed = rd32(c + MSF_C_COMMITTED);
         if (committed > refs[i].size - MSF_CHUNK_HEADER_SIZE) { t->bad++; continue; }
+        if (th->events)
+            close_window(t, th, rd64(c + MSF_C_TIME));
+        else
+            th->open_from = t->nev;
         if (!decode_chunk(t, th, c + MSF_CHUNK_HEADER_SIZE, committed, rd64(c + MSF_C_TIME),
                           rd64(c + MSF_C_TASK)))
             t->bad++;
     }
     free(refs);
     free(m);
+    estimate_times(t);
     return 0;
 }
 
@@ -485,15 +529,17 @@ uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn t
     ls_init(&m.palloc);
     ls_init(&m.palloc_sz);
     for (;;) {
-        /* The earliest event; among equal times, one that fits the live set. */
+        /* The earliest event by TIME; among equal TIMEs, one that fits the live
+         * set, the earliest estimate first. */
         int best = -1;
         bool best_fits = false;
         for (int i = 0; i < nt; i++) {
             if (pos[i] == end[i]) continue;
-            const tr_event_t *e = &t->ev[pos[i]];
+            const tr_event_t *e = &t->ev[pos[i]], *b = best < 0 ? NULL : &t->ev[pos[best]];
             bool fits = admissible(&m.live, e);
-            if (best < 0 || e->time < t->ev[pos[best]].time ||
-                (e->time == t->ev[pos[best]].time && fits && !best_fits)) {
+            if (!b || e->time < b->time ||
+                (e->time == b->time && fits && !best_fits) ||
+                (e->time == b->time && fits == best_fits && e->est < b->est)) {
                 best = i;
                 best_fits = fits;
             }

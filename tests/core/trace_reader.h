@@ -17,6 +17,8 @@ typedef struct tr_event {
     uint64_t addr2;     /* REALLOC new address */
     uint64_t size;
     uint64_t time;      /* TIME in force */
+    uint64_t est;       /* estimated time: spread within its TIME window */
+    uint64_t next_time; /* the thread's next TIME after it (UINT64_MAX: none) */
     uint64_t task;
     uint64_t stack;     /* ALLOC_EX, REALLOC_EX */
     uint64_t weight;
@@ -30,10 +32,11 @@ typedef struct tr_thread {
     bool has_thread_record;
     uint64_t events;
     uint64_t dropped;   /* DROPPED records */
+    size_t open_from;   /* decoding: first of its events whose window is open */
 } tr_thread_t;
 
 #define TR_MAX_THREADS 512
-#define TR_MAX_MODULES 64
+#define TR_MAX_MODULES 256
 
 typedef struct tr_trace {
     tr_event_t *ev;     /* grouped by thread, each thread in record order */
@@ -52,7 +55,7 @@ typedef struct tr_trace {
     int n_process, n_modules, n_fork, n_end, n_metric;
     uint64_t fork_parent;
     uint64_t modules_last;      /* module count in the last MODULES record */
-    char module_paths[TR_MAX_MODULES][256]; /* paths in the last MODULES record */
+    char module_paths[TR_MAX_MODULES][256]; /* every path any MODULES record named */
     int nmodule_paths;
     char exe[512];
     int bad;                    /* chunks whose payload did not decode cleanly */
