@@ -74,6 +74,11 @@ enum {
     MSF_END_EXEC = 3,             /* the process image was replaced by exec */
 };
 
+/* The END record's "how", as text. */
+#define MSF_HOW_EXIT "exit"
+#define MSF_HOW__EXIT "_exit"
+#define MSF_HOW_EXEC "exec"
+
 /* Chunk header field offsets. */
 enum {
     MSF_C_MAGIC = 0,              /* u32: MSF_CHUNK_MAGIC, 0 = reserved, unused */

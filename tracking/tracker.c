@@ -283,12 +283,15 @@ static void fill_fork(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
-/* Packs the END record with the exit flush time in *arg. */
+/* Packs the END record with the exit flush time in *arg (exit: the only
+ * ending this writer records as yet). */
 static void fill_end(ms_cbuf_t *b, const void *arg)
 {
-    ms_pc_map(b, 1);
+    ms_pc_map(b, 2);
     ms_pc_cstr(b, MSF_KEY_TIME);
     ms_pc_uint64(b, *(const uint64_t *)arg);
+    ms_pc_cstr(b, MSF_KEY_HOW);
+    ms_pc_cstr(b, MSF_HOW_EXIT);
 }
 
 /* Packs a METRIC record: RSS from /proc, and jemalloc's statistics. */

@@ -542,6 +542,65 @@ static void test_long_command_line(void **state)
     th_rmtree(dir);
 }
 
+/* MEMSCOPE_AUTO_EXPORT: at exit the program has the memscope tool write the
+ * reports it asked for, next to the trace. */
+static void test_auto_export_runs_tool(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "small", NULL },
+                 (char *[]){ "MEMSCOPE_AUTO_EXPORT=json,html", "MEMSCOPE_TOOL=" MS_TOOL, NULL }, dir,
+                 &r, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/workload.json", dir);
+    static char json[1 << 16];
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(json, 1, sizeof json - 1, f);
+    fclose(f);
+    json[n] = '\0';
+    /* the tool analysed a finished trace: complete, with the one tagged leak */
+    assert_non_null(strstr(json, "\"complete\": true"));
+    assert_non_null(strstr(json, "777, \"thread\": 1"));
+    snprintf(path, sizeof path, "%s/workload.html", dir);
+    assert_int_equal(access(path, R_OK), 0);
+    snprintf(path, sizeof path, "%s/workload.msbin", dir);
+    assert_int_not_equal(access(path, F_OK), 0); /* not asked for */
+    th_rmtree(dir);
+}
+
+/* Without the tool, one line says so; the program's status is unchanged. */
+static void test_auto_export_without_tool(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "small", NULL },
+                 (char *[]){ "MEMSCOPE_AUTO_EXPORT=json", "MEMSCOPE_TOOL=/nonexistent/memscope", NULL },
+                 dir, &r, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "auto-export: the memscope tool was not found"));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/workload.json", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+    th_rmtree(dir);
+}
+
+/* A program linked with the library carries no analysis nor renderer. */
+static void test_traced_program_links_no_renderer(void **state)
+{
+    (void)state;
+    run_result_t r;
+    char *argv[] = { "nm", (char *)th_build_path("workload"), NULL };
+    assert_int_equal(th_run(argv, NULL, NULL, 30000, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "ms_ev_slow")); /* nm read the symbols */
+    assert_null(strstr(r.out, "msx_"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +626,9 @@ int main(void)
         cmocka_unit_test(test_fork_child_keeps_errno),
         cmocka_unit_test(test_fork_child_has_module_map),
         cmocka_unit_test(test_long_command_line),
+        cmocka_unit_test(test_auto_export_runs_tool),
+        cmocka_unit_test(test_auto_export_without_tool),
+        cmocka_unit_test(test_traced_program_links_no_renderer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
