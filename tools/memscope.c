@@ -1,6 +1,8 @@
 /* memscope: the command-line tool (docs/CLI.md). This file holds main, the
- * dispatch to the commands, and the helpers every command shares: messages,
- * the --formats list, directory creation.
+ * dispatch to the commands (and `memscope help COMMAND`), and the helpers
+ * every command shares: messages, option errors, the --formats list, input
+ * checks, directory creation. Options are parsed with getopt_long in each
+ * command; output safety is in files.c.
  *
  *   memscope report TRACE... [--json F] [--html F] [--bin F] [-o DIR] [--formats LIST]   report.c
  *   memscope summary TRACE                                                               summary.c
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -31,10 +35,11 @@ static const char *const usage_main =
     "  report TRACE...      write JSON and HTML reports (and archives) of traces\n"
     "  summary TRACE        print a readable summary of a trace\n"
     "  run -- PROG ARGS...  run a program with memscope preloaded, then report\n"
+    "  help [COMMAND]       show this help, or the help of COMMAND\n"
     "\n"
     "Options:\n"
     "  -h, --help           show this help (also: memscope COMMAND --help)\n"
-    "  --version            show the version\n"
+    "  --version            show the version (also: memscope COMMAND --version)\n"
     "\n"
     "A TRACE is a trace file (<name>.<pid>.msgpack) or an archive (.msbin).\n"
     "\n"
@@ -55,7 +60,7 @@ void mst_errorf(const char *fmt, ...)
     va_end(ap);
 }
 
-/* Parses a comma list of json, html, bin. Returns the bits, or -1. */
+/* Parses a comma list of json, html, bin, in any case. Returns the bits, or -1. */
 int mst_parse_formats(const char *s)
 {
     int bits = 0;
@@ -63,11 +68,11 @@ int mst_parse_formats(const char *s)
     if (!copy)
         return -1;
     for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(w, "json"))
+        if (!strcasecmp(w, "json"))
             bits |= F_JSON;
-        else if (!strcmp(w, "html"))
+        else if (!strcasecmp(w, "html"))
             bits |= F_HTML;
-        else if (!strcmp(w, "bin"))
+        else if (!strcasecmp(w, "bin"))
             bits |= F_BIN;
         else {
             mst_errorf("unknown format \"%s\" (use json, html, bin)", w);
@@ -81,21 +86,43 @@ int mst_parse_formats(const char *s)
     return bits ? bits : -1;
 }
 
-/* True if arg is -h or --help. */
-bool mst_is_help(const char *arg)
+/* Prints what getopt_long found wrong (c: ':' or '?') and the usage text. */
+int mst_option_error(const char *cmd, int c, char **argv, const char *usage)
 {
-    return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+    /* optind has stepped over the offending argument; a short option in a
+     * cluster (-qx) is named by optopt */
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        mst_errorf("%s: %s needs a value", cmd, arg);
+    else if (optopt && strncmp(arg, "--", 2))
+        mst_errorf("%s: unknown option -%c", cmd, optopt);
+    else
+        mst_errorf("%s: unknown option %s", cmd, arg);
+    fputs(usage, stderr);
+    return EXIT_USAGE;
 }
 
-/* Takes the value of option argv[*i] (in the next argument). */
-const char *mst_opt_value(int argc, char **argv, int *i, const char *usage)
+/* Prints the version line. */
+int mst_print_version(void)
 {
-    if (*i + 1 >= argc) {
-        mst_errorf("%s needs a value", argv[*i]);
-        fputs(usage, stderr);
-        return NULL;
+    printf("memscope %s\n", MSX_VERSION);
+    return EXIT_OK;
+}
+
+/* Checks that an input can be opened, with the errno text if not (tool.h).
+ * The reader would say "offset 0: cannot open: ...", which reads as damage. */
+bool mst_input_readable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || access(path, R_OK) < 0) {
+        mst_errorf("%s: %s", path, strerror(errno));
+        return false;
     }
-    return argv[++*i];
+    if (S_ISDIR(st.st_mode)) {
+        mst_errorf("%s: %s", path, strerror(EISDIR));
+        return false;
+    }
+    return true;
 }
 
 /* Creates a directory and its parents (mode 0755). Returns 0 or -errno. */
@@ -124,7 +151,27 @@ int mst_mkdirs(const char *path)
 
 /* -- main ----------------------------------------------------------------- */
 
-/* Dispatches to the command named by argv[1]. */
+/* The commands, with their usage texts for `memscope help COMMAND`. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    { "report", mst_cmd_report },
+    { "summary", mst_cmd_summary },
+    { "run", mst_cmd_run },
+};
+
+/* Returns the index of command name in commands[], or -1. */
+static int find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(commands[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+/* Dispatches to the command named by argv[1]. `memscope help COMMAND` is
+ * `memscope COMMAND --help`. */
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -132,20 +179,28 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (mst_is_help(cmd)) {
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || (!strcmp(cmd, "help") && argc == 2)) {
         fputs(usage_main, stdout);
         return EXIT_OK;
     }
-    if (!strcmp(cmd, "--version")) {
-        printf("memscope %s\n", MSX_VERSION);
-        return EXIT_OK;
+    if (!strcmp(cmd, "--version"))
+        return mst_print_version();
+    if (!strcmp(cmd, "help")) {
+        int k = find_command(argv[2]);
+        if (k < 0 || argc > 3) {
+            if (k < 0)
+                mst_errorf("help: unknown command %s", argv[2]);
+            else
+                mst_errorf("help: one COMMAND only");
+            fputs(usage_main, stderr);
+            return EXIT_USAGE;
+        }
+        char *help_argv[] = { argv[2], "--help", NULL };
+        return commands[k].run(2, help_argv);
     }
-    if (!strcmp(cmd, "report"))
-        return mst_cmd_report(argc - 1, argv + 1);
-    if (!strcmp(cmd, "summary"))
-        return mst_cmd_summary(argc - 1, argv + 1);
-    if (!strcmp(cmd, "run"))
-        return mst_cmd_run(argc - 1, argv + 1);
+    int k = find_command(cmd);
+    if (k >= 0)
+        return commands[k].run(argc - 1, argv + 1);
     mst_errorf("unknown command %s", cmd);
     fputs(usage_main, stderr);
     return EXIT_USAGE;

@@ -2,6 +2,7 @@
  * and archive outputs. Also the loading and writing that summary and run use
  * (mst_load, mst_write_defaults in tool.h), with the progress line shown
  * while a big trace is read. */
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,11 @@ static const char *const usage_report =
     "                   (default: json,html); used when no --json/--html/--bin\n"
     "  -q, --quiet      do not list the files written\n"
     "  -h, --help       show this help\n"
+    "  --version        show the version\n"
+    "\n"
+    "Options may come before or after the TRACEs; --json=FILE and -oDIR work\n"
+    "too, and -- ends the options. Format names are not case-sensitive.\n"
+    "No output may be a TRACE or another output (exit status 2, nothing written).\n"
     "\n"
     "Default outputs are <DIR>/<stem>.json, .html and .msbin, where <stem> is the\n"
     "TRACE's file name without .msgpack or .msbin.\n"
@@ -81,6 +87,8 @@ msx_report *mst_load(const char *path, bool *damaged)
     char err[1024];
     msx_report *r = NULL;
     int rc;
+    if (!mst_input_readable(path))
+        return NULL;
     if (msx_is_archive(path)) {
         rc = msx_read_archive(path, &r, err, sizeof err);
     } else {
@@ -141,26 +149,83 @@ static char *output_path(const char *trace, const char *dir, const char *ext)
     return p;
 }
 
+/* The default outputs: format bit, file extension, name for messages. */
+static const struct {
+    int bit;
+    const char *ext;
+    const char *what;
+} default_outs[] = {
+    { F_JSON, "json", "json" }, { F_HTML, "html", "html" }, { F_BIN, "msbin", "bin" },
+};
+
 /* Writes the default outputs (formats) of one report. Returns 0 or -1. */
 int mst_write_defaults(const msx_report *r, const char *trace, const char *dir, int formats, bool quiet)
 {
-    static const struct { int bit; const char *ext; } outs[] = {
-        { F_JSON, "json" }, { F_HTML, "html" }, { F_BIN, "msbin" },
-    };
     int rc = 0;
-    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
-        if (!(formats & outs[i].bit))
+    for (size_t i = 0; i < sizeof default_outs / sizeof default_outs[0]; i++) {
+        if (!(formats & default_outs[i].bit))
             continue;
-        char *path = output_path(trace, dir, outs[i].ext);
+        char *path = output_path(trace, dir, default_outs[i].ext);
         if (!path) {
             mst_errorf("out of memory");
             return -1;
         }
-        if (write_output(r, outs[i].bit, path, quiet) < 0)
+        if (write_output(r, default_outs[i].bit, path, quiet) < 0)
             rc = -1;
         free(path);
     }
     return rc;
+}
+
+/* Lists the default outputs of trace for mst_check_outputs (tool.h). */
+int mst_default_outputs(const char *trace, const char *dir, int formats, mst_file_t *out, size_t *n)
+{
+    for (size_t i = 0; i < sizeof default_outs / sizeof default_outs[0]; i++) {
+        if (!(formats & default_outs[i].bit))
+            continue;
+        char *path = output_path(trace, dir, default_outs[i].ext);
+        if (!path)
+            return -1;
+        out[(*n)++] = (mst_file_t){ .path = path, .what = default_outs[i].what };
+    }
+    return 0;
+}
+
+/* Frees the paths of mst_default_outputs. */
+void mst_default_outputs_free(mst_file_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)out[i].path);
+}
+
+/* Refuses (EXIT_USAGE) a command line whose outputs are inputs or each other
+ * (files.c); returns EXIT_OK if all are safe. */
+static int check_report_outputs(char **traces, int ntraces, const char *json, const char *html,
+                                const char *bin, const char *dir, int formats)
+{
+    bool named = json || html || bin;
+    size_t nout = 0, cap = named ? 3 : 3 * (size_t)ntraces;
+    mst_file_t *in = calloc((size_t)ntraces, sizeof *in), *out = calloc(cap, sizeof *out);
+    int rc = in && out ? 0 : -1;
+    for (int t = 0; t < ntraces && in; t++)
+        in[t] = (mst_file_t){ .path = traces[t], .what = "input" };
+    if (rc == 0 && named) {
+        const char *paths[] = { json, html, bin }, *whats[] = { "--json", "--html", "--bin" };
+        for (int k = 0; k < 3; k++)
+            if (paths[k])
+                out[nout++] = (mst_file_t){ .path = paths[k], .what = whats[k] };
+    }
+    for (int t = 0; rc == 0 && !named && t < ntraces; t++)
+        rc = mst_default_outputs(traces[t], dir, formats, out, &nout);
+    if (rc < 0)
+        mst_errorf("report: out of memory");
+    else
+        rc = mst_check_outputs("report", in, (size_t)ntraces, out, nout);
+    if (!named && out)
+        mst_default_outputs_free(out, nout);
+    free(in);
+    free(out);
+    return rc < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
 /* -- the command ---------------------------------------------------------- */
@@ -168,69 +233,58 @@ int mst_write_defaults(const msx_report *r, const char *trace, const char *dir, 
 /* memscope report (see usage_report); argv[0] is "report". Returns the exit status. */
 int mst_cmd_report(int argc, char **argv)
 {
+    enum { OPT_JSON = 256, OPT_HTML, OPT_BIN, OPT_FORMATS, OPT_VERSION };
+    static const struct option longopts[] = {
+        { "json", required_argument, NULL, OPT_JSON },
+        { "html", required_argument, NULL, OPT_HTML },
+        { "bin", required_argument, NULL, OPT_BIN },
+        { "output", required_argument, NULL, 'o' },
+        { "formats", required_argument, NULL, OPT_FORMATS },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
     const char *json = NULL, *html = NULL, *bin = NULL, *dir = NULL;
     int formats = F_JSON | F_HTML;
     bool quiet = false;
-    char **traces = calloc((size_t)argc, sizeof *traces);
-    int ntraces = 0;
-    if (!traces) {
-        mst_errorf("out of memory");
-        return EXIT_FAIL;
-    }
-    bool only_args = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
-        if (only_args || a[0] != '-' || !strcmp(a, "-")) {
-            traces[ntraces++] = argv[i];
-            continue;
-        }
-        if (mst_is_help(a)) {
-            fputs(usage_report, stdout);
-            free(traces);
-            return EXIT_OK;
-        }
-        if (!strcmp(a, "--"))
-            only_args = true;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-            quiet = true;
-        else if (!strcmp(a, "--json"))
-            slot = &json;
-        else if (!strcmp(a, "--html"))
-            slot = &html;
-        else if (!strcmp(a, "--bin"))
-            slot = &bin;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-            slot = &dir;
-        else if (!strcmp(a, "--formats")) {
-            const char *v = mst_opt_value(argc, argv, &i, usage_report);
-            if (!v || (formats = mst_parse_formats(v)) < 0) {
-                free(traces);
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_JSON: json = optarg; break;
+        case OPT_HTML: html = optarg; break;
+        case OPT_BIN: bin = optarg; break;
+        case 'o': dir = optarg; break;
+        case 'q': quiet = true; break;
+        case OPT_FORMATS:
+            if ((formats = mst_parse_formats(optarg)) < 0)
                 return EXIT_USAGE;
-            }
-        } else {
-            mst_errorf("report: unknown option %s", a);
-            fputs(usage_report, stderr);
-            free(traces);
-            return EXIT_USAGE;
-        }
-        if (slot && !(*slot = mst_opt_value(argc, argv, &i, usage_report))) {
-            free(traces);
-            return EXIT_USAGE;
+            break;
+        case 'h':
+            fputs(usage_report, stdout);
+            return EXIT_OK;
+        case OPT_VERSION:
+            return mst_print_version();
+        default:
+            return mst_option_error("report", c, argv, usage_report);
         }
     }
+    char **traces = argv + optind;
+    int ntraces = argc - optind;
     bool named = json || html || bin;
     if (ntraces == 0 || (named && ntraces > 1)) {
         mst_errorf(ntraces ? "report: --json, --html and --bin take one TRACE; use -o DIR for several"
                        : "report: no TRACE given");
         fputs(usage_report, stderr);
-        free(traces);
         return EXIT_USAGE;
     }
+    if (check_report_outputs(traces, ntraces, json, html, bin, dir, formats) != EXIT_OK)
+        return EXIT_USAGE;
     int rc = dir ? mst_mkdirs(dir) : 0;
     if (rc < 0) {
         mst_errorf("cannot create %s: %s", dir, strerror(-rc));
-        free(traces);
         return EXIT_FAIL;
     }
     int status = EXIT_OK;
@@ -256,6 +310,5 @@ int mst_cmd_report(int argc, char **argv)
             status = EXIT_FAIL;
         msx_report_free(r);
     }
-    free(traces);
     return status == EXIT_OK && damaged ? EXIT_DAMAGED : status;
 }

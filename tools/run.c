@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +40,11 @@ static const char *const usage_run =
     "                   (default: json,html)\n"
     "  -q, --quiet      do not list the files written\n"
     "  -h, --help       show this help\n"
+    "  --version        show the version\n"
+    "\n"
+    "Options end at PROGRAM (or at --). An empty $MEMSCOPE_OUTPUT is unset.\n"
+    "A report that would be written over a trace or another report is refused\n"
+    "and none is written.\n"
     "\n"
     "The library is looked up in $MEMSCOPE_LIB, then beside this program in the\n"
     "build tree (../allocator/), then in the installed library directory.\n"
@@ -185,6 +191,38 @@ static int set_env(const char *name, const char *value)
     return 0;
 }
 
+/* Checks (files.c) that no report the run is about to write, for the traces
+ * in after[] that are not unchanged from before[], is one of the traces in
+ * after[] or another report. Returns true if all are safe; false after
+ * printing the refusal (then nothing is written). */
+static bool outputs_safe(const char *absdir, const seen *after, long nafter, const seen *before, long nbefore,
+                         int formats)
+{
+    size_t nin = 0, nout = 0;
+    mst_file_t *in = calloc((size_t)nafter + 1, sizeof *in), *out = calloc(3 * (size_t)nafter + 1, sizeof *out);
+    bool ok = in && out;
+    for (long k = 0; ok && k < nafter; k++) {
+        size_t len = strlen(absdir) + strlen(after[k].name) + 2;
+        char *path = malloc(len);
+        if (!(ok = path != NULL))
+            break;
+        snprintf(path, len, "%s/%s", absdir, after[k].name);
+        in[nin++] = (mst_file_t){ .path = path, .what = "input" };
+        if (!unchanged(&after[k], before, nbefore))
+            ok = mst_default_outputs(path, absdir, formats, out, &nout) == 0;
+    }
+    int rc = ok ? mst_check_outputs("run", in, nin, out, nout) : -1;
+    if (!ok)
+        mst_errorf("run: out of memory");
+    if (out)
+        mst_default_outputs_free(out, nout);
+    for (size_t k = 0; in && k < nin; k++)
+        free((char *)in[k].path);
+    free(in);
+    free(out);
+    return rc == 0;
+}
+
 /* -- running the program -------------------------------------------------- */
 
 /* Starts argv[0] with the environment set up and waits for it. Returns its
@@ -249,42 +287,46 @@ static int spawn_and_wait(char **argv, bool *exec_failed)
 /* memscope run (see usage_run); argv[0] is "run". Returns the exit status. */
 int mst_cmd_run(int argc, char **argv)
 {
+    enum { OPT_FORMATS = 256, OPT_VERSION };
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "formats", required_argument, NULL, OPT_FORMATS },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
     const char *dir = getenv("MEMSCOPE_OUTPUT");
     int formats = F_JSON | F_HTML;
     bool quiet = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
+    int c;
+    opterr = 0;
+    optind = 1;
+    /* "+": options end at PROGRAM, whose own options are its own */
+    while ((c = getopt_long(argc, argv, "+:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': dir = optarg; break;
+        case 'q': quiet = true; break;
+        case OPT_FORMATS:
+            if ((formats = mst_parse_formats(optarg)) < 0)
+                return EXIT_USAGE;
             break;
-        }
-        if (a[0] != '-')
-            break;
-        if (mst_is_help(a)) {
+        case 'h':
             fputs(usage_run, stdout);
             return EXIT_OK;
-        }
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            quiet = true;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!(dir = mst_opt_value(argc, argv, &i, usage_run)))
-                return EXIT_USAGE;
-        } else if (!strcmp(a, "--formats")) {
-            const char *v = mst_opt_value(argc, argv, &i, usage_run);
-            if (!v || (formats = mst_parse_formats(v)) < 0)
-                return EXIT_USAGE;
-        } else {
-            mst_errorf("run: unknown option %s", a);
-            fputs(usage_run, stderr);
-            return EXIT_USAGE;
+        case OPT_VERSION:
+            return mst_print_version();
+        default:
+            return mst_option_error("run", c, argv, usage_run);
         }
     }
+    int i = optind;
     if (i >= argc) {
         mst_errorf("run: no PROGRAM given");
         fputs(usage_run, stderr);
         return EXIT_USAGE;
     }
+    /* An empty MEMSCOPE_OUTPUT (or -o "") is unset, as the library reads it. */
     if (!dir || !*dir)
         dir = "MemoryAnalysis";
 
@@ -339,6 +381,11 @@ int mst_cmd_run(int argc, char **argv)
     }
     if (nafter > 0)
         qsort(after, (size_t)nafter, sizeof *after, seen_cmp);
+    if (!outputs_safe(absdir, after, nafter, before, nbefore, formats)) {
+        free_seen(before, nbefore);
+        free_seen(after, nafter);
+        return status;
+    }
     long made = 0;
     for (long k = 0; k < nafter; k++) {
         if (unchanged(&after[k], before, nbefore))

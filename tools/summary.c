@@ -1,5 +1,6 @@
 /* memscope summary: prints a readable summary of one trace or archive, with
  * every string from the trace made safe for a terminal. */
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ static const char *const usage_summary =
     "Print a readable summary of TRACE (a trace file or a .msbin archive).\n"
     "\n"
     "  -h, --help   show this help\n"
+    "  --version    show the version\n"
     "\n"
     "Exit status: 0 success; 1 the trace could not be read; 2 usage error;\n"
     "3 summary printed but the trace was damaged or incomplete.\n";
@@ -188,24 +190,30 @@ static void print_summary(FILE *f, const msx_report *r)
 /* memscope summary (see usage_summary); argv[0] is "summary". Returns the exit status. */
 int mst_cmd_summary(int argc, char **argv)
 {
-    const char *trace = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (mst_is_help(argv[i])) {
+    enum { OPT_VERSION = 256 };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c == 'h') {
             fputs(usage_summary, stdout);
             return EXIT_OK;
         }
-        if (argv[i][0] == '-' && strcmp(argv[i], "-")) {
-            mst_errorf("summary: unknown option %s", argv[i]);
-            fputs(usage_summary, stderr);
-            return EXIT_USAGE;
-        }
-        if (trace) {
-            mst_errorf("summary: one TRACE only");
-            fputs(usage_summary, stderr);
-            return EXIT_USAGE;
-        }
-        trace = argv[i];
+        if (c == OPT_VERSION)
+            return mst_print_version();
+        return mst_option_error("summary", c, argv, usage_summary);
     }
+    if (argc - optind > 1) {
+        mst_errorf("summary: one TRACE only");
+        fputs(usage_summary, stderr);
+        return EXIT_USAGE;
+    }
+    const char *trace = optind < argc ? argv[optind] : NULL;
     if (!trace) {
         mst_errorf("summary: no TRACE given");
         fputs(usage_summary, stderr);
