@@ -3,7 +3,7 @@
  * table loop) and the small helpers; launch.c runs measurements, results.c
  * aggregates and prints them (bench.h lists who defines what).
  *
- * It runs every workload of `workloads[]` under every mode of `modes[]`, in the
+ * It runs every workload of `bench_workloads[]` under every mode of `bench_modes[]`, in the
  * same run and on the same machine, and prints one row per (workload, mode):
  * time per op (median, min and max of interleaved repeats), the ratio to bare
  * jemalloc of the same run, CPU time per op, trace bytes per event and peak
