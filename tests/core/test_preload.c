@@ -129,6 +129,8 @@ static void test_python3(void **state)
 /* Marks the blocks cxx_prog allocates with new[] (5777 bytes each). */
 static bool tag_5777(uint64_t size) { return size == 5777; }
 
+/* A C++ program using new[] and nothrow new[] prints the same under memscope,
+ * and its trace holds exactly those 200 allocations and their frees. */
 static void test_cxx_new_delete(void **state)
 {
     (void)state;
