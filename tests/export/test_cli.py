@@ -15,7 +15,7 @@ import unittest
 
 import msx_schema
 
-MEMSCOPE, GEN, SCHEMA_PATH = sys.argv[1:4]
+MEMSCOPE, GEN, SCHEMA_PATH = (os.path.abspath(a) for a in sys.argv[1:4])
 VALIDATOR = msx_schema.validator(SCHEMA_PATH)
 
 
@@ -23,6 +23,24 @@ def run(*args, **kw):
     """Runs a command; returns (status, stdout, stderr)."""
     p = subprocess.run(list(args), capture_output=True, **kw)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def harmless_library():
+    """A shared library that changes nothing when preloaded (the libc this
+    python runs on), for `memscope run` tests that do not need tracing
+    (MEMSCOPE_LIB): they work in the sanitizer builds too."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if re.search(r"/libc[.-][^/]*so", path):
+                return path
+    raise AssertionError("no libc in /proc/self/maps")
+
+
+def read(path):
+    """The bytes of a file."""
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def embedded_json(html):
@@ -189,6 +207,195 @@ class Cli(unittest.TestCase):
         st, out, _ = run(MEMSCOPE, "--version")
         self.assertEqual(st, 0)
         self.assertTrue(out.startswith("memscope "))
+
+
+class OutputSafety(unittest.TestCase):
+    """An output is never an input, nor another output: checked by inode for
+    files that exist and by resolved name for the others; refused with status
+    2 before anything is written."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        base = os.path.join(cls.tmp.name, "base.1.msgpack")
+        st, _, err = run(GEN, base, "--threads", "2", "--events", "2000")
+        assert st == 0, err
+        cls.bytes = read(base)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        """Each test has a directory and a trace of its own (a test that fails
+        may have overwritten its trace)."""
+        self.dir = tempfile.mkdtemp(dir=self.tmp.name)
+        self.trace = self.p("t.1.msgpack")
+        with open(self.trace, "wb") as f:
+            f.write(self.bytes)
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def refused(self, args, **kw):
+        """Runs memscope; checks status 2, one "refusing" message, the trace intact."""
+        st, out, err = run(MEMSCOPE, *args, **kw)
+        self.assertEqual(st, 2, (args, err))
+        self.assertIn("refusing to write", err)
+        self.assertNotIn("wrote", err)
+        self.assertEqual(read(self.trace), self.bytes)
+        return err
+
+    def test_output_is_the_input(self):
+        err = self.refused(["report", self.trace, "--json", self.trace])
+        self.assertIn("it is the input", err)
+
+    def test_output_is_the_input_by_another_name(self):
+        os.symlink(self.trace, self.p("link.json"))
+        os.link(self.trace, self.p("hard.html"))
+        self.refused(["report", self.trace, "--json", self.p("link.json")])
+        self.refused(["report", self.trace, "--html", self.p("hard.html")])
+        os.mkdir(self.p("sub"))
+        self.refused(["report", self.trace, "--bin", self.p("sub/../t.1.msgpack")])
+        self.assertTrue(os.path.islink(self.p("link.json")))
+
+    def test_two_outputs_one_file(self):
+        err = self.refused(["report", self.trace, "--json", self.p("j.json"), "--html", self.p("j.json")])
+        self.assertIn("also the --json output", err)
+        self.assertFalse(os.path.exists(self.p("j.json")))
+        # not existing yet: compared by resolved name (a symlinked directory too)
+        os.mkdir(self.p("sub"))
+        os.symlink(self.p("sub"), self.p("alias"))
+        self.refused(["report", self.trace, "--json", self.p("sub/../x.json"), "--bin", self.p("x.json")])
+        self.refused(["report", self.trace, "--json", self.p("sub/y"), "--html", self.p("alias/y")])
+        self.assertEqual(os.listdir(self.p("sub")), [])
+        # existing: compared by inode
+        with open(self.p("a.json"), "w"):
+            pass
+        os.link(self.p("a.json"), self.p("b.html"))
+        self.refused(["report", self.trace, "--json", self.p("a.json"), "--html", self.p("b.html")])
+        self.assertEqual(read(self.p("a.json")), b"")
+
+    def test_devices_are_not_files(self):
+        st, _, err = run(MEMSCOPE, "report", "-q", self.trace, "--json", "/dev/null", "--html", "/dev/null")
+        self.assertEqual(st, 0, err)
+
+    def test_default_outputs(self):
+        # the archive's default archive output is the archive itself
+        b = self.p("r.msbin")
+        st, _, err = run(MEMSCOPE, "report", "-q", self.trace, "--bin", b)
+        self.assertEqual(st, 0, err)
+        archive = read(b)
+        self.refused(["report", b, "--formats", "bin"])
+        self.assertEqual(read(b), archive)
+        # two traces of one name into one directory
+        os.mkdir(self.p("a"))
+        os.mkdir(self.p("b"))
+        for d in "ab":
+            os.link(self.trace, self.p(d + "/t.1.msgpack"))
+        out = self.p("out")
+        err = self.refused(["report", "-o", out, self.p("a/t.1.msgpack"), self.p("b/t.1.msgpack")])
+        self.assertFalse(os.path.exists(out), "nothing written, not even the directory")
+
+    def test_run_default_outputs(self):
+        """A report that `run` would write over a trace is refused too."""
+        trace = self.trace
+        os.symlink(trace, self.p("t.1.json"))
+        env = dict(os.environ, MEMSCOPE_LIB=harmless_library())
+        # the program changes the trace's time: run reports on it
+        st, _, err = run(MEMSCOPE, "run", "-o", self.dir, "--", "touch", trace, env=env)
+        self.assertEqual(st, 0, err)
+        self.assertIn("refusing to write", err)
+        self.assertNotIn("wrote", err)
+        self.assertTrue(os.path.islink(self.p("t.1.json")))
+        self.assertFalse(os.path.exists(self.p("t.1.html")))
+
+
+class OptionSyntax(unittest.TestCase):
+    """Options as getopt_long reads them, help and version everywhere."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.trace = os.path.join(cls.tmp.name, "t.1.msgpack")
+        st, _, err = run(GEN, cls.trace, "--threads", "2", "--events", "2000")
+        assert st == 0, err
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(dir=self.tmp.name)
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def test_equals_and_attached_values(self):
+        st, _, err = run(MEMSCOPE, "report", "--json=" + self.p("a.json"), self.trace, "--html=" + self.p("a.html"))
+        self.assertEqual(st, 0, err)
+        self.assertTrue(os.path.exists(self.p("a.json")) and os.path.exists(self.p("a.html")))
+        st, _, err = run(MEMSCOPE, "report", self.trace, "-q", "-o" + self.p("d"), "--formats=bin,json")
+        self.assertEqual(st, 0, err)
+        self.assertEqual(sorted(os.listdir(self.p("d"))), ["t.1.json", "t.1.msbin"])
+
+    def test_options_after_traces_and_double_dash(self):
+        os.symlink(self.trace, self.p("-t.1.msgpack"))
+        st, _, err = run(MEMSCOPE, "report", "-q", "--formats", "json", "--", "-t.1.msgpack", cwd=self.dir)
+        self.assertEqual(st, 0, err)
+        self.assertTrue(os.path.exists(self.p("-t.1.json")))
+        st, _, err = run(MEMSCOPE, "summary", "--", "-t.1.msgpack", cwd=self.dir)
+        self.assertEqual(st, 0, err)
+
+    def test_format_names_any_case(self):
+        st, _, err = run(MEMSCOPE, "report", "-q", "-o", self.p("d"), "--formats", "JSON,Html", self.trace)
+        self.assertEqual(st, 0, err)
+        self.assertEqual(sorted(os.listdir(self.p("d"))), ["t.1.html", "t.1.json"])
+
+    def test_help_command(self):
+        for args, head in ((["help"], "Usage: memscope COMMAND"), (["help", "report"], "Usage: memscope report"),
+                           (["help", "summary"], "Usage: memscope summary"), (["help", "run"], "Usage: memscope run")):
+            st, out, err = run(MEMSCOPE, *args)
+            self.assertEqual(st, 0, (args, err))
+            self.assertTrue(out.startswith(head), (args, out))
+        st, _, err = run(MEMSCOPE, "help", "bogus")
+        self.assertEqual(st, 2)
+        self.assertIn("unknown command bogus", err)
+
+    def test_version_everywhere(self):
+        for args in (["--version"], ["report", "--version"], ["summary", "--version"], ["run", "--version"]):
+            st, out, err = run(MEMSCOPE, *args)
+            self.assertEqual(st, 0, (args, err))
+            self.assertRegex(out, r"^memscope \d+\.\d+\.\d+\n$")
+
+    def test_missing_value_and_unknown_option(self):
+        for args in (["report", self.trace, "--json"], ["report", "-o"], ["run", "-o"],
+                     ["report", "--jsonx=a", self.trace], ["summary", "-x", self.trace]):
+            st, _, err = run(MEMSCOPE, *args)
+            self.assertEqual(st, 2, (args, err))
+            self.assertTrue(err.startswith("memscope: "), (args, err))
+
+    def test_missing_input_says_errno(self):
+        for cmd in (["report", "-q", "-o", self.dir], ["summary"]):
+            st, _, err = run(MEMSCOPE, *cmd, self.p("missing.msgpack"))
+            self.assertEqual(st, 1, err)
+            self.assertEqual(err, "memscope: %s: No such file or directory\n" % self.p("missing.msgpack"))
+
+    def test_run_options(self):
+        env = dict(os.environ, MEMSCOPE_LIB=harmless_library())
+        st, _, err = run(MEMSCOPE, "run", "-q", "-o" + self.p("d"), "--", "true", env=env)
+        self.assertEqual(st, 0, err)
+        self.assertTrue(os.path.isdir(self.p("d")))
+        # the program's own options are its own
+        st, out, err = run(MEMSCOPE, "run", "-q", "-o", self.p("d"), "echo", "-o", "--json", env=env)
+        self.assertEqual((st, out), (0, "-o --json\n"), err)
+
+    def test_run_empty_output_is_unset(self):
+        """MEMSCOPE_OUTPUT= (empty) means the default directory, as in the library."""
+        env = dict(os.environ, MEMSCOPE_LIB=harmless_library(), MEMSCOPE_OUTPUT="")
+        st, _, err = run(MEMSCOPE, "run", "-q", "--", "true", env=env, cwd=self.dir)
+        self.assertEqual(st, 0, err)
+        self.assertTrue(os.path.isdir(self.p("MemoryAnalysis")), err)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,411 @@
+/* memscope run: runs a program with libmemscope_alloc.so preloaded, waits
+ * for it (ignoring SIGINT/SIGQUIT, passing SIGTERM/SIGHUP on), then writes the
+ * reports of every trace the run wrote or changed in the output directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+#ifndef MSX_LIBDIR
+#error MSX_LIBDIR (install libdir) must be defined by the build
+#endif
+#ifndef MSX_ALLOC_LIB
+#error MSX_ALLOC_LIB (file name of the preload library) must be defined by the build
+#endif
+
+static const char *const usage_run =
+    "Usage: memscope run [-o DIR] [--formats LIST] [-q] -- PROGRAM [ARGS...]\n"
+    "\n"
+    "Run PROGRAM with libmemscope_alloc.so preloaded (LD_PRELOAD, inherited by\n"
+    "its children) and traces written to DIR (MEMSCOPE_OUTPUT). When it ends,\n"
+    "write the reports of every trace the run produced in DIR:\n"
+    "<name>.<pid>.msgpack -> <name>.<pid>.json and <name>.<pid>.html.\n"
+    "\n"
+    "  -o, --output DIR directory of traces and reports\n"
+    "                   (default: $MEMSCOPE_OUTPUT, else MemoryAnalysis)\n"
+    "  --formats LIST   reports to write: a comma list of json, html, bin\n"
+    "                   (default: json,html)\n"
+    "  -q, --quiet      do not list the files written\n"
+    "  -h, --help       show this help\n"
+    "  --version        show the version\n"
+    "\n"
+    "Options end at PROGRAM (or at --). An empty $MEMSCOPE_OUTPUT is unset.\n"
+    "A report that would be written over a trace or another report is refused\n"
+    "and none is written.\n"
+    "\n"
+    "The library is looked up in $MEMSCOPE_LIB, then beside this program in the\n"
+    "build tree (../allocator/), then in the installed library directory.\n"
+    "\n"
+    "Exit status: the program's exit status, or 128+N if signal N killed it;\n"
+    "125 memscope could not set up the run; 126 PROGRAM cannot be executed;\n"
+    "127 PROGRAM was not found.\n";
+
+/* -- finding the library and the traces ----------------------------------- */
+
+/* True if path names an existing regular file. */
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds libmemscope_alloc.so (see usage_run) into buf. Returns 0 or -1. */
+static int find_library(char *buf, size_t n)
+{
+    const char *env = getenv("MEMSCOPE_LIB");
+    if (env && *env) {
+        if (!is_file(env)) {
+            mst_errorf("MEMSCOPE_LIB=%s: no such file", env);
+            return -1;
+        }
+        if (!realpath(env, buf)) {
+            mst_errorf("MEMSCOPE_LIB=%s: %s", env, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) {
+        mst_errorf("cannot find my own path (/proc/self/exe): %s", strerror(errno));
+        return -1;
+    }
+    exe[len] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    char cand[2][PATH_MAX + 64];
+    snprintf(cand[0], sizeof cand[0], "%s/../allocator/%s", exe, MSX_ALLOC_LIB);
+    if (MSX_LIBDIR[0] == '/')
+        snprintf(cand[1], sizeof cand[1], "%s/%s", MSX_LIBDIR, MSX_ALLOC_LIB);
+    else
+        snprintf(cand[1], sizeof cand[1], "%s/../%s/%s", exe, MSX_LIBDIR, MSX_ALLOC_LIB);
+    for (int i = 0; i < 2; i++)
+        if (is_file(cand[i]) && realpath(cand[i], buf) && strlen(buf) < n)
+            return 0;
+    mst_errorf("cannot find %s (looked in $MEMSCOPE_LIB, %s, %s)", MSX_ALLOC_LIB, cand[0], cand[1]);
+    return -1;
+}
+
+/* A trace file seen in the output directory. */
+typedef struct seen {
+    char *name;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} seen;
+
+/* Lists the *.msgpack files of dir. Returns the count or -1; *out is malloc'd. */
+static long list_traces(const char *dir, seen **out)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    long n = 0, cap = 0;
+    seen *v = NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len <= 8 || strcmp(e->d_name + len - 8, ".msgpack"))
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path
+            || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            seen *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[n].name = strdup(e->d_name);
+        if (!v[n].name)
+            break;
+        v[n].ino = st.st_ino;
+        v[n].size = st.st_size;
+        v[n].mtime = st.st_mtim;
+        n++;
+    }
+    closedir(d);
+    *out = v;
+    return n;
+}
+
+/* True if f is in before[] unchanged. */
+static bool unchanged(const seen *f, const seen *before, long nbefore)
+{
+    for (long i = 0; i < nbefore; i++)
+        if (!strcmp(before[i].name, f->name))
+            return before[i].ino == f->ino && before[i].size == f->size
+                && before[i].mtime.tv_sec == f->mtime.tv_sec && before[i].mtime.tv_nsec == f->mtime.tv_nsec;
+    return false;
+}
+
+/* Frees a list of seen files. */
+static void free_seen(seen *v, long n)
+{
+    for (long i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+/* Orders seen files by name. */
+static int seen_cmp(const void *a, const void *b)
+{
+    return strcmp(((const seen *)a)->name, ((const seen *)b)->name);
+}
+
+/* The program being run, while it runs (0 otherwise): where SIGTERM and
+ * SIGHUP are passed on. */
+static volatile sig_atomic_t child_pid;
+
+/* Forwards SIGTERM and SIGHUP to the program. */
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill((pid_t)child_pid, sig);
+}
+
+/* Sets an environment variable, reporting failure. */
+static int set_env(const char *name, const char *value)
+{
+    if (setenv(name, value, 1) < 0) {
+        mst_errorf("cannot set %s: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks (files.c) that no report the run is about to write, for the traces
+ * in after[] that are not unchanged from before[], is one of the traces in
+ * after[] or another report. Returns true if all are safe; false after
+ * printing the refusal (then nothing is written). */
+static bool outputs_safe(const char *absdir, const seen *after, long nafter, const seen *before, long nbefore,
+                         int formats)
+{
+    size_t nin = 0, nout = 0;
+    mst_file_t *in = calloc((size_t)nafter + 1, sizeof *in), *out = calloc(3 * (size_t)nafter + 1, sizeof *out);
+    bool ok = in && out;
+    for (long k = 0; ok && k < nafter; k++) {
+        size_t len = strlen(absdir) + strlen(after[k].name) + 2;
+        char *path = malloc(len);
+        if (!(ok = path != NULL))
+            break;
+        snprintf(path, len, "%s/%s", absdir, after[k].name);
+        in[nin++] = (mst_file_t){ .path = path, .what = "input" };
+        if (!unchanged(&after[k], before, nbefore))
+            ok = mst_default_outputs(path, absdir, formats, out, &nout) == 0;
+    }
+    int rc = ok ? mst_check_outputs("run", in, nin, out, nout) : -1;
+    if (!ok)
+        mst_errorf("run: out of memory");
+    if (out)
+        mst_default_outputs_free(out, nout);
+    for (size_t k = 0; in && k < nin; k++)
+        free((char *)in[k].path);
+    free(in);
+    free(out);
+    return rc == 0;
+}
+
+/* -- running the program -------------------------------------------------- */
+
+/* Starts argv[0] with the environment set up and waits for it. Returns its
+ * status as run's exit code (see usage_run); *exec_failed tells whether the
+ * program could not be started at all. */
+static int spawn_and_wait(char **argv, bool *exec_failed)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        mst_errorf("pipe: %s", strerror(errno));
+        return EXIT_RUN_SETUP;
+    }
+    struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal }, old_int, old_quit,
+                     old_term, old_hup;
+    sigemptyset(&ign.sa_mask);
+    sigemptyset(&fwd.sa_mask);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        mst_errorf("fork: %s", strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        return EXIT_RUN_SETUP;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        execvp(argv[0], argv);
+        int e = errno;
+        (void)!write(pfd[1], &e, sizeof e);
+        _exit(e == ENOENT ? EXIT_RUN_NOTFOUND : EXIT_RUN_NOEXEC);
+    }
+    child_pid = pid;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGHUP, &fwd, &old_hup);
+    close(pfd[1]);
+    int e = 0;
+    ssize_t got;
+    do
+        got = read(pfd[0], &e, sizeof e);
+    while (got < 0 && errno == EINTR);
+    close(pfd[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    child_pid = 0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    *exec_failed = got == (ssize_t)sizeof e;
+    if (*exec_failed) {
+        mst_errorf("cannot run %s: %s", argv[0], strerror(e));
+        return e == ENOENT ? EXIT_RUN_NOTFOUND : EXIT_RUN_NOEXEC;
+    }
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return WEXITSTATUS(st);
+}
+
+/* memscope run (see usage_run); argv[0] is "run". Returns the exit status. */
+int mst_cmd_run(int argc, char **argv)
+{
+    enum { OPT_FORMATS = 256, OPT_VERSION };
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "formats", required_argument, NULL, OPT_FORMATS },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *dir = getenv("MEMSCOPE_OUTPUT");
+    int formats = F_JSON | F_HTML;
+    bool quiet = false;
+    int c;
+    opterr = 0;
+    optind = 1;
+    /* "+": options end at PROGRAM, whose own options are its own */
+    while ((c = getopt_long(argc, argv, "+:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': dir = optarg; break;
+        case 'q': quiet = true; break;
+        case OPT_FORMATS:
+            if ((formats = mst_parse_formats(optarg)) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'h':
+            fputs(usage_run, stdout);
+            return EXIT_OK;
+        case OPT_VERSION:
+            return mst_print_version();
+        default:
+            return mst_option_error("run", c, argv, usage_run);
+        }
+    }
+    int i = optind;
+    if (i >= argc) {
+        mst_errorf("run: no PROGRAM given");
+        fputs(usage_run, stderr);
+        return EXIT_USAGE;
+    }
+    /* An empty MEMSCOPE_OUTPUT (or -o "") is unset, as the library reads it. */
+    if (!dir || !*dir)
+        dir = "MemoryAnalysis";
+
+    char lib[PATH_MAX], absdir[PATH_MAX];
+    if (find_library(lib, sizeof lib) < 0)
+        return EXIT_RUN_SETUP;
+    if (strpbrk(lib, " :")) {
+        mst_errorf("%s: LD_PRELOAD cannot hold a path with a space or a colon", lib);
+        return EXIT_RUN_SETUP;
+    }
+    int rc = mst_mkdirs(dir);
+    if (rc < 0 || !realpath(dir, absdir)) {
+        mst_errorf("cannot create %s: %s", dir, strerror(rc < 0 ? -rc : errno));
+        return EXIT_RUN_SETUP;
+    }
+    seen *before = NULL;
+    long nbefore = list_traces(absdir, &before);
+    if (nbefore < 0) {
+        mst_errorf("cannot list %s: %s", absdir, strerror(errno));
+        return EXIT_RUN_SETUP;
+    }
+
+    const char *old = getenv("LD_PRELOAD");
+    size_t plen = strlen(lib) + (old ? strlen(old) + 1 : 0) + 1;
+    char *preload = malloc(plen);
+    if (!preload) {
+        free_seen(before, nbefore);
+        mst_errorf("out of memory");
+        return EXIT_RUN_SETUP;
+    }
+    snprintf(preload, plen, "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
+    if (set_env("LD_PRELOAD", preload) < 0 || set_env("MEMSCOPE_OUTPUT", absdir) < 0) {
+        free(preload);
+        free_seen(before, nbefore);
+        return EXIT_RUN_SETUP;
+    }
+    free(preload);
+
+    bool exec_failed = false;
+    int status = spawn_and_wait(argv + i, &exec_failed);
+    if (exec_failed) {
+        free_seen(before, nbefore);
+        return status;
+    }
+
+    seen *after = NULL;
+    long nafter = list_traces(absdir, &after);
+    if (nafter < 0) {
+        mst_errorf("cannot list %s: %s", absdir, strerror(errno));
+        free_seen(before, nbefore);
+        return status;
+    }
+    if (nafter > 0)
+        qsort(after, (size_t)nafter, sizeof *after, seen_cmp);
+    if (!outputs_safe(absdir, after, nafter, before, nbefore, formats)) {
+        free_seen(before, nbefore);
+        free_seen(after, nafter);
+        return status;
+    }
+    long made = 0;
+    for (long k = 0; k < nafter; k++) {
+        if (unchanged(&after[k], before, nbefore))
+            continue;
+        made++;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", absdir, after[k].name) >= (int)sizeof path) {
+            mst_errorf("%s/%s: path too long", absdir, after[k].name);
+            continue;
+        }
+        bool damaged = false;
+        msx_report *r = mst_load(path, &damaged);
+        if (!r)
+            continue;
+        mst_write_defaults(r, path, absdir, formats, quiet);
+        msx_report_free(r);
+    }
+    if (!made)
+        mst_errorf("the run wrote no trace in %s (was the program linked statically, or MEMSCOPE_MODE=off?)", absdir);
+    free_seen(before, nbefore);
+    free_seen(after, nafter);
+    return status;
+}

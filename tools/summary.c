@@ -1,0 +1,229 @@
+/* memscope summary: prints a readable summary of one trace or archive, with
+ * every string from the trace made safe for a terminal. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+static const char *const usage_summary =
+    "Usage: memscope summary TRACE\n"
+    "\n"
+    "Print a readable summary of TRACE (a trace file or a .msbin archive).\n"
+    "\n"
+    "  -h, --help   show this help\n"
+    "  --version    show the version\n"
+    "\n"
+    "Exit status: 0 success; 1 the trace could not be read; 2 usage error;\n"
+    "3 summary printed but the trace was damaged or incomplete.\n";
+
+/* -- formatting ----------------------------------------------------------- */
+
+/* Formats bytes with a binary unit ("1.50 MiB"). */
+static const char *fmt_bytes(char *buf, size_t n, uint64_t v)
+{
+    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+    if (v < 1024) {
+        snprintf(buf, n, "%llu B", (unsigned long long)v);
+        return buf;
+    }
+    double d = (double)v / 1024;
+    unsigned u = 0;
+    while (d >= 1024 && u < 5) {
+        d /= 1024;
+        u++;
+    }
+    snprintf(buf, n, d >= 100 ? "%.0f %s" : d >= 10 ? "%.1f %s" : "%.2f %s", d, units[u]);
+    return buf;
+}
+
+/* Formats nanoseconds as a duration. */
+static const char *fmt_ns(char *buf, size_t n, uint64_t ns)
+{
+    if (ns < 1000)
+        snprintf(buf, n, "%llu ns", (unsigned long long)ns);
+    else if (ns < 1000000)
+        snprintf(buf, n, "%.2f us", (double)ns / 1e3);
+    else if (ns < 1000000000)
+        snprintf(buf, n, "%.2f ms", (double)ns / 1e6);
+    else
+        snprintf(buf, n, "%.3f s", (double)ns / 1e9);
+    return buf;
+}
+
+/* Formats a count with thousands separators. */
+static const char *fmt_count(char *buf, size_t n, uint64_t v)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < len && o + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Writes raw trace bytes to a terminal safely: printable ASCII and valid
+ * UTF-8 sequences as they are, anything else (controls, C1 controls, bytes of
+ * invalid sequences: overlong, surrogate, above U+10FFFF, cut short) as \xNN. */
+static void put_safe(FILE *f, const char *s, size_t n, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n && i < max) {
+        unsigned c = p[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        bool ok = len && i + len <= n && !(c < 0x20 || c == 0x7f);
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (p[i + k] & 0xc0) == 0x80;
+        if (ok && len > 1) {
+            /* the second byte's range: no overlong form, surrogate, C1
+             * control or code point above U+10FFFF */
+            unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : c == 0xc2 ? 0xa0 : 0x80;
+            unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+            ok = p[i + 1] >= lo && p[i + 1] <= hi;
+        }
+        if (!ok) {
+            fprintf(f, "\\x%02x", c);
+            i++;
+            continue;
+        }
+        fwrite(p + i, 1, len, f);
+        i += len;
+    }
+    if (n > max)
+        fputs("...", f);
+}
+
+/* -- the summary ---------------------------------------------------------- */
+
+/* Orders thread indices by bytes allocated, most first (qsort_r; ctx: report). */
+static int by_bytes(const void *a, const void *b, void *ctx)
+{
+    const msx_report *r = ctx;
+    const msx_thread_report *x = &r->threads[*(const uint32_t *)a], *y = &r->threads[*(const uint32_t *)b];
+    if (x->bytes_allocated != y->bytes_allocated)
+        return x->bytes_allocated > y->bytes_allocated ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Prints the readable summary of r. */
+static void print_summary(FILE *f, const msx_report *r)
+{
+    char a[64], b[64], c[64], d[64];
+    fputs("memscope summary of ", f);
+    put_safe(f, r->file.p, r->file.n, 4096);
+    fputs("\n\n  program    ", f);
+    for (uint32_t i = 0; i < r->nargv && i < 32; i++) {
+        if (i)
+            fputc(' ', f);
+        put_safe(f, r->argv[i].p, r->argv[i].n, 200);
+    }
+    if (!r->nargv)
+        put_safe(f, r->exe.p, r->exe.n, 4096);
+    fprintf(f, "\n  pid        %llu", (unsigned long long)r->pid);
+    if (r->forked)
+        fprintf(f, " (forked from %llu)", (unsigned long long)r->parent_pid);
+    fprintf(f, "\n  status     %s\n", r->complete ? "complete"
+                                                 : "incomplete: the process did not reach its exit (killed?)");
+    fprintf(f, "  duration   %s\n", fmt_ns(a, sizeof a, r->duration_ns));
+    fprintf(f, "  events     %s: %s allocations, %s frees, %s reallocs\n", fmt_count(a, sizeof a, r->events),
+            fmt_count(b, sizeof b, r->allocations), fmt_count(c, sizeof c, r->frees),
+            fmt_count(d, sizeof d, r->reallocs));
+    fprintf(f, "  allocated  %s in total\n", fmt_bytes(a, sizeof a, r->bytes_allocated));
+    fprintf(f, "  peak       %s live at %s (%s blocks)\n", fmt_bytes(a, sizeof a, r->peak_live_bytes),
+            fmt_ns(b, sizeof b, r->peak_time_ns), fmt_count(c, sizeof c, r->peak_blocks));
+    fprintf(f, "  leaked     %s in %s blocks\n", fmt_bytes(a, sizeof a, r->leaked_bytes),
+            fmt_count(b, sizeof b, r->leaked_blocks));
+    fprintf(f, "  temporary  %s allocations freed before their thread allocated again\n",
+            fmt_count(a, sizeof a, r->temporary));
+    fprintf(f, "  threads    %u\n", r->nthreads);
+    fprintf(f, "  dropped    %s events\n", fmt_count(a, sizeof a, r->dropped_events));
+    uint64_t total = 0;
+    for (unsigned k = 0; k < MSX_ANOM_KINDS; k++)
+        total += r->anomaly_counts[k];
+    fprintf(f, "  anomalies  %s", total ? fmt_count(a, sizeof a, total) : "none");
+    for (unsigned k = 0; k < MSX_ANOM_KINDS && total; k++)
+        if (r->anomaly_counts[k])
+            fprintf(f, "%s%llu %s", k ? ", " : " (", (unsigned long long)r->anomaly_counts[k],
+                    msx_anomaly_name((msx_anomaly_kind)k));
+    fputs(total ? ")\n" : "\n", f);
+    if (r->inherited_frees + r->inherited_reallocs)
+        fprintf(f, "  inherited  %llu frees and reallocs of blocks from the parent process\n",
+                (unsigned long long)(r->inherited_frees + r->inherited_reallocs));
+
+    uint32_t n = r->nthreads;
+    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (order && n) {
+        for (uint32_t i = 0; i < n; i++)
+            order[i] = i;
+        qsort_r(order, n, sizeof *order, by_bytes, (void *)r);
+        fprintf(f, "\n  %-6s %-8s %12s %12s %11s %11s  %s\n", "thread", "tid", "allocations", "frees", "allocated",
+                "peak live", "name");
+        for (uint32_t k = 0; k < n && k < 10; k++) {
+            const msx_thread_report *t = &r->threads[order[k]];
+            fprintf(f, "  %-6u %-8llu %12s %12s %11s %11s  ", t->id, (unsigned long long)t->tid,
+                    fmt_count(a, sizeof a, t->allocations), fmt_count(b, sizeof b, t->frees),
+                    fmt_bytes(c, sizeof c, t->bytes_allocated), fmt_bytes(d, sizeof d, t->peak_live_bytes));
+            put_safe(f, t->name.p, t->name.n, 64);
+            fputc('\n', f);
+        }
+        if (n > 10)
+            fprintf(f, "  ... and %u more threads\n", n - 10);
+    }
+    free(order);
+    if (r->nleaks) {
+        fputs("\n  largest leaks:\n", f);
+        for (uint32_t i = 0; i < r->nleaks && i < 5; i++)
+            fprintf(f, "    0x%-14llx %11s  thread %u, allocated at %s\n", (unsigned long long)r->leaks[i].addr,
+                    fmt_bytes(a, sizeof a, r->leaks[i].size), r->leaks[i].thread,
+                    fmt_ns(b, sizeof b, r->leaks[i].time_ns));
+    }
+}
+
+/* memscope summary (see usage_summary); argv[0] is "summary". Returns the exit status. */
+int mst_cmd_summary(int argc, char **argv)
+{
+    enum { OPT_VERSION = 256 };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage_summary, stdout);
+            return EXIT_OK;
+        }
+        if (c == OPT_VERSION)
+            return mst_print_version();
+        return mst_option_error("summary", c, argv, usage_summary);
+    }
+    if (argc - optind > 1) {
+        mst_errorf("summary: one TRACE only");
+        fputs(usage_summary, stderr);
+        return EXIT_USAGE;
+    }
+    const char *trace = optind < argc ? argv[optind] : NULL;
+    if (!trace) {
+        mst_errorf("summary: no TRACE given");
+        fputs(usage_summary, stderr);
+        return EXIT_USAGE;
+    }
+    bool damaged = false;
+    msx_report *r = mst_load(trace, &damaged);
+    if (!r)
+        return EXIT_FAIL;
+    print_summary(stdout, r);
+    msx_report_free(r);
+    return damaged ? EXIT_DAMAGED : EXIT_OK;
+}
