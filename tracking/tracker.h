@@ -61,7 +61,7 @@ typedef struct ms_tls {
     _Atomic uint32_t *committed;  /* &chunk->committed */
     uint8_t *payload;             /* first payload byte of the chunk */
     uint64_t seen;                /* ms_clock value when it last moved for this thread */
-    uint64_t task;                /* current task id, 0 = none */
+    int *errno_ptr;               /* &errno of this thread, NULL until known (free saves errno) */
     uint32_t tick;                /* events left before the countdown refill */
     uint32_t serial;              /* memscope thread number, 1-based */
     /* -- cold -- */
@@ -69,7 +69,7 @@ typedef struct ms_tls {
                                    * events so far = ev_base - tick */
     uint64_t last_time;           /* the TIME in force (ns since start) */
     uint32_t state;               /* ms_thread_state_t */
-    int *errno_ptr;               /* &errno of this thread, NULL until known */
+    uint64_t task;                /* current task id, 0 = none (written as TASK records) */
     ms_chunk_header_t *chunk;     /* current chunk, NULL if none */
     uint8_t *end;                 /* one past the chunk's last byte */
     uint64_t dropped;             /* drops not yet written as a DROPPED record */
