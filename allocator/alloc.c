@@ -79,10 +79,18 @@ MS_EXPORT void *realloc(void *p, size_t n)
         return NULL;
     }
     size_t old_usable = msjem_malloc_usable_size(p);
-    if (n <= old_usable ? n > old_usable / 2 : msjem_xallocx(p, n, 0, 0) >= n) {
-        /* Kept in place: the block already fits and is not shrinking by half
-         * or more, or jemalloc grew it where it stands. A bigger shrink moves,
-         * so that the memory is given back. */
+    bool in_place;
+    if (n > old_usable)
+        in_place = msjem_xallocx(p, n, 0, 0) >= n;     /* grown where it stands */
+    else if (n > old_usable / 2)
+        in_place = true;                               /* fits, and keeps most of it */
+    else
+        in_place = msjem_xallocx(p, n, 0, 0) < old_usable; /* tail given back in place
+                                                            * (large blocks) */
+    if (in_place) {
+        /* Kept in place. A big shrink that jemalloc cannot do in place (a
+         * small size class) moves, so that the memory is given back; copying
+         * is cheap there. Shrinking a large block never needs twice its size. */
         ms_ev_realloc(p, p, n);
         return p;
     }

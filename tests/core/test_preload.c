@@ -237,6 +237,31 @@ static void test_pkg_config_static_flags(void **state)
 }
 
 /* Runs the suite. */
+/* memscope's own allocations (the helper thread's TLS, its buffers) never
+ * show in the program's report: /bin/true leaves no live block. */
+static void test_own_allocations_not_reported(void **state)
+{
+    (void)state;
+    need_program("/bin/true");
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    run_result_t *r = malloc(sizeof *r);
+    assert_int_equal(th_run((char *[]){ "/bin/true", NULL },
+                            (char *[]){ (char *)preload_env(), out_env, NULL }, NULL, 30000, r), 0);
+    assert_int_equal(r->status, 0);
+    char path[4096];
+    assert_int_equal(tr_find(dir, "true.", path, sizeof path), 0);
+    tr_trace_t t;
+    assert_int_equal(tr_load(path, &t), 0);
+    uint64_t live = 99;
+    assert_int_equal(tr_check_causal(&t, &live, NULL, NULL), 0);
+    assert_int_equal(live, 0);
+    tr_free(&t);
+    free(r);
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_pkg_config_static_flags),
         cmocka_unit_test(test_errno_zero_at_main),
         cmocka_unit_test(test_cxx_nothrow_new_with_throwing_handler),
+        cmocka_unit_test(test_own_allocations_not_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

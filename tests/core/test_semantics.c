@@ -173,6 +173,23 @@ static void test_usable_size(void **state)
     free(p);
 }
 
+/* Shrinking a large block gives its tail back where it stands: no copy, so no
+ * moment with both sizes allocated. */
+static void test_realloc_shrinks_large_block_in_place(void **state)
+{
+    (void)state;
+    char *p = malloc(64u << 20);
+    assert_non_null(p);
+    p[0] = 7;
+    p[(16u << 20) - 1] = 9;
+    char *q = realloc(p, 16u << 20);
+    assert_ptr_equal(q, p);
+    assert_int_equal(q[0], 7);
+    assert_int_equal(q[(16u << 20) - 1], 9);
+    assert_true(malloc_usable_size(q) < (32u << 20));
+    free(q);
+}
+
 static void test_public_api(void **state)
 {
     (void)state;
@@ -246,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_aligned_alloc),
         cmocka_unit_test(test_memalign_valloc_pvalloc),
         cmocka_unit_test(test_usable_size),
+        cmocka_unit_test(test_realloc_shrinks_large_block_in_place),
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_trace_records_entry_points),
     };
