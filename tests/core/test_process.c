@@ -427,6 +427,49 @@ static void test_name_option(void **state)
     th_rmtree(dir);
 }
 
+/* A name that would leave the output directory (or hide the file) is refused
+ * with one line on stderr, and the default name is used, inside the directory. */
+static void test_name_option_refuses_paths(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "MEMSCOPE_NAME=../escaped", "MEMSCOPE_NAME=a/b",
+                                       "MEMSCOPE_NAME=.hidden" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *dir = th_tmpdir();
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/out", dir);
+        run_result_t r;
+        run_workload((char *[]){ "small", NULL }, (char *[]){ (char *)bad[i], NULL }, sub, &r,
+                     NULL);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.err, "memscope: ignoring invalid MEMSCOPE_NAME="));
+        assert_null(strchr(strchr(r.err, '\n') + 1, '\n')); /* one line */
+        char path[4096];
+        assert_int_equal(tr_find(sub, "workload.", path, sizeof path), 0);
+        assert_int_not_equal(tr_find(dir, "escaped.", path, sizeof path), 0);
+        th_rmtree(dir);
+    }
+}
+
+/* MEMSCOPE_OUTPUT set but empty is as if unset: the default directory,
+ * MemoryAnalysis in the working directory, not the root. */
+static void test_empty_output_is_default(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && MEMSCOPE_OUTPUT= exec '%s' small", dir,
+             th_build_path("workload"));
+    run_result_t r;
+    assert_int_equal(th_run((char *[]){ "sh", "-c", cmd, NULL }, NULL, NULL, 60000, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    char sub[4096], path[4096];
+    snprintf(sub, sizeof sub, "%s/MemoryAnalysis", dir);
+    assert_int_equal(tr_find(sub, "workload.", path, sizeof path), 0);
+    th_rmtree(dir);
+}
+
 /* The main thread ends with pthread_exit and the worker returns later: the
  * process ends with status 0, as without memscope (the chunk helper must not
  * keep it alive). */
@@ -620,6 +663,8 @@ int main(void)
         cmocka_unit_test(test_before_main_and_after_exit),
         cmocka_unit_test(test_dlopen_rewrites_module_map),
         cmocka_unit_test(test_name_option),
+        cmocka_unit_test(test_name_option_refuses_paths),
+        cmocka_unit_test(test_empty_output_is_default),
         cmocka_unit_test(test_main_pthread_exit_ends_process),
         cmocka_unit_test(test_main_pthread_exit_writes_end),
         cmocka_unit_test(test_fork_child_keeps_program_descriptor),

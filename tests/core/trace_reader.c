@@ -246,17 +246,17 @@ static uint8_t *read_all(const char *path, size_t *len)
 
 /* Gives every event an estimate of its time: the events of one TIME window of
  * a thread spread evenly over [TIME, next TIME], at most over the header's time
- * bound (FORMAT.md "Time"). Unbounded (version 1) windows keep their TIME. */
+ * bound (FORMAT.md "Time"). A window without a known end, and every window of a
+ * version 1 trace (no bound), keeps its TIME. */
 static void estimate_times(tr_trace_t *t)
 {
     for (size_t i = 0; i < t->nev;) {
         size_t j = i;
         while (j < t->nev && t->ev[j].thread == t->ev[i].thread && t->ev[j].time == t->ev[i].time)
             j++;
-        uint64_t t0 = t->ev[i].time, span = 0;
-        if (j < t->nev && t->ev[j].thread == t->ev[i].thread)
-            span = t->ev[j].time - t0;
-        if (span > t->time_bound || span == 0)
+        uint64_t t0 = t->ev[i].time, t1 = t->ev[j - 1].next_time;
+        uint64_t span = t1 != UINT64_MAX && t1 > t0 ? t1 - t0 : 0;
+        if (span > t->time_bound)
             span = t->time_bound;
         for (size_t k = i; k < j; k++)
             t->ev[k].est = t0 + span * (k - i + 1) / (j - i + 1);
@@ -529,17 +529,15 @@ uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn t
     ls_init(&m.palloc);
     ls_init(&m.palloc_sz);
     for (;;) {
-        /* The earliest event by TIME; among equal TIMEs, one that fits the live
-         * set, the earliest estimate first. */
+        /* The earliest event by estimated time (its TIME window spread, as
+         * export/ does); among equal estimates, one that fits the live set. */
         int best = -1;
         bool best_fits = false;
         for (int i = 0; i < nt; i++) {
             if (pos[i] == end[i]) continue;
             const tr_event_t *e = &t->ev[pos[i]], *b = best < 0 ? NULL : &t->ev[pos[best]];
             bool fits = admissible(&m.live, e);
-            if (!b || e->time < b->time ||
-                (e->time == b->time && fits && !best_fits) ||
-                (e->time == b->time && fits == best_fits && e->est < b->est)) {
+            if (!b || e->est < b->est || (e->est == b->est && fits && !best_fits)) {
                 best = i;
                 best_fits = fits;
             }
