@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -229,4 +230,85 @@ int ms_prim_file_id(int fd, uint64_t *dev, uint64_t *ino)
     *dev = (uint64_t)st.st_dev;
     *ino = (uint64_t)st.st_ino;
     return 0;
+}
+
+/* Parses a hexadecimal number at *p, moving *p past it. */
+static uint64_t parse_hex(const char **p)
+{
+    uint64_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16u;
+        if (d == 16)
+            return v;
+        v = v * 16 + d;
+    }
+}
+
+/* If a /proc/self/maps line maps the file (major, minor, ino), stores its
+ * range. Returns true if it does. Line: "start-end perms offset maj:min inode path". */
+static bool maps_line_matches(const char *l, unsigned major_, unsigned minor_, uint64_t ino,
+                              uintptr_t *start, uintptr_t *end)
+{
+    const char *p = l;
+    *start = (uintptr_t)parse_hex(&p);
+    if (*p++ != '-')
+        return false;
+    *end = (uintptr_t)parse_hex(&p);
+    for (int field = 0; field < 2; field++) { /* perms, offset */
+        while (*p == ' ')
+            p++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    while (*p == ' ')
+        p++;
+    uint64_t ma = parse_hex(&p);
+    if (*p++ != ':')
+        return false;
+    uint64_t mi = parse_hex(&p);
+    while (*p == ' ')
+        p++;
+    uint64_t in = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        in = in * 10 + (uint64_t)(*p - '0');
+    return ma == major_ && mi == minor_ && in == ino && *end > *start;
+}
+
+int ms_prim_unmap_file(uint64_t dev, uint64_t ino)
+{
+    enum { MAX_RANGES = 256 };
+    static uintptr_t ranges[MAX_RANGES][2]; /* a fork child has one thread: no race */
+    static char buf[4096], line[512];
+    unsigned ma = major((dev_t)dev), mi = minor((dev_t)dev);
+    int total = 0;
+    for (int round = 0; round < 64; round++) {
+        int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        size_t n = 0, len = 0;
+        ssize_t r;
+        /* Collect first, unmap after: the file changes as mappings go. */
+        while (n < MAX_RANGES && (r = read(fd, buf, sizeof buf)) > 0) {
+            for (ssize_t i = 0; i < r && n < MAX_RANGES; i++) {
+                if (buf[i] != '\n') {
+                    if (len < sizeof line - 1) /* a long path is cut: the fields before it are whole */
+                        line[len++] = buf[i];
+                    continue;
+                }
+                line[len] = '\0';
+                if (maps_line_matches(line, ma, mi, ino, &ranges[n][0], &ranges[n][1]))
+                    n++;
+                len = 0;
+            }
+        }
+        close(fd);
+        for (size_t i = 0; i < n; i++)
+            munmap((void *)ranges[i][0], ranges[i][1] - ranges[i][0]);
+        total += (int)n;
+        if (n < MAX_RANGES)
+            return total;
+    }
+    return total;
 }

@@ -312,6 +312,10 @@ void ms_stream_forget(void)
     atomic_store(&prep.sleeping, false);
     atomic_store(&prep.want, 0);
     ms_prim_unmap(stream.hdr, MSF_FILE_HEADER_SIZE);
+    /* The chunks the parent's other threads (and its late stream) had mapped
+     * are mapped here too, and nothing here knows them: find them by the
+     * file's identity. */
+    ms_prim_unmap_file(stream.dev, stream.ino);
     /* The program may have closed our descriptor and put a file of its own on
      * its number (take_chunk_sync checks the same): close only the trace. */
     uint64_t dev, ino;

@@ -14,6 +14,7 @@
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
 #include <dlfcn.h>
+#include <memscope.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -150,13 +151,23 @@ static int run_fork(void)
     for (int i = 0; i < 3; i++)
         pthread_create(&th[i], NULL, spin_thread, (void *)(intptr_t)i);
     usleep(20000);
+    char trace[4096];
+    int tn = memscope_trace_path(trace, sizeof trace);
     pid_t pid = fork();
     if (pid == 0) {
         uint64_t x = 99;
         for (int i = 0; i < 1000; i++)
             t_free(t_alloc(&x));
-        printf("child=%d allocs=%llu frees=%llu\n", (int)getpid(),
-               (unsigned long long)n_alloc, (unsigned long long)n_free);
+        /* mappings of the parent's trace left in the child */
+        int maps = 0;
+        FILE *f = fopen("/proc/self/maps", "r");
+        char line[4600];
+        while (tn > 0 && f && fgets(line, sizeof line, f))
+            maps += strstr(line, trace) != NULL;
+        if (f)
+            fclose(f);
+        printf("child=%d allocs=%llu frees=%llu parent_maps=%d\n", (int)getpid(),
+               (unsigned long long)n_alloc, (unsigned long long)n_free, maps);
         fflush(stdout);
         _exit(0);
     }
