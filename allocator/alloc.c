@@ -202,5 +202,5 @@ __attribute__((constructor)) static void memscope_start(void)
 
 __attribute__((destructor)) static void memscope_stop(void)
 {
-    ms_process_exit();
+    ms_process_end(MSF_END_EXIT);
 }

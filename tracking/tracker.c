@@ -40,6 +40,7 @@ typedef struct ms_process {
     _Atomic int walkers;            /* threads in walk_begin/walk_end (dl_iterate_phdr) */
     _Atomic int forking;            /* forks between atfork_prepare and its end */
     _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
+    _Atomic bool ended;             /* the END record is written */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
     bool forked;                    /* this process is a fork child */
     atomic_flag late_lock;          /* guards `late` */
@@ -283,15 +284,22 @@ static void fill_fork(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
-/* Packs the END record with the exit flush time in *arg (exit: the only
- * ending this writer records as yet). */
+/* The END record's content. */
+typedef struct end_info {
+    uint64_t time;
+    unsigned how; /* MSF_END_* */
+} end_info_t;
+
+/* Packs the END record: the flush time and how the process ended. */
 static void fill_end(ms_cbuf_t *b, const void *arg)
 {
+    const end_info_t *e = arg;
     ms_pc_map(b, 2);
     ms_pc_cstr(b, MSF_KEY_TIME);
-    ms_pc_uint64(b, *(const uint64_t *)arg);
+    ms_pc_uint64(b, e->time);
     ms_pc_cstr(b, MSF_KEY_HOW);
-    ms_pc_cstr(b, MSF_HOW_EXIT);
+    ms_pc_cstr(b, e->how == MSF_END__EXIT ? MSF_HOW__EXIT
+                  : e->how == MSF_END_EXEC ? MSF_HOW_EXEC : MSF_HOW_EXIT);
 }
 
 /* Packs a METRIC record: RSS from /proc, and jemalloc's statistics. */
@@ -768,6 +776,7 @@ static void atfork_child(void)
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.stopped, false, memory_order_relaxed);
+    atomic_store_explicit(&proc.ended, false, memory_order_relaxed);
     ms_clock_reset(); /* a new time base; the child's helper publishes it */
     atomic_store(&proc.walkers, 0);
     atomic_store(&proc.forking, 0);
@@ -791,8 +800,8 @@ static void atfork_child(void)
 /* ---- exit ------------------------------------------------------------- */
 
 /* Writes the exit flush into stream t: its drops, a last METRIC and MODULES,
- * and the END record; sets the header's end time. */
-static void exit_records(ms_tls_t *t)
+ * and the END record saying `how`; sets the header's end time and ending. */
+static void exit_records(ms_tls_t *t, unsigned how)
 {
     if (t->dropped) {
         put_record(t, MSF_R_DROPPED, fill_u64, &t->dropped);
@@ -801,21 +810,23 @@ static void exit_records(ms_tls_t *t)
     maybe_metric(t, true);
     maybe_modules(t);
     put_time(t);
-    uint64_t tm = t->last_time; /* the TIME just written */
-    put_record(t, MSF_R_END, fill_end, &tm);
-    ms_stream_set_end_how(MSF_END_EXIT);
-    ms_stream_set_end(tm);
+    end_info_t e = { t->last_time, how }; /* the TIME just written */
+    put_record(t, MSF_R_END, fill_end, &e);
+    ms_stream_set_end_how(how);
+    ms_stream_set_end(e.time);
 }
 
-void ms_process_exit(void)
+void ms_process_end(unsigned how)
 {
     if (atomic_load_explicit(&proc.state, memory_order_acquire) != PROC_READY || !proc.recording)
         return;
+    if (atomic_exchange(&proc.ended, true))
+        return; /* e.g. exit() after _exit() ran in an atexit handler: the first one counts */
     ms_tls_t *t = &ms_tls;
     int saved_errno = errno;
     ms_guard_enter();
     if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
-        exit_records(t);
+        exit_records(t, how);
     } else {
         /* exit() on a thread with no stream of its own: one past its key
          * destructor (the last thread of a program whose main thread called
@@ -823,11 +834,11 @@ void ms_process_exit(void)
          * never allocated. The flush goes to the late stream. */
         ms_tls_t *l = late_lock();
         if (l->state == MS_T_ACTIVE)
-            exit_records(l);
+            exit_records(l, how);
         atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     }
     const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
-    if (formats[0] && ms_stream_ready()) {
+    if (how != MSF_END_EXEC && formats[0] && ms_stream_ready()) {
         /* Never analyse a trace that threads still write: stop recording on
          * all of them first. Moving the clock sends every thread's next event
          * to the slow path, which sees the stop (an event already past its
@@ -850,4 +861,13 @@ void ms_process_exit(void)
     }
     ms_guard_leave(t);
     errno = saved_errno;
+}
+
+void ms_process_exec_failed(void)
+{
+    /* The END record stays in the stream; the header no longer says ended,
+     * and the real end writes another END. */
+    ms_stream_set_end_how(MSF_END_NONE);
+    ms_stream_set_end(0);
+    atomic_store(&proc.ended, false);
 }

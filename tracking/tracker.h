@@ -99,10 +99,14 @@ void ms_process_init(void);
 /* Writes the loaded-module map (MODULES record). Chunk switches and the exit
  * flush write it again when modules were loaded or unloaded since. */
 void ms_record_modules(void);
-/* Flushes at process exit: END record, header end time, drop totals; then
- * stops recording on every thread and has the memscope tool render the
- * reports of MEMSCOPE_AUTO_EXPORT (autoexport.c). */
-void ms_process_exit(void);
+/* Flushes at the end of the process: END record saying `how` (MSF_END_EXIT,
+ * MSF_END__EXIT, MSF_END_EXEC), header end time, drop totals; then, unless
+ * the image is replaced by exec, stops recording on every thread and has the
+ * memscope tool render the reports of MEMSCOPE_AUTO_EXPORT (autoexport.c).
+ * Only the first call of a process writes. */
+void ms_process_end(unsigned how);
+/* An exec after ms_process_end(MSF_END_EXEC) failed: the process goes on. */
+void ms_process_exec_failed(void);
 /* Marks the calling thread as memscope's own (its allocations are not
  * traced). For the helper thread. */
 void ms_thread_is_internal(void);

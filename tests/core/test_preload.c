@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "helpers.h"
 #include "trace_reader.h"
 
@@ -262,6 +263,60 @@ static void test_own_allocations_not_reported(void **state)
     th_rmtree(dir);
 }
 
+/* Runs ending_prog MODE under LD_PRELOAD and loads its trace into t. */
+static void run_ending(const char *mode, tr_trace_t *t)
+{
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    run_result_t *r = malloc(sizeof *r);
+    char *argv[] = { (char *)th_build_path("ending_prog"), (char *)mode, NULL };
+    assert_int_equal(th_run(argv, (char *[]){ (char *)preload_env(), out_env, NULL }, NULL, 30000, r),
+                     0);
+    assert_int_equal(r->status, 0);
+    char path[4096];
+    assert_int_equal(tr_find(dir, "ending_prog.", path, sizeof path), 0);
+    assert_int_equal(tr_load(path, t), 0);
+    free(r);
+    th_rmtree(dir);
+}
+
+/* A program that ends with _exit (no exit handlers run) still gets its END
+ * record, which says so. */
+static void test_underscore_exit_recorded(void **state)
+{
+    (void)state;
+    tr_trace_t t;
+    run_ending("_exit", &t);
+    assert_int_equal(t.n_end, 1);
+    assert_int_equal(t.end_how, MSF_END__EXIT);
+    assert_true(t.end_time > 0);
+    tr_free(&t);
+}
+
+/* A program that replaces itself with exec: its trace ends saying so. */
+static void test_exec_recorded(void **state)
+{
+    (void)state;
+    tr_trace_t t;
+    run_ending("exec", &t);
+    assert_int_equal(t.n_end, 1);
+    assert_int_equal(t.end_how, MSF_END_EXEC);
+    tr_free(&t);
+}
+
+/* An exec that fails: the program goes on and ends by exit, which the header
+ * says (the failed exec's END stays in the stream). */
+static void test_failed_exec_then_exit(void **state)
+{
+    (void)state;
+    tr_trace_t t;
+    run_ending("badexec", &t);
+    assert_int_equal(t.n_end, 2);
+    assert_int_equal(t.end_how, MSF_END_EXIT);
+    tr_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +328,9 @@ int main(void)
         cmocka_unit_test(test_errno_zero_at_main),
         cmocka_unit_test(test_cxx_nothrow_new_with_throwing_handler),
         cmocka_unit_test(test_own_allocations_not_reported),
+        cmocka_unit_test(test_underscore_exit_recorded),
+        cmocka_unit_test(test_exec_recorded),
+        cmocka_unit_test(test_failed_exec_then_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

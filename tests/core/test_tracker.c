@@ -147,7 +147,7 @@ static void test_fork_during_module_walk(void **state)
     if (pid == 0) {
         alarm(5); /* a hang ends here */
         ms_ev_alloc((void *)0x2000, 16);
-        ms_process_exit(); /* walks the list for a last MODULES record */
+        ms_process_end(MSF_END_EXIT); /* walks the list for a last MODULES record */
         _exit(0);
     }
     int st = 0;

@@ -121,7 +121,7 @@ static void test_threads_write_whole_consistent_trace(void **state)
             ms_ev_free(box[i].slot[--box[i].n]);
             atomic_fetch_add(&freed, 1);
         }
-    ms_process_exit();
+    ms_process_end(MSF_END_EXIT);
 
     char path[4096];
     snprintf(path, sizeof path, "%s", ms_stream_path());
