@@ -60,7 +60,9 @@ int ms_prim_mkdirs(const char *dir)
 
 int ms_prim_create(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    /* O_EXCL: never an existing file, nor a symlink planted at the name;
+     * O_NOFOLLOW says the same for the last component, explicitly. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     return fd >= 0 ? fd : -errno;
 }
 

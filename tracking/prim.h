@@ -18,7 +18,8 @@ uint64_t ms_prim_realtime_ns(void);   /* CLOCK_REALTIME, ns since the epoch */
 uint64_t ms_prim_gettid(void);        /* kernel thread id */
 /* Creates `dir` and its parents (mode 0755). Returns 0 or a negative errno. */
 int ms_prim_mkdirs(const char *dir);
-/* Creates `path` exclusively, mode 0600. Returns the fd or a negative errno. */
+/* Creates `path` exclusively (never through a symlink), mode 0600, close-on-exec.
+ * Returns the fd or a negative errno. */
 int ms_prim_create(const char *path);
 /* Moves fd to a descriptor number >= 1000 when one is free (close-on-exec kept).
  * Returns the descriptor to use, the old one if the move failed. */
