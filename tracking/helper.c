@@ -90,6 +90,7 @@ void ms_helper_start(void)
     if (!ms_stream_ready() || ms_stream_helper_running())
         return;
     ms_tls_t *t = ms_guard_enter(); /* the new thread's TLS is memscope's, not the program's */
+    t->own++;
     if (!atomic_exchange(&atfork_set, true))
         pthread_atfork(NULL, NULL, helper_atfork_child);
     pthread_attr_t attr;
@@ -112,5 +113,6 @@ void ms_helper_start(void)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
+    t->own--;
     ms_guard_leave(t);
 }

@@ -498,9 +498,11 @@ void ms_process_init(void)
     int expected = PROC_NONE;
     if (atomic_compare_exchange_strong_explicit(&proc.state, &expected, PROC_BUSY,
                                                 memory_order_acquire, memory_order_acquire)) {
+        t->own++; /* libc allocates for the key and the fork handlers: memscope's */
         process_open();
         pthread_key_create(&proc.key, thread_dtor);
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        t->own--;
         atomic_store_explicit(&proc.state, PROC_READY, memory_order_release);
     } else {
         /* Another thread is opening the trace: a few system calls long. */
@@ -522,7 +524,9 @@ static void thread_init(ms_tls_t *t)
     t->tid = ms_prim_gettid();
     /* Every thread gets the destructor: it ends the stream, and it hands the
      * arena back for reuse also when nothing is recorded. */
+    t->own++; /* glibc may allocate the key's second-level array */
     pthread_setspecific(proc.key, t);
+    t->own--;
     if (!proc.recording) {
         t->state = MS_T_OFF;
         return;
@@ -617,8 +621,17 @@ static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
 void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     ms_tls_t *t = &ms_tls;
-    if (t->guard || t->state == MS_T_OFF)
-        return; /* memscope's own allocation, or nothing to record */
+    if (t->guard) {
+        /* Inside memscope on this thread: memscope's own allocation, or, with
+         * no own-allocation section open, a signal handler that interrupted
+         * the recorder. That event cannot be written (the chunk is in use):
+         * it is counted as dropped (an atomic add, safe in a handler). */
+        if (!t->own && (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED))
+            ms_stream_add_dropped(1);
+        return;
+    }
+    if (t->state == MS_T_OFF)
+        return; /* nothing to record */
     int saved_errno = errno;
     ms_guard_enter();
     if (MS_UNLIKELY(atomic_load_explicit(&proc.stopped, memory_order_acquire))) {
@@ -857,7 +870,9 @@ void ms_process_end(unsigned how)
             strcat(base, ".");
             strcat(base, pid);
         }
+        t->own++;
         ms_autoexport(ms_stream_path(), ms_option_str(MS_OPT_OUTPUT), base, formats);
+        t->own--;
     }
     ms_guard_leave(t);
     errno = saved_errno;

@@ -76,6 +76,8 @@ typedef struct ms_tls {
     uint64_t tid;                 /* kernel thread id */
     uint32_t seq;                 /* chunks taken so far */
     uint32_t guard;               /* > 0 while memscope itself runs on this thread */
+    uint32_t own;                 /* > 0 in a guarded section where libc allocates for
+                                   * memscope: such events are memscope's, not drops */
     uint32_t dtor_rounds;         /* key destructor calls so far */
     int arena;                    /* bound jemalloc arena + 1; 0 = none */
 } ms_tls_t;

@@ -280,6 +280,49 @@ static void test_tick_time_bounds_a_racing_free(void **state)
     assert_free_not_after_alloc(SHARED_ADDR_TICK);
 }
 
+/* ---- an allocation in a signal handler that interrupted the recorder -------- */
+
+#define REENTRANT_ADDR 0x61000u
+
+/* What a signal handler would do inside the recorder's slow path. */
+static void reentrant_alloc(void)
+{
+    ms_ev_alloc((void *)REENTRANT_ADDR, 8);
+}
+
+static uint64_t dropped_before;
+
+/* Runs a countdown refill whose clock read is "interrupted" by an allocation. */
+static void *reentry_thread(void *arg)
+{
+    (void)arg;
+    ms_ev_alloc((void *)0x60000, 8); /* thread start */
+    tr_trace_t t;
+    assert_int_equal(tr_load(ms_stream_path(), &t), 0);
+    dropped_before = t.header_dropped;
+    tr_free(&t);
+    after_clock = reentrant_alloc;
+    for (uintptr_t i = 1; i < MS_TICK_EVENTS; i++)
+        ms_ev_alloc((void *)(0x62000 + 16 * i), 8); /* the last one reads the clock */
+    assert_null(after_clock);
+    return NULL;
+}
+
+/* The event cannot be written (the thread's chunk is in use), so it is
+ * counted as dropped, never lost silently. */
+static void test_reentrant_event_counted_dropped(void **state)
+{
+    (void)state;
+    pthread_t th;
+    pthread_create(&th, NULL, reentry_thread, NULL);
+    pthread_join(th, NULL);
+    tr_trace_t t;
+    assert_int_equal(tr_load(ms_stream_path(), &t), 0);
+    assert_int_equal(t.header_dropped, dropped_before + 1);
+    assert_null(find_event(&t, 0, REENTRANT_ADDR));
+    tr_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_module_map_while_list_changes),
         cmocka_unit_test(test_chunk_time_bounds_a_racing_free),
         cmocka_unit_test(test_tick_time_bounds_a_racing_free),
+        cmocka_unit_test(test_reentrant_event_counted_dropped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
