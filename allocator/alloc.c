@@ -194,7 +194,7 @@ MS_EXPORT size_t malloc_usable_size(void *p)
 __attribute__((constructor)) static void memscope_start(void)
 {
     int saved = errno;
-    ms_process_init();
+    ms_process_started();
     ms_record_modules();
     ms_helper_start();
     errno = saved;

@@ -32,6 +32,7 @@ static const opt_desc_t opt_table[MS_OPT_COUNT] = {
     [MS_OPT_MAX_EVENTS]  = { "MAX_EVENTS",  OPT_COUNT,  "0",              0, UINT64_MAX },
     [MS_OPT_AUTO_EXPORT] = { "AUTO_EXPORT", OPT_LIST,   "",               0, 0 },
     [MS_OPT_TOOL]        = { "TOOL",        OPT_STRING, "",               0, 0 },
+    [MS_OPT_CHILDREN]    = { "CHILDREN",    OPT_COUNT,  "1",              0, 1 },
 };
 
 #define OPT_STR_MAX 1024

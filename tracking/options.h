@@ -18,6 +18,7 @@ typedef enum ms_opt {
     MS_OPT_MAX_EVENTS,   /* count: events per thread, 0 = no limit */
     MS_OPT_AUTO_EXPORT,  /* list: json,html,bin rendered at exit */
     MS_OPT_TOOL,         /* string: the memscope tool that renders them */
+    MS_OPT_CHILDREN,     /* count 0/1: children (and exec'd images) inherit the preload */
     MS_OPT_COUNT
 } ms_opt_t;
 

@@ -98,6 +98,10 @@ void ms_guard_leave(ms_tls_t *t);
 /* Makes sure the process-wide state is initialised (options read, trace
  * opened). Safe to call from any thread, before main, and more than once. */
 void ms_process_init(void);
+/* Called once from the library's constructor, outside malloc: initialises the
+ * process and, with MEMSCOPE_CHILDREN=0, takes the library out of LD_PRELOAD
+ * so that children and exec'd images are not traced. */
+void ms_process_started(void);
 /* Writes the loaded-module map (MODULES record). Chunk switches and the exit
  * flush write it again when modules were loaded or unloaded since. */
 void ms_record_modules(void);

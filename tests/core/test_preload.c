@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +318,48 @@ static void test_failed_exec_then_exit(void **state)
     tr_free(&t);
 }
 
+/* Counts the trace files in dir. */
+static int count_traces(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strstr(e->d_name, ".msgpack") != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* MEMSCOPE_CHILDREN=0 traces the program only: its children (and what it
+ * execs) do not inherit the preload. By default they do. */
+static void test_children_option(void **state)
+{
+    (void)state;
+    need_program("/bin/sh");
+    for (int children = 0; children < 2; children++) {
+        char *dir = th_tmpdir();
+        char out_env[512];
+        snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+        run_result_t *r = malloc(sizeof *r);
+        char *argv[] = { "/bin/sh", "-c", "/bin/true; /bin/true; echo done", NULL };
+        assert_int_equal(th_run(argv,
+                                (char *[]){ (char *)preload_env(), out_env,
+                                            children ? "MEMSCOPE_CHILDREN=1" : "MEMSCOPE_CHILDREN=0",
+                                            NULL },
+                                NULL, 30000, r),
+                         0);
+        assert_int_equal(r->status, 0);
+        assert_string_equal(r->out, "done\n");
+        if (children)
+            assert_int_equal(count_traces(dir), 3); /* sh and both trues */
+        else
+            assert_int_equal(count_traces(dir), 1); /* sh only */
+        free(r);
+        th_rmtree(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_underscore_exit_recorded),
         cmocka_unit_test(test_exec_recorded),
         cmocka_unit_test(test_failed_exec_then_exit),
+        cmocka_unit_test(test_children_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
