@@ -3,15 +3,18 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { MIN_CAP = 1024 };
 
-/* Allocates zeroed slots (all EMPTY) for a capacity of cap. */
+/* Allocates zeroed slots (all EMPTY) for a capacity of cap, aligned to a
+ * cache line so that a slot never straddles two. */
 static int alloc_slots(msx_livemap *m, uint64_t cap)
 {
-    msx_slot *s = calloc(cap, sizeof *s);
+    msx_slot *s = aligned_alloc(64, cap * sizeof *s);
     if (!s)
         return -ENOMEM;
+    memset(s, 0, cap * sizeof *s);
     m->slots = s;
     m->cap = cap;
     m->shift = 64u - (unsigned)__builtin_ctzll(cap);

@@ -1,7 +1,7 @@
 /* Open-addressing hash map from block address to block, for the analysis's hot
  * loop.
  *
- * Layout: a power-of-two array of 32-byte slots, linear probing, Fibonacci
+ * Layout: a power-of-two array of 64-byte slots, linear probing, Fibonacci
  * hashing of the address. A slot is EMPTY, LIVE (a block lives at `addr`) or
  * FREED (the block at `addr` was freed; kept so that a second free of the same
  * address can be told from a free of an unknown one). Slots are never emptied
@@ -24,15 +24,27 @@ enum { MSX_SLOT_EMPTY = 0, MSX_SLOT_LIVE = 1, MSX_SLOT_FREED = 2 };
 #define MSX_IDX_BITS 40      /* merged event index bits in meta */
 #define MSX_THREAD_BITS 22   /* thread index bits in meta */
 
-/* One slot. meta packs: bits 63..24 the merged index of the event that made
- * the block (for the peak snapshot), bits 23..2 the index of the allocating
- * thread, bits 1..0 the state. */
+/* The keys of a block besides its thread: what views group blocks by. They
+ * are set when the block is born and handed out with every event of it. */
+typedef struct msx_keys {
+    uint64_t task;   /* task current on its thread when it was born (0: none) */
+    uint64_t stack;  /* stack id of ALLOC_EX / REALLOC_EX (0: none) */
+    uint64_t weight; /* sample weight (0: exact) */
+    uint32_t scope;  /* scope id (0: none; not filled yet) */
+    uint32_t var;    /* variable label id (0: none; not filled yet) */
+} msx_keys;
+
+/* One slot: 64 bytes, one cache line. meta packs: bits 63..24 the merged
+ * index of the event that made the block (for the peak snapshot), bits 23..2
+ * the index of the allocating thread, bits 1..0 the state. */
 typedef struct msx_slot {
     uint64_t addr;
     uint64_t size;   /* requested bytes */
     uint64_t born;   /* time (ns) of the allocation that started the block */
     uint64_t meta;
+    msx_keys keys;
 } msx_slot;
+_Static_assert(sizeof(msx_slot) == 64, "a slot is one cache line");
 
 static inline unsigned msx_slot_state(const msx_slot *s) { return (unsigned)(s->meta & 3); }
 static inline uint32_t msx_slot_thread(const msx_slot *s) { return (uint32_t)(s->meta >> 2) & ((1u << MSX_THREAD_BITS) - 1); }
