@@ -52,7 +52,11 @@ static void note_anomaly(msx_merge *M, const msx_cursor *T, msx_anomaly_kind kin
  * block of a moving realloc (MSX_BEVF_REALLOC), by thread T now. */
 static inline void unlive(msx_merge *M, msx_cursor *T, msx_slot *s, uint32_t flags)
 {
-    msx_block_ev e = { .kind = MSX_BEV_FREED, .flags = flags, .actor = T->index, .time = T->now };
+    msx_block_ev e;  /* filled field by field: prev is not zeroed for nothing */
+    e.kind = MSX_BEV_FREED;
+    e.flags = flags;
+    e.actor = T->index;
+    e.time = T->now;
     e.blk = blk_of(M, s);
     M->live_bytes -= s->size;
     msx_livemap_set_freed(&M->map, s);
@@ -68,7 +72,12 @@ static inline void make_live(msx_merge *M, msx_cursor *O, msx_slot *s, uint64_t 
     msx_livemap_set_live(&M->map, s, size, born, msx_slot_meta(M->idx, O->index));
     s->keys = *keys;
     M->live_bytes += size;
-    msx_block_ev e = { .kind = MSX_BEV_BORN, .actor = O->index, .time = O->now, .live = M->live_bytes };
+    msx_block_ev e;
+    e.kind = MSX_BEV_BORN;
+    e.flags = 0;
+    e.actor = O->index;
+    e.time = O->now;
+    e.live = M->live_bytes;
     e.blk = blk_of(M, s);
     emit(M, &e);
 }

@@ -75,7 +75,7 @@ typedef struct msx_block_ev {
     uint64_t time;           /* time of the event (BORN: the time the block became live) */
     uint64_t live;
     msx_blk blk;
-    msx_blk prev;            /* RESIZED: the block before */
+    msx_blk prev;            /* RESIZED: the block before; undefined for other kinds */
 } msx_block_ev;
 
 typedef enum msx_ctl_kind {
