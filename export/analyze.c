@@ -40,6 +40,12 @@ static uint64_t trace_end(const msx_reader *R, const msx_views *V, msx_report *r
 int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress_ctx,
                       msx_report **out, char *err, size_t errlen)
 {
+    return msx_analyze_trace_tapped(path, progress, progress_ctx, NULL, NULL, out, err, errlen);
+}
+
+int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *progress_ctx, msx_merge_tap_fn tap,
+                             void *tap_ctx, msx_report **out, char *err, size_t errlen)
+{
     if (errlen)
         err[0] = '\0';
     *out = NULL;
@@ -74,6 +80,8 @@ int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress
         goto done;
     M.progress = progress;
     M.progress_ctx = progress_ctx;
+    M.tap = tap;
+    M.tap_ctx = tap_ctx;
     if (msx_merge_run(&M) < 0 || msx_merge_finish(&M) < 0)
         goto done;
     r->lost_events = M.lost_events;

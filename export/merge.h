@@ -120,4 +120,9 @@ int msx_merge_finish(msx_merge *M);
 /* Frees the merge's memory. */
 void msx_merge_free(msx_merge *M);
 
+/* msx_analyze_trace (analyze.c) with a tap that sees every block event as
+ * the views do, for tests; tap may be NULL. */
+int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *progress_ctx, msx_merge_tap_fn tap,
+                             void *tap_ctx, msx_report **out, char *err, size_t errlen);
+
 #endif /* MSX_MERGE_H */
