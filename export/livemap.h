@@ -1,7 +1,7 @@
 /* Open-addressing hash map from block address to block, for the analysis's hot
  * loop.
  *
- * Layout: a power-of-two array of 64-byte slots, linear probing, Fibonacci
+ * Layout: a power-of-two array of 32-byte slots, linear probing, Fibonacci
  * hashing of the address. A slot is EMPTY, LIVE (a block lives at `addr`) or
  * FREED (the block at `addr` was freed; kept so that a second free of the same
  * address can be told from a free of an unknown one). Slots are never emptied
@@ -11,7 +11,12 @@
  * Invariant: used (LIVE + FREED slots) <= cap * 5 / 8 after every insert.
  * When an insert would break it, the map is rebuilt with the LIVE slots only,
  * at a capacity of at least 4 * live (never less than the current one), so
- * memory follows the largest live set, not the number of events. */
+ * memory follows the largest live set, not the number of events.
+ *
+ * Keys (msx_keys: task, stack, weight, ...) sit in a side table, keys[i]
+ * belonging to slots[i], allocated when the first block with a non-zero key
+ * is stored: a trace without tasks or stacks (most version-1 traces) pays
+ * nothing for them, and the probe loop touches only the slots. */
 #ifndef MSX_LIVEMAP_H
 #define MSX_LIVEMAP_H
 
@@ -34,7 +39,7 @@ typedef struct msx_keys {
     uint32_t var;    /* variable label id (0: none; not filled yet) */
 } msx_keys;
 
-/* One slot: 64 bytes, one cache line. meta packs: bits 63..24 the merged
+/* One slot: 32 bytes, two per cache line. meta packs: bits 63..24 the merged
  * index of the event that made the block (for the peak snapshot), bits 23..2
  * the index of the allocating thread, bits 1..0 the state. */
 typedef struct msx_slot {
@@ -42,9 +47,8 @@ typedef struct msx_slot {
     uint64_t size;   /* requested bytes */
     uint64_t born;   /* time (ns) of the allocation that started the block */
     uint64_t meta;
-    msx_keys keys;
 } msx_slot;
-_Static_assert(sizeof(msx_slot) == 64, "a slot is one cache line");
+_Static_assert(sizeof(msx_slot) == 32, "two slots per cache line");
 
 static inline unsigned msx_slot_state(const msx_slot *s) { return (unsigned)(s->meta & 3); }
 static inline uint32_t msx_slot_thread(const msx_slot *s) { return (uint32_t)(s->meta >> 2) & ((1u << MSX_THREAD_BITS) - 1); }
@@ -58,6 +62,7 @@ static inline uint64_t msx_slot_meta(uint64_t idx, uint32_t thread)
 
 typedef struct msx_livemap {
     msx_slot *slots;
+    msx_keys *keys;   /* NULL, or cap entries parallel to slots */
     uint64_t cap;     /* power of two */
     unsigned shift;   /* 64 - log2(cap) */
     uint64_t used;    /* LIVE + FREED slots */
@@ -134,6 +139,31 @@ static inline void msx_livemap_set_freed(msx_livemap *m, msx_slot *s)
 {
     s->meta = (s->meta & ~(uint64_t)3) | MSX_SLOT_FREED;
     m->live--;
+}
+
+/* The keys of the block in slot s (all zero if none was ever stored). */
+static inline msx_keys msx_livemap_keys(const msx_livemap *m, const msx_slot *s)
+{
+    if (!m->keys)
+        return (msx_keys){ 0 };
+    return m->keys[s - m->slots];
+}
+
+/* Allocates the key table (all zero). Returns 0 or -ENOMEM. */
+int msx_livemap_alloc_keys(msx_livemap *m);
+
+/* Stores the keys of the block in slot s. Returns 0, or -1 if the key
+ * table was needed and could not be allocated. */
+static inline int msx_livemap_set_keys(msx_livemap *m, msx_slot *s, const msx_keys *k)
+{
+    if (!m->keys) {
+        if (!(k->task | k->stack | k->weight | k->scope | k->var))
+            return 0;
+        if (msx_livemap_alloc_keys(m) < 0)
+            return -1;
+    }
+    m->keys[s - m->slots] = *k;
+    return 0;
 }
 
 #endif /* MSX_LIVEMAP_H */

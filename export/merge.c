@@ -33,7 +33,7 @@ static inline msx_blk blk_of(const msx_merge *M, const msx_slot *s)
     uint32_t t = msx_slot_thread(s);
     return (msx_blk){
         .addr = s->addr, .size = s->size, .birth = s->born, .idx = msx_slot_idx(s),
-        .thread = t, .serial = M->ts[t].serial, .keys = s->keys,
+        .thread = t, .serial = M->ts[t].serial, .keys = msx_livemap_keys(&M->map, s),
     };
 }
 
@@ -64,13 +64,21 @@ static inline void unlive(msx_merge *M, msx_cursor *T, msx_slot *s, uint32_t fla
     emit(M, &e);
 }
 
+/* Stores the keys of slot s; on failure records a fatal error, which stops
+ * the decode loop after the current record. */
+static inline void set_keys(msx_merge *M, msx_slot *s, const msx_keys *keys)
+{
+    if (__builtin_expect(msx_livemap_set_keys(&M->map, s, keys) < 0, 0))
+        msx_reader_fail(M->R, -ENOMEM, 0, "out of memory for block keys");
+}
+
 /* Makes slot s a live block of `size` bytes made by O now (born: when the
  * block started, which a realloc carries over). */
 static inline void make_live(msx_merge *M, msx_cursor *O, msx_slot *s, uint64_t size, uint64_t born,
                              const msx_keys *keys)
 {
     msx_livemap_set_live(&M->map, s, size, born, msx_slot_meta(M->idx, O->index));
-    s->keys = *keys;
+    set_keys(M, s, keys);
     M->live_bytes += size;
     msx_block_ev e;
     e.kind = MSX_BEV_BORN;
@@ -91,7 +99,7 @@ static inline void resize(msx_merge *M, msx_cursor *T, msx_slot *s, uint64_t siz
     M->live_bytes -= s->size;
     msx_livemap_set_freed(&M->map, s);
     msx_livemap_set_live(&M->map, s, size, e.prev.birth, msx_slot_meta(M->idx, T->index));
-    s->keys = *keys;
+    set_keys(M, s, keys);
     M->live_bytes += size;
     e.live = M->live_bytes;
     e.blk = blk_of(M, s);
@@ -341,7 +349,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
     uint64_t addr = T->addr;
 
 #define SAVE() (T->p = p, T->addr = addr)
-    while (p < end) {
+    while (p < end && !M->R->err) {
         const uint8_t *rec = p;
         const char *bad = "";
         msx_rec r;

@@ -45,14 +45,6 @@ static int idset_add(msx_idset *s, uint64_t id)
     return 0;
 }
 
-/* Copies a STR or BIN object into s (other types leave s alone). */
-static int take_str(msx_str *s, const msx_obj *o)
-{
-    if (!o || (o->type != MSX_STR && o->type != MSX_BIN))
-        return 0;
-    return msx_str_set(s, o->v.s, o->n);
-}
-
 /* Updates a METRIC series. Returns 0 or -ENOMEM. */
 static int note_metric(msx_report *r, const msx_obj *k, uint64_t val)
 {
@@ -80,7 +72,7 @@ static int take_process(msx_report *r, const msx_obj *o)
 {
     r->pid = msx_map_uint(o, MSF_KEY_PID, r->pid);
     r->ppid = msx_map_uint(o, MSF_KEY_PPID, r->ppid);
-    if (take_str(&r->exe, msx_map_get(o, MSF_KEY_EXE)) < 0)
+    if (msx_str_take(&r->exe, msx_map_get(o, MSF_KEY_EXE)) < 0)
         return -ENOMEM;
     const msx_obj *argv = msx_map_get(o, MSF_KEY_ARGV);
     if (argv && argv->type == MSX_ARRAY && !r->argv) {
@@ -91,7 +83,7 @@ static int take_process(msx_report *r, const msx_obj *o)
             const msx_obj *a = &argv->v.a[i];
             if (a->type != MSX_STR && a->type != MSX_BIN)
                 continue;
-            if (take_str(&r->argv[r->nargv], a) < 0)
+            if (msx_str_take(&r->argv[r->nargv], a) < 0)
                 return -ENOMEM;
             r->nargv++;
         }
@@ -106,7 +98,7 @@ static int take_process(msx_report *r, const msx_obj *o)
             if (k->type != MSX_STR || (val->type != MSX_STR && val->type != MSX_BIN))
                 continue;
             msx_str *kv = &r->config[2 * r->nconfig];
-            if (take_str(&kv[0], k) < 0 || take_str(&kv[1], val) < 0) {
+            if (msx_str_take(&kv[0], k) < 0 || msx_str_take(&kv[1], val) < 0) {
                 free(kv[0].p);
                 kv[0].p = NULL;
                 return -ENOMEM;

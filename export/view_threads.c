@@ -83,14 +83,6 @@ void msx_view_threads_block(msx_view_threads *v, const msx_block_ev *e)
     }
 }
 
-/* Copies a STR or BIN object into s (other types leave s alone). */
-static int take_str(msx_str *s, const msx_obj *o)
-{
-    if (!o || (o->type != MSX_STR && o->type != MSX_BIN))
-        return 0;
-    return msx_str_set(s, o->v.s, o->n);
-}
-
 /* Thread names and ids, exits, dropped events, last times. */
 int msx_view_threads_control(msx_view_threads *v, const msx_ctl_ev *e)
 {
@@ -111,10 +103,10 @@ int msx_view_threads_control(msx_view_threads *v, const msx_ctl_ev *e)
     switch (e->type) {
     case MSF_R_THREAD:
         th->tid = msx_map_uint(e->obj, MSF_KEY_TID, th->tid);
-        return take_str(&th->name, msx_map_get(e->obj, MSF_KEY_NAME));
+        return msx_str_take(&th->name, msx_map_get(e->obj, MSF_KEY_NAME));
     case MSF_R_THREAD_EXIT:
         th->exited = true;
-        return take_str(&th->name, msx_map_get(e->obj, MSF_KEY_NAME));
+        return msx_str_take(&th->name, msx_map_get(e->obj, MSF_KEY_NAME));
     case MSF_R_DROPPED:
         th->dropped_events += e->obj->v.u;
         return 0;

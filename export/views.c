@@ -6,6 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+int msx_str_take(msx_str *s, const msx_obj *o)
+{
+    if (!o || (o->type != MSX_STR && o->type != MSX_BIN))
+        return 0;
+    return msx_str_set(s, o->v.s, o->n);
+}
+
 void msx_topn_push(msx_topn *h, const msx_block *blk)
 {
     msx_block *b = h->b;

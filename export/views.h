@@ -110,6 +110,9 @@ typedef struct msx_topn {
 void msx_topn_push(msx_topn *h, const msx_block *blk);
 /* Sorts n blocks largest first, then by address. */
 void msx_blocks_sort(msx_block *b, uint32_t n);
+/* Copies a STR or BIN object into s (NULL and other types leave s alone).
+ * Returns 0 or -ENOMEM. */
+int msx_str_take(msx_str *s, const msx_obj *o);
 
 /* -- view states ---------------------------------------------------------- */
 
