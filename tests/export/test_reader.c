@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -420,6 +421,51 @@ static void test_walk_resumes_after_a_gap(void **state)
     free(path);
 }
 
+/* Progress callback that cuts the trace short once the first chunk is done,
+ * as a file shrinking under the reader (or a read failing) would. */
+static bool cut_done;
+static void cut_after_first_chunk(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)done;
+    (void)total;
+    if (!cut_done)  /* called first when chunk 0 is decoded */
+        assert_int_equal(msf_truncate(ctx, MSF_FILE_HEADER_SIZE + 4096 + 100), 0);
+    cut_done = true;
+}
+
+/* The reader reads chunk payloads with pread when a thread opens them: a
+ * read that comes back short is damage, reported with the chunk and the
+ * offset, never a crash (a mapping would raise SIGBUS there). */
+static void test_short_read_is_damage(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "a", 1, 0);
+    for (int i = 0; i < 3000; i++)
+        msf_alloc(t, 1, 0x1000 + (uint64_t)i * 16, 8);
+    msf_end(t, 1, 10);
+    msf_set_end_time(t, 10);
+    char *path = msf_path(msf_dir, "shrinks.msgpack");
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    msx_report *r;
+    char err[512];
+    cut_done = false;
+    assert_int_equal(msx_analyze_trace(path, cut_after_first_chunk, path, &r, err, sizeof err), 0);
+    assert_true(r->events > 0 && r->events < 3000);
+    assert_true(r->damaged_chunks >= 2);
+    bool found = false;
+    char where[160];
+    snprintf(where, sizeof where, "offset %u: chunk 1 (thread 1, seq 1): reading its payload stopped after 36 of",
+             MSF_FILE_HEADER_SIZE + 4096 + 100);
+    for (uint32_t i = 0; i < r->nproblems; i++)
+        found |= strstr(r->problems[i].p, where) != NULL;
+    if (!found)
+        fail_msg("no problem names the short read (first: %s)", r->nproblems ? r->problems[0].p : "none");
+    msx_report_free(r);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_unwritten_slots),
         cmocka_unit_test(test_unreserved_tail_is_no_damage),
         cmocka_unit_test(test_cut_at_chunk_end_is_truncation),
+        cmocka_unit_test(test_short_read_is_damage),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
