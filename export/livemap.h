@@ -35,8 +35,8 @@ typedef struct msx_keys {
     uint64_t task;   /* task current on its thread when it was born (0: none) */
     uint64_t stack;  /* stack id of ALLOC_EX / REALLOC_EX (0: none) */
     uint64_t weight; /* sample weight (0: exact) */
-    uint32_t scope;  /* scope id (0: none; not filled yet) */
-    uint32_t var;    /* variable label id (0: none; not filled yet) */
+    uint64_t scope;  /* innermost scope open on its thread when it was born (SCOPE_ENTER id; 0: none) */
+    uint64_t var;    /* variable label id (0: none; VAR records are not applied yet) */
 } msx_keys;
 
 /* One slot: 32 bytes, two per cache line. meta packs: bits 63..24 the merged

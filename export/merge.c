@@ -282,8 +282,35 @@ static uint64_t off_of(const msx_cursor *T, const uint8_t *p)
     return T->cur->off + MSF_CHUNK_HEADER_SIZE + (uint64_t)(p - T->buf);
 }
 
+/* Opens scope id on T (SCOPE_ENTER). Returns false when out of memory. */
+static bool scope_enter(msx_cursor *T, uint64_t id)
+{
+    if (T->nscopes == T->scopes_cap) {
+        uint32_t cap = T->scopes_cap ? 2 * T->scopes_cap : 8;
+        uint64_t *s = realloc(T->scopes, cap * sizeof *s);
+        if (!s)
+            return false;
+        T->scopes = s;
+        T->scopes_cap = cap;
+    }
+    T->scopes[T->nscopes++] = id;
+    return true;
+}
+
+/* Closes scope id on T (SCOPE_LEAVE), and any scope opened inside it and not
+ * closed (a longjmp or an exception skipped its SCOPE_LEAVE). A scope that is
+ * not open is ignored. */
+static void scope_leave(msx_cursor *T, uint64_t id)
+{
+    for (uint32_t i = T->nscopes; i-- > 0;)
+        if (T->scopes[i] == id) {
+            T->nscopes = i;
+            return;
+        }
+}
+
 /* Applies a control record other than TIME, decoded into o: what the merge
- * needs itself (TASK, FORK), then the views. Returns false on a fatal error.
+ * needs itself (TASK, FORK, SCOPE_ENTER, SCOPE_LEAVE), then the views. Returns false on a fatal error.
  * A known type holding the wrong type of object is reported and ignored. */
 static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_obj *o, uint64_t off)
 {
@@ -303,6 +330,20 @@ static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_o
     case MSF_R_FORK:
         M->forked = true;
         break;
+    case MSF_R_SCOPE_ENTER:
+    case MSF_R_SCOPE_LEAVE: {
+        const msx_obj *id = msx_map_get(o, MSF_KEY_ID);
+        ok = id && id->type == MSX_UINT && id->v.u != 0;
+        if (!ok)
+            break;
+        if (type == MSF_R_SCOPE_LEAVE)
+            scope_leave(T, id->v.u);
+        else if (!scope_enter(T, id->v.u)) {
+            msx_reader_fail(M->R, -ENOMEM, off, "out of memory for scopes");
+            return false;
+        }
+        break;
+    }
     default:
         break;
     }
@@ -358,7 +399,8 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
             goto bad;
         if (rr == MSX_REC_EVENT && T->win.next > limit)
             goto yield;  /* another thread's next event comes first */
-        msx_keys keys = { .task = T->task, .stack = r.stack, .weight = r.weight };
+        msx_keys keys = { .task = T->task, .stack = r.stack, .weight = r.weight,
+                          .scope = T->nscopes ? T->scopes[T->nscopes - 1] : 0 };
         switch (rr == MSX_REC_EVENT ? r.kind : MSF_K_RECORD) {
         case MSF_K_ALLOC:
         case MSF_K_ALLOC_EX: {
@@ -739,8 +781,10 @@ int msx_merge_finish(msx_merge *M)
 
 void msx_merge_free(msx_merge *M)
 {
-    for (uint32_t i = 0; i < M->nts; i++)
+    for (uint32_t i = 0; i < M->nts; i++) {
         free(M->ts[i].buf);
+        free(M->ts[i].scopes);
+    }
     for (uint32_t i = 0; i < M->npool; i++)
         free(M->pool[i].buf);
     free(M->pool);

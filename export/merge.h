@@ -43,6 +43,8 @@ typedef struct msx_cursor {
     const uint8_t *p, *end;    /* payload cursor in buf; p == end: the chunk is done */
     uint64_t addr;             /* delta base (FORMAT.md "Records") */
     uint64_t task;             /* task in force (chunk header, TASK records) */
+    uint64_t *scopes;          /* open scopes (SCOPE_ENTER ids), innermost last */
+    uint32_t nscopes, scopes_cap;
     msx_window win;            /* TIME window; win.next: time of its next event */
     uint64_t now;              /* time of the event being applied */
     uint64_t evno;             /* the thread's event number of its next event */

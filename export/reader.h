@@ -116,7 +116,8 @@ static inline msx_rec_result msx_rec_decode(const uint8_t **pp, const uint8_t *e
     }
     rec->kind = (unsigned)(h & MSF_KIND_MASK);
     rec->arg = h >> MSF_KIND_BITS;
-    rec->stack = rec->weight = 0;
+    rec->size = rec->stack = rec->weight = 0;
+    rec->delta = 0;
     switch (rec->kind) {
     case MSF_K_ALLOC:
         *bad = "undecodable ALLOC";

@@ -2,7 +2,7 @@
  * export/merge.c): version-1 traces still read as before, version-2 records
  * (REALLOC_EX, the new control records) read, a version-2 time bound limits
  * how far events of a TIME window are spread, and block events carry the
- * keys of their block (task, stack, weight). Block events are observed with
+ * keys of their block (task, stack, weight, scope). Block events are observed with
  * the merge's tap (msx_analyze_trace_tapped). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -236,6 +236,44 @@ static void test_block_events_carry_task(void **state)
     msx_report_free(r);
 }
 
+/* Block events carry the innermost scope open on their thread when the block
+ * was born (SCOPE_ENTER / SCOPE_LEAVE); a leave closes the scopes left open
+ * inside it; the freeing thread's scopes do not matter. */
+static void test_block_events_carry_scope(void **state)
+{
+    (void)state;
+    static seen s;
+    msf *t = msf_new(4096);
+    msf_set_version(t, 2);
+    msf_thread(t, 1, 100, "main", 4, 0);
+    msf_thread(t, 2, 101, "worker", 6, 0);
+    msf_alloc(t, 1, 0x100, 1);                 /* no scope */
+    msf_scope_enter(t, 1, 1, "outer", "a.c", 1);
+    msf_alloc(t, 1, 0x1000, 10);
+    msf_scope_enter(t, 1, 2, "inner", "a.c", 2);
+    msf_alloc(t, 1, 0x2000, 20);
+    msf_scope_leave(t, 1, 2);
+    msf_alloc(t, 1, 0x3000, 30);
+    msf_scope_enter(t, 1, 3, "skipped", "a.c", 3);
+    msf_scope_leave(t, 1, 1);                  /* closes 3 too */
+    msf_alloc(t, 1, 0x4000, 40);
+    msf_scope_enter(t, 2, 8, "other", "b.c", 1);
+    msf_time(t, 2, 100);
+    msf_free(t, 2, 0x2000);
+    msf_end(t, 1, 200);
+    msf_set_end_time(t, 200);
+    msx_report *r = analyze(t, &s);
+    assert_int_equal(r->problems_total, 0);
+    assert_int_equal(find(&s, MSX_BEV_BORN, 0x100, 0)->blk.keys.scope, 0);
+    assert_int_equal(find(&s, MSX_BEV_BORN, 0x1000, 0)->blk.keys.scope, 1);
+    assert_int_equal(find(&s, MSX_BEV_BORN, 0x2000, 0)->blk.keys.scope, 2);
+    assert_int_equal(find(&s, MSX_BEV_BORN, 0x3000, 0)->blk.keys.scope, 1);
+    assert_int_equal(find(&s, MSX_BEV_BORN, 0x4000, 0)->blk.keys.scope, 0);
+    assert_int_equal(find(&s, MSX_BEV_FREED, 0x2000, 0)->blk.keys.scope, 2);
+    assert_int_equal(find(&s, MSX_BEV_SURVIVED, 0x3000, 0)->blk.keys.scope, 1);
+    msx_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_v2_records),
         cmocka_unit_test(test_v1_kind_4_reserved),
         cmocka_unit_test(test_block_events_carry_task),
+        cmocka_unit_test(test_block_events_carry_scope),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
