@@ -36,7 +36,7 @@ typedef struct msx_keys {
     uint64_t stack;  /* stack id of ALLOC_EX / REALLOC_EX (0: none) */
     uint64_t weight; /* sample weight (0: exact) */
     uint64_t scope;  /* innermost scope open on its thread when it was born (SCOPE_ENTER id; 0: none) */
-    uint64_t var;    /* variable label id (0: none; VAR records are not applied yet) */
+    uint64_t var;    /* variable label id of a VAR record (0: none; msx_merge_var) */
 } msx_keys;
 
 /* One slot: 32 bytes, two per cache line. meta packs: bits 63..24 the merged

@@ -282,6 +282,115 @@ static uint64_t off_of(const msx_cursor *T, const uint8_t *p)
     return T->cur->off + MSF_CHUNK_HEADER_SIZE + (uint64_t)(p - T->buf);
 }
 
+/* -- variable labels (VAR records) --------------------------------------- */
+
+/* The bytes of a STR or BIN object; anything else (or NULL) is empty. */
+static void obj_bytes(const msx_obj *o, const char **p, uint32_t *n)
+{
+    bool str = o && (o->type == MSX_STR || o->type == MSX_BIN);
+    *p = str ? o->v.s : "";
+    *n = str ? o->n : 0;
+}
+
+/* FNV-1a of n bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+/* Inserts label id into the id table (a free entry is there: cap 2 * vars_cap). */
+static void var_index(msx_merge *M, uint64_t id)
+{
+    uint64_t mask = 2 * M->vars_cap - 1;
+    uint64_t i = M->vars[id - 1].hash & mask;
+    while (M->var_ids[i])
+        i = (i + 1) & mask;
+    M->var_ids[i] = id;
+}
+
+/* The id of the label of VAR record o (name, type, file, line), made if new.
+ * Returns 0 when out of memory. */
+static uint64_t var_id(msx_merge *M, const msx_obj *o)
+{
+    const char *f[3];
+    uint32_t n[3];
+    obj_bytes(msx_map_get(o, MSF_KEY_NAME), &f[0], &n[0]);
+    obj_bytes(msx_map_get(o, MSF_KEY_TYPE), &f[1], &n[1]);
+    obj_bytes(msx_map_get(o, MSF_KEY_FILE), &f[2], &n[2]);
+    uint64_t line = msx_map_uint(o, MSF_KEY_LINE, 0);
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (int k = 0; k < 3; k++)
+        h = fnv(fnv(h, &n[k], sizeof n[k]), f[k], n[k]);
+    h = fnv(h, &line, sizeof line);
+    if (M->nvars == M->vars_cap) {
+        uint64_t cap = M->vars_cap ? 2 * M->vars_cap : 16;
+        msx_var_label *v = realloc(M->vars, cap * sizeof *v);
+        if (!v)
+            return 0;
+        M->vars = v;
+        uint64_t *ids = calloc(2 * cap, sizeof *ids);
+        if (!ids)
+            return 0;
+        free(M->var_ids);
+        M->var_ids = ids;
+        M->vars_cap = cap;
+        for (uint64_t id = 1; id <= M->nvars; id++)
+            var_index(M, id);
+    }
+    uint64_t mask = 2 * M->vars_cap - 1;
+    for (uint64_t i = h & mask; M->var_ids[i]; i = (i + 1) & mask) {
+        const msx_var_label *l = &M->vars[M->var_ids[i] - 1];
+        if (l->hash == h && l->line == line && l->name.n == n[0] && l->type.n == n[1] && l->file.n == n[2] &&
+            !memcmp(l->name.p, f[0], n[0]) && !memcmp(l->type.p, f[1], n[1]) && !memcmp(l->file.p, f[2], n[2]))
+            return M->var_ids[i];
+    }
+    msx_var_label *l = &M->vars[M->nvars];
+    *l = (msx_var_label){ .line = line, .hash = h };
+    if (msx_str_set(&l->name, f[0], n[0]) < 0 || msx_str_set(&l->type, f[1], n[1]) < 0 ||
+        msx_str_set(&l->file, f[2], n[2]) < 0) {
+        free(l->name.p);
+        free(l->type.p);
+        return 0;
+    }
+    uint64_t id = ++M->nvars;
+    var_index(M, id);
+    return id;
+}
+
+const msx_var_label *msx_merge_var(const msx_merge *M, uint64_t id)
+{
+    return id && id <= M->nvars ? &M->vars[id - 1] : NULL;
+}
+
+/* Applies VAR record o: the live block at its address gets the label's id
+ * as keys.var (LABELED). A VAR of an address that holds no live block is
+ * ignored. Returns false on a fatal error. */
+static bool apply_var(msx_merge *M, msx_cursor *T, const msx_obj *o, uint64_t off)
+{
+    const msx_obj *a = msx_map_get(o, MSF_KEY_ADDR);
+    msx_slot *s = a && a->type == MSX_UINT ? msx_livemap_find(&M->map, a->v.u) : NULL;
+    if (!s || msx_slot_state(s) != MSX_SLOT_LIVE)
+        return true;
+    uint64_t id = var_id(M, o);
+    if (!id) {
+        msx_reader_fail(M->R, -ENOMEM, off, "out of memory for variable labels");
+        return false;
+    }
+    msx_block_ev e = { .kind = MSX_BEV_LABELED, .actor = T->index, .time = T->now, .live = M->live_bytes };
+    e.prev = blk_of(M, s);
+    msx_keys keys = e.prev.keys;
+    keys.var = id;
+    set_keys(M, s, &keys);
+    e.blk = blk_of(M, s);
+    emit(M, &e);
+    return !M->R->err;
+}
+
+/* -- scopes --------------------------------------------------------------- */
+
 /* Opens scope id on T (SCOPE_ENTER). Returns false when out of memory. */
 static bool scope_enter(msx_cursor *T, uint64_t id)
 {
@@ -310,7 +419,7 @@ static void scope_leave(msx_cursor *T, uint64_t id)
 }
 
 /* Applies a control record other than TIME, decoded into o: what the merge
- * needs itself (TASK, FORK, SCOPE_ENTER, SCOPE_LEAVE), then the views. Returns false on a fatal error.
+ * needs itself (TASK, FORK, VAR, SCOPE_ENTER, SCOPE_LEAVE), then the views. Returns false on a fatal error.
  * A known type holding the wrong type of object is reported and ignored. */
 static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_obj *o, uint64_t off)
 {
@@ -329,6 +438,11 @@ static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_o
         break;
     case MSF_R_FORK:
         M->forked = true;
+        break;
+    case MSF_R_VAR:
+        ok = o->type == MSX_MAP;
+        if (ok && !apply_var(M, T, o, off))
+            return false;
         break;
     case MSF_R_SCOPE_ENTER:
     case MSF_R_SCOPE_LEAVE: {
@@ -457,6 +571,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
             addr = nu;
             if (old_live) {
                 born = so->born;
+                keys.var = msx_livemap_keys(&M->map, so).var;  /* the variable moves with its block */
                 msx_pend *e = M->pend_n ? pend_find(M, old) : NULL;
                 if (nu == old && !(e && e->frees)) {
                     /* in place; the slot call keeps the map's rebuilds where
@@ -787,6 +902,13 @@ void msx_merge_free(msx_merge *M)
     }
     for (uint32_t i = 0; i < M->npool; i++)
         free(M->pool[i].buf);
+    for (uint64_t i = 0; i < M->nvars; i++) {
+        free(M->vars[i].name.p);
+        free(M->vars[i].type.p);
+        free(M->vars[i].file.p);
+    }
+    free(M->vars);
+    free(M->var_ids);
     free(M->pool);
     free(M->ts);
     free(M->pend);

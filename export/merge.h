@@ -14,7 +14,8 @@
  * and what still does not fit waits in the pending table for its partner
  * (struct msx_pend). What never finds one is an anomaly (msx_merge_finish).
  *
- * Memory: the live-block map (livemap.h, follows the live set), the pending
+ * Memory: the live-block map (livemap.h, follows the live set), the variable
+ * labels (one per distinct label), the pending
  * table (only ties of TIME put anything there), one payload buffer per open
  * chunk (pooled and reused), and one arena for the control record being
  * applied. No allocation per event. */
@@ -92,6 +93,9 @@ typedef struct msx_merge {
     msx_arena arena;           /* control record objects, reset per record */
     msx_pooled *pool;          /* buffers of threads that are done */
     uint32_t npool;
+    msx_var_label *vars;       /* variable labels, id i at vars[i - 1] */
+    uint64_t nvars, vars_cap;
+    uint64_t *var_ids;         /* open addressing by label hash: ids, 0 empty; cap 2 * vars_cap */
     uint64_t idx;              /* merged index of the current event (first is 1) */
     uint64_t live_bytes;       /* bytes of all live blocks */
     bool forked;               /* a FORK record was seen: unknown frees are inherited */
@@ -121,6 +125,9 @@ int msx_merge_run(msx_merge *M);
 int msx_merge_finish(msx_merge *M);
 /* Frees the merge's memory. */
 void msx_merge_free(msx_merge *M);
+/* The variable label of id (keys.var), NULL for 0 or an unknown id. Valid
+ * until msx_merge_free. */
+const msx_var_label *msx_merge_var(const msx_merge *M, uint64_t id);
 
 /* msx_analyze_trace (analyze.c) with a tap that sees every block event as
  * the views do, for tests; tap may be NULL. */

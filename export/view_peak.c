@@ -70,6 +70,8 @@ void msx_view_peak_block(msx_view_peak *v, const msx_block_ev *e)
     case MSX_BEV_SURVIVED:
         snap(v, &e->blk);
         break;
+    case MSX_BEV_LABELED:
+        break;
     }
 }
 

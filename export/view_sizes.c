@@ -49,6 +49,7 @@ void msx_view_sizes_block(msx_view_sizes *v, const msx_block_ev *e)
         break;
     }
     case MSX_BEV_SURVIVED:
+    case MSX_BEV_LABELED:
         break;
     }
 }

@@ -79,6 +79,7 @@ void msx_view_threads_block(msx_view_threads *v, const msx_block_ev *e)
             v->th[e->actor].cross_thread_frees++;
         break;
     case MSX_BEV_SURVIVED:
+    case MSX_BEV_LABELED:
         break;
     }
 }

@@ -100,6 +100,7 @@ void msx_view_totals_block(msx_view_totals *v, const msx_block_ev *e)
             b->last = e->live;
         break;
     case MSX_BEV_SURVIVED:
+    case MSX_BEV_LABELED:
         break;
     }
 }

@@ -8,7 +8,8 @@
  *   block events   a block's life: BORN (an allocation, a realloc's new block),
  *                  RESIZED (a realloc in place), FREED (a free, or a moving
  *                  realloc's old block: MSX_BEVF_REALLOC), SURVIVED (still
- *                  live at the end of the trace), each with the block's keys
+ *                  live at the end of the trace), LABELED (a VAR record named
+ *                  it: keys.var, see msx_var_label), each with the block's keys
  *   control events a chunk opened, a control record, a thread finished, an
  *                  anomaly
  *
@@ -61,6 +62,7 @@ typedef enum msx_bev_kind {
     MSX_BEV_RESIZED,         /* prev was resized in place by a realloc: blk is the block now */
     MSX_BEV_FREED,           /* blk ended */
     MSX_BEV_SURVIVED,        /* blk is live at the end of the trace (emitted by msx_merge_finish) */
+    MSX_BEV_LABELED,         /* a VAR record labelled the live block: blk has keys.var, prev had not */
 } msx_bev_kind;
 
 enum {
@@ -75,7 +77,7 @@ typedef struct msx_block_ev {
     uint64_t time;           /* time of the event (BORN: the time the block became live) */
     uint64_t live;
     msx_blk blk;
-    msx_blk prev;            /* RESIZED: the block before; undefined for other kinds */
+    msx_blk prev;            /* RESIZED, LABELED: the block before; undefined for other kinds */
 } msx_block_ev;
 
 typedef enum msx_ctl_kind {
@@ -96,6 +98,13 @@ typedef struct msx_ctl_ev {
     const msx_chunk *chunk;  /* CHUNK */
     const msx_anomaly *anomaly; /* ANOMALY (its thread field is the serial) */
 } msx_ctl_ev;
+
+/* A variable label (VAR record): keys.var of a block is its id, 1-based. */
+typedef struct msx_var_label {
+    msx_str name, type, file;  /* empty if the record lacks them */
+    uint64_t line;
+    uint64_t hash;             /* of the four fields, for the merge's table */
+} msx_var_label;
 
 /* -- shared helpers (views.c) --------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * export/merge.c): version-1 traces still read as before, version-2 records
  * (REALLOC_EX, the new control records) read, a version-2 time bound limits
  * how far events of a TIME window are spread, and block events carry the
- * keys of their block (task, stack, weight, scope). Block events are observed with
+ * keys of their block (task, stack, weight, scope, variable). Block events are observed with
  * the merge's tap (msx_analyze_trace_tapped). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -274,6 +274,53 @@ static void test_block_events_carry_scope(void **state)
     msx_report_free(r);
 }
 
+/* A VAR record labels the live block at its address (LABELED): the same
+ * label gets the same id, another label another; the label follows its block
+ * through reallocs to its free; a VAR of an address not live is ignored. */
+static void test_block_events_carry_variable(void **state)
+{
+    (void)state;
+    static seen s;
+    msf *t = msf_new(4096);
+    msf_set_version(t, 2);
+    msf_thread(t, 1, 100, "main", 4, 0);
+    msf_alloc(t, 1, 0x1000, 10);
+    msf_alloc(t, 1, 0x2000, 20);
+    msf_alloc(t, 1, 0x3000, 30);
+    msf_var(t, 1, 0x1000, "buf", "char[]", "a.c", 11, 10);
+    msf_var(t, 1, 0x2000, "buf", "char[]", "a.c", 11, 20);
+    msf_var(t, 1, 0x3000, "tbl", "int[]", "a.c", 12, 30);
+    msf_alloc(t, 1, 0x9000, 4);
+    msf_free(t, 1, 0x9000);
+    msf_var(t, 1, 0x9000, "gone", "int", "a.c", 13, 4);  /* freed: nothing live there */
+    msf_var(t, 1, 0xa000, "never", "int", "a.c", 14, 4); /* never allocated */
+    msf_realloc(t, 1, 0x1000, 0x1000, 15);                /* in place */
+    msf_realloc(t, 1, 0x1000, 0x5000, 50);                /* moves */
+    msf_free(t, 1, 0x5000);
+    msf_end(t, 1, 200);
+    msf_set_end_time(t, 200);
+    msx_report *r = analyze(t, &s);
+    assert_int_equal(r->problems_total, 0);
+    const msx_block_ev *l1 = find(&s, MSX_BEV_LABELED, 0x1000, 0), *l2 = find(&s, MSX_BEV_LABELED, 0x2000, 0),
+                       *l3 = find(&s, MSX_BEV_LABELED, 0x3000, 0);
+    assert_int_equal(l1->prev.keys.var, 0);
+    assert_int_not_equal(l1->blk.keys.var, 0);
+    assert_int_equal(l1->blk.size, 10);
+    assert_int_equal(l2->blk.keys.var, l1->blk.keys.var);
+    assert_int_not_equal(l3->blk.keys.var, l1->blk.keys.var);
+    assert_int_not_equal(l3->blk.keys.var, 0);
+    uint32_t labeled = 0;
+    for (uint32_t i = 0; i < s.n; i++)
+        labeled += s.ev[i].kind == MSX_BEV_LABELED;
+    assert_int_equal(labeled, 3);
+    assert_int_equal(find(&s, MSX_BEV_RESIZED, 0x1000, 0)->blk.keys.var, l1->blk.keys.var);
+    assert_int_equal(find(&s, MSX_BEV_BORN, 0x5000, 0)->blk.keys.var, l1->blk.keys.var);
+    assert_int_equal(find(&s, MSX_BEV_FREED, 0x5000, 0)->blk.keys.var, l1->blk.keys.var);
+    assert_int_equal(find(&s, MSX_BEV_SURVIVED, 0x3000, 0)->blk.keys.var, l3->blk.keys.var);
+    assert_int_equal(find(&s, MSX_BEV_BORN, 0x2000, 0)->blk.keys.var, 0);
+    msx_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_v1_kind_4_reserved),
         cmocka_unit_test(test_block_events_carry_task),
         cmocka_unit_test(test_block_events_carry_scope),
+        cmocka_unit_test(test_block_events_carry_variable),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
