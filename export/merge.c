@@ -106,77 +106,16 @@ static inline void resize(msx_merge *M, msx_cursor *T, msx_slot *s, uint64_t siz
     emit(M, &e);
 }
 
-/* -- events that wait for their partner (struct msx_pend) ---------------- */
+/* -- events that wait for their partner (pending.h) ---------------------- */
 
-static uint64_t pend_hash(uint64_t a)
-{
-    return (a * 0x9e3779b97f4a7c15ull) >> 17;
-}
-
-/* The entry of addr, or NULL. */
-static msx_pend *pend_find(msx_merge *M, uint64_t addr)
-{
-    if (!M->pend_n)
-        return NULL;
-    for (uint64_t i = pend_hash(addr) & (M->pend_cap - 1);; i = (i + 1) & (M->pend_cap - 1)) {
-        if (!M->pend[i].used)
-            return NULL;
-        if (M->pend[i].addr == addr)
-            return &M->pend[i];
-    }
-}
-
-/* The entry of addr, made empty if new; NULL (and a fatal error) when out of
- * memory. */
+/* The pending entry of addr, made if new; NULL (and a fatal error) when out
+ * of memory. */
 static msx_pend *pend_get(msx_merge *M, uint64_t addr)
 {
-    msx_pend *e = pend_find(M, addr);
-    if (e)
-        return e;
-    if (2 * (M->pend_n + 1) > M->pend_cap) {
-        uint64_t cap = M->pend_cap ? 2 * M->pend_cap : 64;
-        msx_pend *t = calloc(cap, sizeof *t);
-        if (!t) {
-            msx_reader_fail(M->R, -ENOMEM, 0, "out of memory");
-            return NULL;
-        }
-        for (uint64_t i = 0; i < M->pend_cap; i++) {
-            if (!M->pend[i].used)
-                continue;
-            uint64_t j = pend_hash(M->pend[i].addr) & (cap - 1);
-            while (t[j].used)
-                j = (j + 1) & (cap - 1);
-            t[j] = M->pend[i];
-        }
-        free(M->pend);
-        M->pend = t;
-        M->pend_cap = cap;
-    }
-    uint64_t i = pend_hash(addr) & (M->pend_cap - 1);
-    while (M->pend[i].used)
-        i = (i + 1) & (M->pend_cap - 1);
-    M->pend[i] = (msx_pend){ .addr = addr, .used = true };
-    M->pend_n++;
-    return &M->pend[i];
-}
-
-/* Drops e if nothing waits in it any more (backward-shift deletion). */
-static void pend_tidy(msx_merge *M, msx_pend *e)
-{
-    if (e->frees || e->allocs)
-        return;
-    uint64_t i = (uint64_t)(e - M->pend), mask = M->pend_cap - 1;
-    M->pend[i].used = false;
-    M->pend_n--;
-    for (uint64_t j = (i + 1) & mask; M->pend[j].used; j = (j + 1) & mask) {
-        uint64_t home = pend_hash(M->pend[j].addr) & mask;
-        /* move j back to the hole at i when its home is not in (i, j] */
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            M->pend[i] = M->pend[j];
-            M->pend[j].used = false;
-            i = j;
-        }
-    }
+    msx_pend *e = msx_pending_get(&M->pend, addr);
+    if (!e)
+        msx_reader_fail(M->R, -ENOMEM, 0, "out of memory");
+    return e;
 }
 
 /* Gives slot s (just freed) to the allocation waiting for its address in e,
@@ -187,7 +126,7 @@ static inline void hand_over(msx_merge *M, msx_pend *e, msx_slot *s)
         return;
     e->allocs--;
     make_live(M, &M->ts[e->alloc_thread], s, e->size, e->born, &e->keys);
-    pend_tidy(M, e);
+    msx_pending_tidy(&M->pend, e);
 }
 
 /* Ends the live block in slot s, freed by T now. An allocation waiting for
@@ -196,7 +135,7 @@ static inline void settle_free(msx_merge *M, msx_cursor *T, msx_slot *s)
 {
     uint64_t addr = s->addr;
     unlive(M, T, s, 0);
-    hand_over(M, M->pend_n ? pend_find(M, addr) : NULL, s);
+    hand_over(M, msx_pending_find(&M->pend, addr), s);
 }
 
 /* An allocation by T (ALLOC, ALLOC_EX, or a REALLOC's new block) of slot s:
@@ -206,12 +145,12 @@ static inline void settle_free(msx_merge *M, msx_cursor *T, msx_slot *s)
 static inline bool arrive(msx_merge *M, msx_cursor *T, msx_slot *s, uint64_t addr, uint64_t size, uint64_t born,
                           const msx_keys *keys)
 {
-    msx_pend *e = M->pend_n ? pend_find(M, addr) : NULL;
+    msx_pend *e = msx_pending_find(&M->pend, addr);
     if (__builtin_expect(e && e->frees, 0)) {
         make_live(M, T, s, size, born, keys);
         e->frees--;
         settle_free(M, &M->ts[e->free_thread], s);
-        pend_tidy(M, e);
+        msx_pending_tidy(&M->pend, e);
         return true;
     }
     if (msx_slot_state(s) == MSX_SLOT_LIVE) {
@@ -282,89 +221,6 @@ static uint64_t off_of(const msx_cursor *T, const uint8_t *p)
     return T->cur->off + MSF_CHUNK_HEADER_SIZE + (uint64_t)(p - T->buf);
 }
 
-/* -- variable labels (VAR records) --------------------------------------- */
-
-/* The bytes of a STR or BIN object; anything else (or NULL) is empty. */
-static void obj_bytes(const msx_obj *o, const char **p, uint32_t *n)
-{
-    bool str = o && (o->type == MSX_STR || o->type == MSX_BIN);
-    *p = str ? o->v.s : "";
-    *n = str ? o->n : 0;
-}
-
-/* FNV-1a of n bytes, continuing from h. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
-    return h;
-}
-
-/* Inserts label id into the id table (a free entry is there: cap 2 * vars_cap). */
-static void var_index(msx_merge *M, uint64_t id)
-{
-    uint64_t mask = 2 * M->vars_cap - 1;
-    uint64_t i = M->vars[id - 1].hash & mask;
-    while (M->var_ids[i])
-        i = (i + 1) & mask;
-    M->var_ids[i] = id;
-}
-
-/* The id of the label of VAR record o (name, type, file, line), made if new.
- * Returns 0 when out of memory. */
-static uint64_t var_id(msx_merge *M, const msx_obj *o)
-{
-    const char *f[3];
-    uint32_t n[3];
-    obj_bytes(msx_map_get(o, MSF_KEY_NAME), &f[0], &n[0]);
-    obj_bytes(msx_map_get(o, MSF_KEY_TYPE), &f[1], &n[1]);
-    obj_bytes(msx_map_get(o, MSF_KEY_FILE), &f[2], &n[2]);
-    uint64_t line = msx_map_uint(o, MSF_KEY_LINE, 0);
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (int k = 0; k < 3; k++)
-        h = fnv(fnv(h, &n[k], sizeof n[k]), f[k], n[k]);
-    h = fnv(h, &line, sizeof line);
-    if (M->nvars == M->vars_cap) {
-        uint64_t cap = M->vars_cap ? 2 * M->vars_cap : 16;
-        msx_var_label *v = realloc(M->vars, cap * sizeof *v);
-        if (!v)
-            return 0;
-        M->vars = v;
-        uint64_t *ids = calloc(2 * cap, sizeof *ids);
-        if (!ids)
-            return 0;
-        free(M->var_ids);
-        M->var_ids = ids;
-        M->vars_cap = cap;
-        for (uint64_t id = 1; id <= M->nvars; id++)
-            var_index(M, id);
-    }
-    uint64_t mask = 2 * M->vars_cap - 1;
-    for (uint64_t i = h & mask; M->var_ids[i]; i = (i + 1) & mask) {
-        const msx_var_label *l = &M->vars[M->var_ids[i] - 1];
-        if (l->hash == h && l->line == line && l->name.n == n[0] && l->type.n == n[1] && l->file.n == n[2] &&
-            !memcmp(l->name.p, f[0], n[0]) && !memcmp(l->type.p, f[1], n[1]) && !memcmp(l->file.p, f[2], n[2]))
-            return M->var_ids[i];
-    }
-    msx_var_label *l = &M->vars[M->nvars];
-    *l = (msx_var_label){ .line = line, .hash = h };
-    if (msx_str_set(&l->name, f[0], n[0]) < 0 || msx_str_set(&l->type, f[1], n[1]) < 0 ||
-        msx_str_set(&l->file, f[2], n[2]) < 0) {
-        free(l->name.p);
-        free(l->type.p);
-        return 0;
-    }
-    uint64_t id = ++M->nvars;
-    var_index(M, id);
-    return id;
-}
-
-const msx_var_label *msx_merge_var(const msx_merge *M, uint64_t id)
-{
-    return id && id <= M->nvars ? &M->vars[id - 1] : NULL;
-}
-
 /* Applies VAR record o: the live block at its address gets the label's id
  * as keys.var (LABELED). A VAR of an address that holds no live block is
  * ignored. Returns false on a fatal error. */
@@ -374,7 +230,7 @@ static bool apply_var(msx_merge *M, msx_cursor *T, const msx_obj *o, uint64_t of
     msx_slot *s = a && a->type == MSX_UINT ? msx_livemap_find(&M->map, a->v.u) : NULL;
     if (!s || msx_slot_state(s) != MSX_SLOT_LIVE)
         return true;
-    uint64_t id = var_id(M, o);
+    uint64_t id = msx_labels_intern(&M->labels, o);
     if (!id) {
         msx_reader_fail(M->R, -ENOMEM, off, "out of memory for variable labels");
         return false;
@@ -387,35 +243,6 @@ static bool apply_var(msx_merge *M, msx_cursor *T, const msx_obj *o, uint64_t of
     e.blk = blk_of(M, s);
     emit(M, &e);
     return !M->R->err;
-}
-
-/* -- scopes --------------------------------------------------------------- */
-
-/* Opens scope id on T (SCOPE_ENTER). Returns false when out of memory. */
-static bool scope_enter(msx_cursor *T, uint64_t id)
-{
-    if (T->nscopes == T->scopes_cap) {
-        uint32_t cap = T->scopes_cap ? 2 * T->scopes_cap : 8;
-        uint64_t *s = realloc(T->scopes, cap * sizeof *s);
-        if (!s)
-            return false;
-        T->scopes = s;
-        T->scopes_cap = cap;
-    }
-    T->scopes[T->nscopes++] = id;
-    return true;
-}
-
-/* Closes scope id on T (SCOPE_LEAVE), and any scope opened inside it and not
- * closed (a longjmp or an exception skipped its SCOPE_LEAVE). A scope that is
- * not open is ignored. */
-static void scope_leave(msx_cursor *T, uint64_t id)
-{
-    for (uint32_t i = T->nscopes; i-- > 0;)
-        if (T->scopes[i] == id) {
-            T->nscopes = i;
-            return;
-        }
 }
 
 /* Applies a control record other than TIME, decoded into o: what the merge
@@ -451,8 +278,8 @@ static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_o
         if (!ok)
             break;
         if (type == MSF_R_SCOPE_LEAVE)
-            scope_leave(T, id->v.u);
-        else if (!scope_enter(T, id->v.u)) {
+            msx_scopes_leave(&T->scopes, id->v.u);
+        else if (!msx_scopes_enter(&T->scopes, id->v.u)) {
             msx_reader_fail(M->R, -ENOMEM, off, "out of memory for scopes");
             return false;
         }
@@ -514,7 +341,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
         if (rr == MSX_REC_EVENT && T->win.next > limit)
             goto yield;  /* another thread's next event comes first */
         msx_keys keys = { .task = T->task, .stack = r.stack, .weight = r.weight,
-                          .scope = T->nscopes ? T->scopes[T->nscopes - 1] : 0 };
+                          .scope = msx_scopes_top(&T->scopes) };
         switch (rr == MSX_REC_EVENT ? r.kind : MSF_K_RECORD) {
         case MSF_K_ALLOC:
         case MSF_K_ALLOC_EX: {
@@ -572,7 +399,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
             if (old_live) {
                 born = so->born;
                 keys.var = msx_livemap_keys(&M->map, so).var;  /* the variable moves with its block */
-                msx_pend *e = M->pend_n ? pend_find(M, old) : NULL;
+                msx_pend *e = msx_pending_find(&M->pend, old);
                 if (nu == old && !(e && e->frees)) {
                     /* in place; the slot call keeps the map's rebuilds where
                      * a free and a new allocation of the address had them */
@@ -864,11 +691,11 @@ int msx_merge_finish(msx_merge *M)
 {
     /* What still waits found no partner: a free of an address never
      * allocated (or a block freed twice), an allocation of a live address. */
-    msx_pend *left = M->pend_n ? malloc(M->pend_n * sizeof *left) : NULL;
+    msx_pend *left = M->pend.n ? malloc(M->pend.n * sizeof *left) : NULL;
     uint64_t nleft = 0;
-    for (uint64_t i = 0; left && i < M->pend_cap; i++)
-        if (M->pend[i].used)
-            left[nleft++] = M->pend[i];
+    for (uint64_t i = 0; left && i < M->pend.cap; i++)
+        if (M->pend.e[i].used)
+            left[nleft++] = M->pend.e[i];
     if (left)
         qsort(left, nleft, sizeof *left, pend_cmp); /* listed in the order they happened */
     for (uint64_t i = 0; i < nleft; i++) {
@@ -880,7 +707,7 @@ int msx_merge_finish(msx_merge *M)
             note_anomaly(M, &M->ts[e->alloc_thread], MSX_ANOM_LIVE_ALLOC, e->addr, e->born, e->alloc_event);
     }
     free(left);
-    if (M->pend_n && !left)
+    if (M->pend.n && !left)
         return msx_reader_fail(M->R, -ENOMEM, 0, "out of memory");
     for (uint64_t i = 0; i < M->map.cap; i++) {
         const msx_slot *s = &M->map.slots[i];
@@ -898,21 +725,20 @@ void msx_merge_free(msx_merge *M)
 {
     for (uint32_t i = 0; i < M->nts; i++) {
         free(M->ts[i].buf);
-        free(M->ts[i].scopes);
+        msx_scopes_free(&M->ts[i].scopes);
     }
     for (uint32_t i = 0; i < M->npool; i++)
         free(M->pool[i].buf);
-    for (uint64_t i = 0; i < M->nvars; i++) {
-        free(M->vars[i].name.p);
-        free(M->vars[i].type.p);
-        free(M->vars[i].file.p);
-    }
-    free(M->vars);
-    free(M->var_ids);
+    msx_labels_free(&M->labels);
     free(M->pool);
     free(M->ts);
-    free(M->pend);
+    msx_pending_free(&M->pend);
     msx_livemap_free(&M->map);
     msx_arena_free(&M->arena);
     *M = (msx_merge){ 0 };
+}
+
+const msx_var_label *msx_merge_var(const msx_merge *M, uint64_t id)
+{
+    return msx_labels_get(&M->labels, id);
 }

@@ -12,7 +12,7 @@
  * the time by which the event certainly happened (its window's end: the
  * thread's next TIME), or until every thread is blocked; then it is taken,
  * and what still does not fit waits in the pending table for its partner
- * (struct msx_pend). What never finds one is an anomaly (msx_merge_finish).
+ * (pending.h). What never finds one is an anomaly (msx_merge_finish).
  *
  * Memory: the live-block map (livemap.h, follows the live set), the variable
  * labels (one per distinct label), the pending
@@ -26,8 +26,10 @@
 #include <stdint.h>
 
 #include "export.h"
+#include "keys.h"
 #include "livemap.h"
 #include "mpk.h"
+#include "pending.h"
 #include "reader.h"
 #include "views.h"
 
@@ -44,8 +46,7 @@ typedef struct msx_cursor {
     const uint8_t *p, *end;    /* payload cursor in buf; p == end: the chunk is done */
     uint64_t addr;             /* delta base (FORMAT.md "Records") */
     uint64_t task;             /* task in force (chunk header, TASK records) */
-    uint64_t *scopes;          /* open scopes (SCOPE_ENTER ids), innermost last */
-    uint32_t nscopes, scopes_cap;
+    msx_scopes scopes;         /* open scopes (SCOPE_ENTER ids) */
     msx_window win;            /* TIME window; win.next: time of its next event */
     uint64_t now;              /* time of the event being applied */
     uint64_t evno;             /* the thread's event number of its next event */
@@ -54,23 +55,6 @@ typedef struct msx_cursor {
     bool wait_live;
     bool force;                /* take the next event even if it breaks causality */
 } msx_cursor;
-
-/* An address whose events the merge could not place when they came: frees
- * that met no live block wait for the allocation they belong to, allocations
- * that met a live block wait for its free. */
-typedef struct msx_pend {
-    uint64_t addr;             /* any value, 0 included (a corrupt trace may free 0) */
-    bool used;                 /* false: empty entry */
-    uint32_t frees;            /* departures (FREE, REALLOC's old side) waiting */
-    uint32_t allocs;           /* allocations waiting for the live block to go */
-    uint32_t free_thread;      /* thread index of the newest waiting departure */
-    uint32_t alloc_thread;     /* thread index of the newest waiting allocation */
-    uint8_t free_kind;         /* anomaly kind of that departure if never paired */
-    uint64_t free_time, free_event; /* its time and its thread's event number */
-    uint64_t size, born;       /* of the newest waiting allocation ... */
-    uint64_t alloc_event;      /* ... its thread's event number ... */
-    msx_keys keys;             /* ... and its keys */
-} msx_pend;
 
 /* A free payload buffer kept for the next chunk opened. */
 typedef struct msx_pooled {
@@ -88,14 +72,11 @@ typedef struct msx_merge {
     uint32_t nts;
     uint32_t nblocked;
     msx_livemap map;
-    msx_pend *pend;            /* open addressing, linear probing; cap a power of 2 */
-    uint64_t pend_cap, pend_n;
+    msx_pending pend;          /* events waiting for their partner */
     msx_arena arena;           /* control record objects, reset per record */
     msx_pooled *pool;          /* buffers of threads that are done */
     uint32_t npool;
-    msx_var_label *vars;       /* variable labels, id i at vars[i - 1] */
-    uint64_t nvars, vars_cap;
-    uint64_t *var_ids;         /* open addressing by label hash: ids, 0 empty; cap 2 * vars_cap */
+    msx_labels labels;         /* variable labels (VAR records) */
     uint64_t idx;              /* merged index of the current event (first is 1) */
     uint64_t live_bytes;       /* bytes of all live blocks */
     bool forked;               /* a FORK record was seen: unknown frees are inherited */

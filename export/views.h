@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "livemap.h"
 #include "mpk.h"
 #include "reader.h"
@@ -98,13 +99,6 @@ typedef struct msx_ctl_ev {
     const msx_chunk *chunk;  /* CHUNK */
     const msx_anomaly *anomaly; /* ANOMALY (its thread field is the serial) */
 } msx_ctl_ev;
-
-/* A variable label (VAR record): keys.var of a block is its id, 1-based. */
-typedef struct msx_var_label {
-    msx_str name, type, file;  /* empty if the record lacks them */
-    uint64_t line;
-    uint64_t hash;             /* of the four fields, for the merge's table */
-} msx_var_label;
 
 /* -- shared helpers (views.c) --------------------------------------------- */
 
