@@ -1,4 +1,4 @@
-/* Analysis of traces with known answers (export/analyze.c): exact counts,
+/* Analysis of traces with known answers (export/merge.c, views): exact counts,
  * peak, peak snapshot, leaks, lifetimes, threads, the causal merge of
  * threads, anomalies, forks, dropped events. The traces are built with the
  * test fixture writer. */

@@ -1,4 +1,4 @@
-/* The reader on damaged input (export/analyze.c): empty, random, truncated
+/* The reader on damaged input (export/reader.c): empty, random, truncated
  * and corrupt files give a clear message naming the file, the offset and the
  * problem; damage inside a trace is reported and what comes before it used. */
 #include <errno.h>
