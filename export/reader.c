@@ -404,8 +404,8 @@ void msx_window_start(const msx_reader *R, msx_arena *arena, msx_window *w, uint
         n += rc == 2;
     }
     uint64_t dt = t1 != UINT64_MAX && t1 > t0 ? t1 - t0 : 0;
-    if (R->time_bound && dt > R->time_bound)
-        dt = R->time_bound;  /* see msx_window */
+    if (R->time_bound && (dt > R->time_bound || t1 == UINT64_MAX))
+        dt = R->time_bound;  /* see msx_window; an unknown end is no later than t0 + bound */
     w->t0 = t0;
     w->off = 0;
     w->step = dt < (UINT64_C(1) << 47) ? (dt << 16) / (n + 1) : (dt / (n + 1)) << 16;

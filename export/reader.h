@@ -159,7 +159,9 @@ static inline msx_rec_result msx_rec_decode(const uint8_t **pp, const uint8_t *e
  * with a time bound b, span = min(t1 - t0, b): the writer publishes its clock
  * at least every b ns, so an event is never later than t0 + b; spreading over
  * the whole window would put the events of a thread that allocates rarely far
- * from their real time. Offsets are in ns with 16 fraction bits.
+ * from their real time. Without a known end (a thread's last window) the span
+ * is b in version 2 with a bound, else 0 (all events at t0). Offsets are in ns
+ * with 16 fraction bits.
  * Invariant: the k-th event (k >= 1) of the window gets t0 + ((k * step) >> 16). */
 typedef struct msx_window {
     uint64_t t0;           /* the TIME in force */

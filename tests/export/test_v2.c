@@ -88,11 +88,13 @@ static void test_v1_spreads_over_the_window(void **state)
     assert_int_equal(r->problems_total, 0);
     assert_int_equal(find(&s, MSX_BEV_BORN, 0x1000, 0)->time, 20000000 / 3);
     assert_int_equal(find(&s, MSX_BEV_BORN, 0x2000, 0)->time, 2 * 20000000 / 3);
+    assert_int_equal(find(&s, MSX_BEV_FREED, 0x2000, 0)->time, 20000000); /* last window: at its TIME */
     msx_report_free(r);
 }
 
 /* Version 2 with a bound of 1 ms: the same window's events get times within
- * [0, 1 ms], evenly spread; the frees after TIME 20 ms keep their time. */
+ * [0, 1 ms], evenly spread; the frees after TIME 20 ms, in the thread's last
+ * window (no known end), within [20 ms, 21 ms]. */
 static void test_v2_bounded_spread(void **state)
 {
     (void)state;
@@ -105,7 +107,8 @@ static void test_v2_bounded_spread(void **state)
     assert_true(a->time > 0 && a->time < b->time && b->time <= 1000000);
     assert_int_equal(a->time, 1000000 / 3);
     assert_int_equal(b->time, 2 * 1000000 / 3);
-    assert_int_equal(find(&s, MSX_BEV_FREED, 0x1000, 0)->time, 20000000);
+    assert_int_equal(find(&s, MSX_BEV_FREED, 0x1000, 0)->time, 20000000 + 1000000 / 3);
+    assert_int_equal(find(&s, MSX_BEV_FREED, 0x2000, 0)->time, 20000000 + 2 * 1000000 / 3);
     assert_int_equal(r->peak_time_ns, 2 * 1000000 / 3);
     msx_report_free(r);
 }
