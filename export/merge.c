@@ -345,7 +345,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
         switch (rr == MSX_REC_EVENT ? r.kind : MSF_K_RECORD) {
         case MSF_K_ALLOC:
         case MSF_K_ALLOC_EX: {
-            uint64_t a = addr + msx_zz(r.arg);
+            uint64_t a = addr + msf_zz_dec(r.arg);
             msx_slot *s = msx_livemap_slot(&M->map, a);
             if (!s)
                 goto oom;
@@ -361,7 +361,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
             break;
         }
         case MSF_K_FREE: {
-            uint64_t a = addr + msx_zz(r.arg);
+            uint64_t a = addr + msf_zz_dec(r.arg);
             msx_slot *s = msx_livemap_find(&M->map, a);
             bool live = s && msx_slot_state(s) == MSX_SLOT_LIVE;
             if (!live && !T->force) {
@@ -381,7 +381,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
         }
         case MSF_K_REALLOC:
         case MSF_K_REALLOC_EX: {
-            uint64_t old = addr + msx_zz(r.arg), nu = old + (uint64_t)r.delta;
+            uint64_t old = addr + msf_zz_dec(r.arg), nu = old + (uint64_t)r.delta;
             msx_slot *so = msx_livemap_find(&M->map, old);
             bool old_live = so && msx_slot_state(so) == MSX_SLOT_LIVE;
             if (!T->force) {

@@ -102,11 +102,6 @@ __attribute__((always_inline)) static inline bool msx_rd_int(const uint8_t **pp,
     return true;
 }
 
-/* Zig-zag decoding of FORMAT.md: (v >> 1) ^ -(v & 1). */
-static inline uint64_t msx_zz(uint64_t v)
-{
-    return (v >> 1) ^ (0 - (v & 1));
-}
 
 /* -- generic objects ------------------------------------------------------ */
 
