@@ -318,6 +318,14 @@ static uint64_t next_chunk_time(const msx_merge *M, const msx_cursor *T)
     return T->ck < T->ck_end ? M->R->chunks[T->ck].time_ns : UINT64_MAX;
 }
 
+/* The keys a block made by T's event r gets: T's task and scope now, the
+ * event's stack and weight. */
+static inline msx_keys event_keys(const msx_cursor *T, const msx_rec *r)
+{
+    return (msx_keys){ .task = T->task, .stack = r->stack, .weight = r->weight,
+                       .scope = msx_scopes_top(&T->scopes) };
+}
+
 /* Result of decode_chunk. */
 typedef enum { RUN_CHUNK_END, RUN_STOP } run_result;
 
@@ -340,8 +348,6 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
             goto bad;
         if (rr == MSX_REC_EVENT && T->win.next > limit)
             goto yield;  /* another thread's next event comes first */
-        msx_keys keys = { .task = T->task, .stack = r.stack, .weight = r.weight,
-                          .scope = msx_scopes_top(&T->scopes) };
         switch (rr == MSX_REC_EVENT ? r.kind : MSF_K_RECORD) {
         case MSF_K_ALLOC:
         case MSF_K_ALLOC_EX: {
@@ -356,6 +362,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
             if (!take_event(M, T, MSF_K_ALLOC, a, r.size))
                 return RUN_STOP;
             addr = a;
+            msx_keys keys = event_keys(T, &r);
             if (!arrive(M, T, s, a, r.size, T->now, &keys))
                 return RUN_STOP;
             break;
@@ -394,6 +401,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
             }
             if (!take_event(M, T, MSF_K_REALLOC, old, r.size))
                 return RUN_STOP;
+            msx_keys keys = event_keys(T, &r);
             uint64_t born = T->now;
             addr = nu;
             if (old_live) {
