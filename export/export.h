@@ -10,13 +10,6 @@
 
 #include "report.h"
 
-/* Called by the allocator's exit hook when MEMSCOPE_AUTO_EXPORT is set.
- * Analyses the trace at trace_path and writes, for each entry of the comma
- * list `formats` (json, html, bin), <outdir>/<base>.json, <outdir>/<base>.html
- * or <outdir>/<base>.msbin. Prints nothing except one line on stderr if it
- * fails. Returns 0 or a negative errno (-EINVAL for an unknown format). */
-int msx_auto_export(const char *trace_path, const char *outdir, const char *base, const char *formats);
-
 /* Progress callback: `done` of `total` units of work are finished. */
 typedef void (*msx_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 

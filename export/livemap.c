@@ -3,15 +3,19 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { MIN_CAP = 1024 };
 
-/* Allocates zeroed slots (all EMPTY) for a capacity of cap. */
+/* Allocates zeroed slots (all EMPTY) for a capacity of cap, aligned to a
+ * cache line so that a slot never straddles two. The key table is the
+ * caller's. */
 static int alloc_slots(msx_livemap *m, uint64_t cap)
 {
-    msx_slot *s = calloc(cap, sizeof *s);
+    msx_slot *s = aligned_alloc(64, cap * sizeof *s);
     if (!s)
         return -ENOMEM;
+    memset(s, 0, cap * sizeof *s);
     m->slots = s;
     m->cap = cap;
     m->shift = 64u - (unsigned)__builtin_ctzll(cap);
@@ -22,14 +26,23 @@ static int alloc_slots(msx_livemap *m, uint64_t cap)
 
 int msx_livemap_init(msx_livemap *m)
 {
+    m->keys = NULL;
     return alloc_slots(m, MIN_CAP);
 }
 
 void msx_livemap_free(msx_livemap *m)
 {
     free(m->slots);
+    free(m->keys);
     m->slots = NULL;
+    m->keys = NULL;
     m->cap = 0;
+}
+
+int msx_livemap_alloc_keys(msx_livemap *m)
+{
+    m->keys = calloc(m->cap, sizeof *m->keys);
+    return m->keys ? 0 : -ENOMEM;
 }
 
 int msx_livemap_rebuild(msx_livemap *m)
@@ -38,7 +51,10 @@ int msx_livemap_rebuild(msx_livemap *m)
     while (cap < m->live * 4)
         cap *= 2;
     msx_livemap old = *m;
-    if (alloc_slots(m, cap) < 0) {
+    m->keys = NULL;
+    if (alloc_slots(m, cap) < 0 || (old.keys && msx_livemap_alloc_keys(m) < 0)) {
+        if (m->slots != old.slots)
+            free(m->slots);
         *m = old;
         return -ENOMEM;
     }
@@ -51,9 +67,12 @@ int msx_livemap_rebuild(msx_livemap *m)
         while ((m->slots[j].meta & 3) != MSX_SLOT_EMPTY)
             j = (j + 1) & mask;
         m->slots[j] = *s;
+        if (old.keys)
+            m->keys[j] = old.keys[i];
         m->used++;
         m->live++;
     }
     free(old.slots);
+    free(old.keys);
     return 0;
 }

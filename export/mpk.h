@@ -36,7 +36,7 @@ static inline uint64_t msx_be64(const uint8_t *p)
 /* Decodes a non-negative MessagePack integer at *pp (any width, signed formats
  * included when the value is >= 0) into *v and advances *pp. Returns false,
  * leaving *pp alone, if the bytes before `end` do not hold one. */
-static inline bool msx_rd_uint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+__attribute__((always_inline)) static inline bool msx_rd_uint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
     const uint8_t *p = *pp;
     if (p >= end)
@@ -71,7 +71,7 @@ static inline bool msx_rd_uint(const uint8_t **pp, const uint8_t *end, uint64_t 
 /* Decodes any MessagePack integer at *pp as a signed 64-bit value (unsigned
  * values above INT64_MAX are refused) and advances *pp. Returns false, leaving
  * *pp alone, on anything else. */
-static inline bool msx_rd_int(const uint8_t **pp, const uint8_t *end, int64_t *v)
+__attribute__((always_inline)) static inline bool msx_rd_int(const uint8_t **pp, const uint8_t *end, int64_t *v)
 {
     const uint8_t *p = *pp;
     if (p >= end)
@@ -102,11 +102,6 @@ static inline bool msx_rd_int(const uint8_t **pp, const uint8_t *end, int64_t *v
     return true;
 }
 
-/* Zig-zag decoding of FORMAT.md: (v >> 1) ^ -(v & 1). */
-static inline uint64_t msx_zz(uint64_t v)
-{
-    return (v >> 1) ^ (0 - (v & 1));
-}
 
 /* -- generic objects ------------------------------------------------------ */
 

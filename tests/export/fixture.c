@@ -12,7 +12,9 @@
 
 #include <msgpack.h>
 
-enum { HDR = 4096, CHDR = 64 };
+#include "format.h"
+
+enum { HDR = MSF_FILE_HEADER_SIZE, CHDR = MSF_CHUNK_HEADER_SIZE };
 
 /* One chunk being filled. */
 typedef struct fchunk {
@@ -37,6 +39,8 @@ struct msf {
     uint32_t chunk_size;
     uint32_t version;
     uint64_t pid, end_time, dropped;
+    uint64_t time_bound;   /* header field of version 2 */
+    uint32_t end_how;      /* header field of version 2 */
     uint64_t next_slot;
     uint64_t events;
     uint32_t nthreads;
@@ -58,7 +62,7 @@ msf *msf_new(uint32_t chunk_size)
 {
     msf *t = xcalloc(1, sizeof *t);
     t->chunk_size = chunk_size;
-    t->version = 1;
+    t->version = 1;  /* the tests of version 2 ask for it */
     t->pid = 4242;
     msgpack_sbuffer_init(&t->sb);
     msgpack_packer_init(&t->pk, &t->sb, msgpack_sbuffer_write);
@@ -81,6 +85,8 @@ void msf_set_pid(msf *t, uint64_t pid) { t->pid = pid; }
 void msf_set_end_time(msf *t, uint64_t end_time_ns) { t->end_time = end_time_ns; }
 void msf_set_dropped(msf *t, uint64_t dropped) { t->dropped = dropped; }
 void msf_set_version(msf *t, uint32_t version) { t->version = version; }
+void msf_set_time_bound(msf *t, uint64_t bound_ns) { t->time_bound = bound_ns; }
+void msf_set_end_how(msf *t, uint32_t how) { t->end_how = how; }
 uint64_t msf_events(const msf *t) { return t->events; }
 
 /* Returns thread `serial`, growing the table. */
@@ -100,19 +106,13 @@ static fthread *th(msf *t, uint32_t serial)
 static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
 
-/* Zig-zag encoding, the inverse of FORMAT.md's zz(). */
-static uint64_t zz_enc(uint64_t d)
-{
-    return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
-}
-
 /* Appends the scratch buffer to the thread's current chunk (which must fit). */
 static void append(msf *t, fthread *f)
 {
     fchunk *c = &f->chunks[f->nchunks - 1];
     memcpy(c->buf + CHDR + c->used, t->sb.data, t->sb.size);
     c->used += (uint32_t)t->sb.size;
-    put32(c->buf + 4, c->used);
+    put32(c->buf + MSF_C_COMMITTED, c->used);
 }
 
 /* Starts a new chunk for thread serial, beginning with a TIME record. */
@@ -126,18 +126,18 @@ static void new_chunk(msf *t, uint32_t serial)
     c->buf = xcalloc(1, t->chunk_size);
     c->used = 0;
     c->slot = t->next_slot++;
-    put32(c->buf, 0x4b43534d);
-    put32(c->buf + 52, t->chunk_size); /* every fixture chunk has the largest size */
-    put32(c->buf + 8, serial);
-    put32(c->buf + 12, f->nchunks);
-    put64(c->buf + 16, f->tid);
-    put64(c->buf + 24, f->time);
-    put64(c->buf + 32, f->events);
-    put64(c->buf + 40, f->task);
+    put32(c->buf + MSF_C_MAGIC, MSF_CHUNK_MAGIC);
+    put32(c->buf + MSF_C_SIZE, t->chunk_size); /* every fixture chunk has the largest size */
+    put32(c->buf + MSF_C_THREAD, serial);
+    put32(c->buf + MSF_C_SEQ, f->nchunks);
+    put64(c->buf + MSF_C_TID, f->tid);
+    put64(c->buf + MSF_C_TIME, f->time);
+    put64(c->buf + MSF_C_FIRST_EVENT, f->events);
+    put64(c->buf + MSF_C_TASK, f->task);
     f->nchunks++;
     f->addr = 0;
     msgpack_sbuffer_clear(&t->sb);
-    msgpack_pack_uint64(&t->pk, 1u << 3 | 7);
+    msgpack_pack_uint64(&t->pk, msf_head(MSF_R_TIME, MSF_K_RECORD));
     msgpack_pack_uint64(&t->pk, f->time);
     append(t, f);
 }
@@ -157,7 +157,7 @@ static bool need_new_chunk(msf *t, uint32_t serial)
 static void pack_head(msf *t, fthread *f, unsigned kind, uint64_t a)
 {
     msgpack_sbuffer_clear(&t->sb);
-    msgpack_pack_uint64(&t->pk, zz_enc(a - f->addr) << 3 | kind);
+    msgpack_pack_uint64(&t->pk, msf_head(msf_zz_enc(a - f->addr), kind));
 }
 
 /* Emits one event record; `fields` are packed after the head. */
@@ -188,7 +188,7 @@ static void control(msf *t, uint32_t serial, uint64_t type, void (*pack_obj)(msf
     fthread *f = th(t, serial);
     for (int pass = 0; pass < 2; pass++) {
         msgpack_sbuffer_clear(&t->sb);
-        msgpack_pack_uint64(&t->pk, type << 3 | 7);
+        msgpack_pack_uint64(&t->pk, msf_head(type, MSF_K_RECORD));
         pack_obj(t, arg);
         if (!need_new_chunk(t, serial))
             break;
@@ -211,14 +211,14 @@ static void pk_thread(msf *t, const void *a)
 {
     const thread_obj *o = a;
     msgpack_pack_map(&t->pk, o->name ? 3 : 2);
-    pack_cstr(t, "tid");
+    pack_cstr(t, MSF_KEY_TID);
     msgpack_pack_uint64(&t->pk, o->tid);
     if (o->name) {
-        pack_cstr(t, "name");
+        pack_cstr(t, MSF_KEY_NAME);
         msgpack_pack_str(&t->pk, o->len);
         msgpack_pack_str_body(&t->pk, o->name, o->len);
     }
-    pack_cstr(t, "parent");
+    pack_cstr(t, MSF_KEY_PARENT);
     msgpack_pack_uint64(&t->pk, 0);
 }
 
@@ -230,7 +230,7 @@ static void pk_uint(msf *t, const void *a)
 static void pk_name_map(msf *t, const void *a)
 {
     msgpack_pack_map(&t->pk, 1);
-    pack_cstr(t, "name");
+    pack_cstr(t, MSF_KEY_NAME);
     pack_cstr(t, a);
 }
 
@@ -257,17 +257,17 @@ static void pk_process(msf *t, const void *a)
 {
     const process_obj *o = a;
     msgpack_pack_map(&t->pk, 5);
-    pack_cstr(t, "pid");
+    pack_cstr(t, MSF_KEY_PID);
     msgpack_pack_uint64(&t->pk, o->pid);
-    pack_cstr(t, "ppid");
+    pack_cstr(t, MSF_KEY_PPID);
     msgpack_pack_uint64(&t->pk, 1);
-    pack_cstr(t, "exe");
+    pack_cstr(t, MSF_KEY_EXE);
     pack_cstr(t, o->exe);
-    pack_cstr(t, "argv");
+    pack_cstr(t, MSF_KEY_ARGV);
     msgpack_pack_array(&t->pk, (size_t)o->argc);
     for (int i = 0; i < o->argc; i++)
         pack_cstr(t, o->argv[i]);
-    pack_cstr(t, "config");
+    pack_cstr(t, MSF_KEY_CONFIG);
     msgpack_pack_map(&t->pk, (size_t)o->nconfig);
     for (int i = 0; i < 2 * o->nconfig; i++)
         pack_cstr(t, o->config[i]);
@@ -288,39 +288,50 @@ void msf_thread(msf *t, uint32_t serial, uint64_t tid, const char *name, size_t 
     f->tid = tid;
     f->time = time;
     thread_obj o = { tid, name, name_len };
-    control(t, serial, 2, pk_thread, &o);
+    control(t, serial, MSF_R_THREAD, pk_thread, &o);
 }
 
 void msf_time(msf *t, uint32_t serial, uint64_t time)
 {
     th(t, serial)->time = time;
-    control(t, serial, 1, pk_uint, &time);
+    control(t, serial, MSF_R_TIME, pk_uint, &time);
 }
 
 void msf_alloc(msf *t, uint32_t serial, uint64_t addr, uint64_t size)
 {
-    event(t, serial, 0, addr, 1, &size, false);
+    event(t, serial, MSF_K_ALLOC, addr, 1, &size, false);
 }
 
 void msf_alloc_ex(msf *t, uint32_t serial, uint64_t addr, uint64_t size, uint64_t stack)
 {
-    uint64_t f[3] = { size, stack, 0 };
-    event(t, serial, 3, addr, 3, f, false);
+    msf_alloc_w(t, serial, addr, size, stack, 0);
+}
+
+void msf_alloc_w(msf *t, uint32_t serial, uint64_t addr, uint64_t size, uint64_t stack, uint64_t weight)
+{
+    uint64_t f[3] = { size, stack, weight };
+    event(t, serial, MSF_K_ALLOC_EX, addr, 3, f, false);
 }
 
 void msf_free(msf *t, uint32_t serial, uint64_t addr)
 {
-    event(t, serial, 1, addr, 0, NULL, false);
+    event(t, serial, MSF_K_FREE, addr, 0, NULL, false);
 }
 
-void msf_realloc(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size)
+/* Emits REALLOC (ex false) or REALLOC_EX with its stack and weight. */
+static void realloc_rec(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size, bool ex,
+                        uint64_t stack, uint64_t weight)
 {
     /* the head carries old; the delta is new - old; addr becomes new */
     fthread *f = th(t, serial);
     for (int pass = 0; pass < 2; pass++) {
-        pack_head(t, f, 2, old_addr);
+        pack_head(t, f, ex ? MSF_K_REALLOC_EX : MSF_K_REALLOC, old_addr);
         msgpack_pack_int64(&t->pk, (int64_t)(new_addr - old_addr));
         msgpack_pack_uint64(&t->pk, size);
+        if (ex) {
+            msgpack_pack_uint64(&t->pk, stack);
+            msgpack_pack_uint64(&t->pk, weight);
+        }
         if (!need_new_chunk(t, serial))
             break;
     }
@@ -330,45 +341,121 @@ void msf_realloc(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, 
     t->events++;
 }
 
+void msf_realloc(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size)
+{
+    realloc_rec(t, serial, old_addr, new_addr, size, false, 0, 0);
+}
+
+void msf_realloc_ex(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size, uint64_t stack,
+                    uint64_t weight)
+{
+    realloc_rec(t, serial, old_addr, new_addr, size, true, stack, weight);
+}
+
 void msf_thread_exit(msf *t, uint32_t serial, const char *name)
 {
-    control(t, serial, 3, pk_name_map, name);
+    control(t, serial, MSF_R_THREAD_EXIT, pk_name_map, name);
 }
 
 void msf_process(msf *t, uint32_t serial, uint64_t pid, const char *exe, int argc, const char *const *argv,
                  int nconfig, const char *const *config)
 {
     process_obj o = { pid, exe, argc, argv, nconfig, config };
-    control(t, serial, 4, pk_process, &o);
+    control(t, serial, MSF_R_PROCESS, pk_process, &o);
 }
 
 void msf_dropped(msf *t, uint32_t serial, uint64_t n)
 {
-    control(t, serial, 7, pk_uint, &n);
+    control(t, serial, MSF_R_DROPPED, pk_uint, &n);
 }
 
 void msf_task(msf *t, uint32_t serial, uint64_t task)
 {
     th(t, serial)->task = task;
-    control(t, serial, 6, pk_uint, &task);
+    control(t, serial, MSF_R_TASK, pk_uint, &task);
 }
 
 void msf_fork(msf *t, uint32_t serial, uint64_t parent_pid)
 {
-    kv_obj o = { "parent_pid", parent_pid };
-    control(t, serial, 10, pk_kv, &o);
+    kv_obj o = { MSF_KEY_PARENT_PID, parent_pid };
+    control(t, serial, MSF_R_FORK, pk_kv, &o);
 }
 
 void msf_end(msf *t, uint32_t serial, uint64_t time)
 {
-    kv_obj o = { "time", time };
-    control(t, serial, 11, pk_kv, &o);
+    kv_obj o = { MSF_KEY_TIME, time };
+    control(t, serial, MSF_R_END, pk_kv, &o);
 }
 
 void msf_metric(msf *t, uint32_t serial, const char *name, uint64_t value)
 {
     kv_obj o = { name, value };
-    control(t, serial, 9, pk_kv, &o);
+    control(t, serial, MSF_R_METRIC, pk_kv, &o);
+}
+
+/* Packs a map of string keys to uints and strings: n pairs, each a key and
+ * either a string (s non-NULL) or a uint. */
+typedef struct kvs_pair { const char *key; const char *s; uint64_t u; } kvs_pair;
+typedef struct kvs_obj { int n; const kvs_pair *p; } kvs_obj;
+
+static void pk_kvs(msf *t, const void *a)
+{
+    const kvs_obj *o = a;
+    msgpack_pack_map(&t->pk, (size_t)o->n);
+    for (int i = 0; i < o->n; i++) {
+        pack_cstr(t, o->p[i].key);
+        if (o->p[i].s)
+            pack_cstr(t, o->p[i].s);
+        else
+            msgpack_pack_uint64(&t->pk, o->p[i].u);
+    }
+}
+
+void msf_end_how(msf *t, uint32_t serial, uint64_t time, uint32_t how)
+{
+    kvs_pair p[] = { { MSF_KEY_TIME, NULL, time }, { MSF_KEY_HOW, NULL, how } };
+    kvs_obj o = { 2, p };
+    control(t, serial, MSF_R_END, pk_kvs, &o);
+}
+
+void msf_task_create(msf *t, uint32_t serial, uint64_t id, const char *name, uint64_t parent)
+{
+    kvs_pair p[] = { { MSF_KEY_ID, NULL, id }, { MSF_KEY_NAME, name, 0 }, { MSF_KEY_PARENT, NULL, parent } };
+    kvs_obj o = { 3, p };
+    control(t, serial, MSF_R_TASK_CREATE, pk_kvs, &o);
+}
+
+void msf_task_end(msf *t, uint32_t serial, uint64_t id)
+{
+    kvs_pair p[] = { { MSF_KEY_ID, NULL, id } };
+    kvs_obj o = { 1, p };
+    control(t, serial, MSF_R_TASK_END, pk_kvs, &o);
+}
+
+void msf_var(msf *t, uint32_t serial, uint64_t addr, const char *name, const char *type, const char *file,
+             uint64_t line, uint64_t size)
+{
+    kvs_pair p[] = {
+        { MSF_KEY_ADDR, NULL, addr }, { MSF_KEY_NAME, name, 0 }, { MSF_KEY_TYPE, type, 0 },
+        { MSF_KEY_FILE, file, 0 },    { MSF_KEY_LINE, NULL, line }, { MSF_KEY_SIZE, NULL, size },
+    };
+    kvs_obj o = { 6, p };
+    control(t, serial, MSF_R_VAR, pk_kvs, &o);
+}
+
+void msf_scope_enter(msf *t, uint32_t serial, uint64_t id, const char *name, const char *file, uint64_t line)
+{
+    kvs_pair p[] = { { MSF_KEY_ID, NULL, id }, { MSF_KEY_NAME, name, 0 }, { MSF_KEY_FILE, file, 0 },
+                     { MSF_KEY_LINE, NULL, line } };
+    kvs_obj o = { 4, p };
+    control(t, serial, MSF_R_SCOPE_ENTER, pk_kvs, &o);
+}
+
+void msf_scope_leave(msf *t, uint32_t serial, uint64_t id)
+{
+    kvs_pair p[] = { { MSF_KEY_ID, NULL, id } };
+    kvs_obj o = { 1, p };
+    control(t, serial, MSF_R_SCOPE_LEAVE, pk_kvs, &o);
 }
 
 void msf_raw(msf *t, uint32_t serial, uint64_t head, const void *bytes, size_t len)
@@ -389,7 +476,7 @@ void msf_exit_flag(msf *t, uint32_t serial)
 {
     fthread *f = th(t, serial);
     if (f->nchunks)
-        put32(f->chunks[f->nchunks - 1].buf + 48, 1);
+        put32(f->chunks[f->nchunks - 1].buf + MSF_C_FLAGS, MSF_CF_THREAD_EXITED);
 }
 
 uint64_t msf_chunk_offset(const msf *t, uint32_t serial, uint32_t seq)
@@ -401,16 +488,20 @@ int msf_write(const msf *t, const char *path)
 {
     uint64_t size = HDR + t->next_slot * t->chunk_size;
     uint8_t *file = xcalloc(1, size);
-    memcpy(file, "MEMSCOPE", 8);
-    put32(file + 8, t->version);
-    put32(file + 12, HDR);
-    put32(file + 16, t->chunk_size);
-    put64(file + 24, t->pid);
-    put64(file + 32, 1700000000000000000ull);
-    put64(file + 40, 1000);
-    put64(file + 48, t->next_slot * (uint64_t)t->chunk_size); /* space taken */
-    put64(file + 56, t->dropped);
-    put64(file + 72, t->end_time);
+    memcpy(file + MSF_H_MAGIC, MSF_MAGIC, MSF_MAGIC_LEN);
+    put32(file + MSF_H_VERSION, t->version);
+    put32(file + MSF_H_HEADER_SIZE, HDR);
+    put32(file + MSF_H_CHUNK_SIZE, t->chunk_size);
+    put64(file + MSF_H_PID, t->pid);
+    put64(file + MSF_H_START_REALTIME, 1700000000000000000ull);
+    put64(file + MSF_H_START_MONOTONIC, 1000);
+    put64(file + MSF_H_SPACE_TAKEN, t->next_slot * (uint64_t)t->chunk_size);
+    put64(file + MSF_H_DROPPED_EVENTS, t->dropped);
+    put64(file + MSF_H_END_TIME, t->end_time);
+    /* written whatever the version: tests check that a version-1 reader
+     * ignores bytes 80..127 */
+    put64(file + MSF_H_TIME_BOUND, t->time_bound);
+    put32(file + MSF_H_END_HOW, t->end_how);
     for (uint32_t i = 0; i < t->nthreads; i++)
         for (uint32_t c = 0; c < t->threads[i].nchunks; c++) {
             const fchunk *k = &t->threads[i].chunks[c];

@@ -24,8 +24,14 @@ void msf_destroy(msf *t);
 void msf_set_pid(msf *t, uint64_t pid);
 void msf_set_end_time(msf *t, uint64_t end_time_ns);
 void msf_set_dropped(msf *t, uint64_t dropped);
-/* Overrides the header's version field (default 1). */
+/* Overrides the header's version field (default 1: the tests of version 2
+ * set 2). */
 void msf_set_version(msf *t, uint32_t version);
+/* Version 2 header fields: the bound of the time error (ns; default 0, no
+ * bound) and how the process ended (MSF_END_*). Written as set whatever the
+ * version, so that a test can check that version 1 ignores them. */
+void msf_set_time_bound(msf *t, uint64_t bound_ns);
+void msf_set_end_how(msf *t, uint32_t how);
 
 /* Starts thread `serial` (1, 2, ...) with kernel id tid at time t: writes its
  * THREAD record (name may be NULL: no name key; name_len bytes, any content). */
@@ -34,9 +40,13 @@ void msf_thread(msf *t, uint32_t serial, uint64_t tid, const char *name, size_t 
 void msf_time(msf *t, uint32_t serial, uint64_t time);
 /* Events. */
 void msf_alloc(msf *t, uint32_t serial, uint64_t addr, uint64_t size);
-void msf_alloc_ex(msf *t, uint32_t serial, uint64_t addr, uint64_t size, uint64_t stack);
+void msf_alloc_ex(msf *t, uint32_t serial, uint64_t addr, uint64_t size, uint64_t stack);     /* weight 0 */
+void msf_alloc_w(msf *t, uint32_t serial, uint64_t addr, uint64_t size, uint64_t stack, uint64_t weight);
 void msf_free(msf *t, uint32_t serial, uint64_t addr);
 void msf_realloc(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size);
+/* REALLOC_EX (version 2): delta, size, stack, weight. */
+void msf_realloc_ex(msf *t, uint32_t serial, uint64_t old_addr, uint64_t new_addr, uint64_t size, uint64_t stack,
+                    uint64_t weight);
 /* Control records. */
 void msf_thread_exit(msf *t, uint32_t serial, const char *name);
 void msf_process(msf *t, uint32_t serial, uint64_t pid, const char *exe, int argc, const char *const *argv,
@@ -46,6 +56,15 @@ void msf_task(msf *t, uint32_t serial, uint64_t task);
 void msf_fork(msf *t, uint32_t serial, uint64_t parent_pid);
 void msf_end(msf *t, uint32_t serial, uint64_t time);
 void msf_metric(msf *t, uint32_t serial, const char *name, uint64_t value);
+/* Version-2 control records (format.h MSF_R_TASK_CREATE ... MSF_R_SCOPE_LEAVE,
+ * END with "how"). */
+void msf_end_how(msf *t, uint32_t serial, uint64_t time, uint32_t how);
+void msf_task_create(msf *t, uint32_t serial, uint64_t id, const char *name, uint64_t parent);
+void msf_task_end(msf *t, uint32_t serial, uint64_t id);
+void msf_var(msf *t, uint32_t serial, uint64_t addr, const char *name, const char *type, const char *file,
+             uint64_t line, uint64_t size);
+void msf_scope_enter(msf *t, uint32_t serial, uint64_t id, const char *name, const char *file, uint64_t line);
+void msf_scope_leave(msf *t, uint32_t serial, uint64_t id);
 /* A raw record: the head H and then `len` bytes as they are. */
 void msf_raw(msf *t, uint32_t serial, uint64_t head, const void *bytes, size_t len);
 /* Marks the thread's current chunk as its last (exit flag). */

@@ -1,4 +1,4 @@
-/* Analysis of traces with known answers (export/analyze.c): exact counts,
+/* Analysis of traces with known answers (export/merge.c, views): exact counts,
  * peak, peak snapshot, leaks, lifetimes, threads, the causal merge of
  * threads, anomalies, forks, dropped events. The traces are built with the
  * test fixture writer. */
@@ -14,6 +14,7 @@
 
 #include "export.h"
 #include "fixture.h"
+#include "format.h"
 
 
 /* Writes the trace, destroys the builder, and returns its analysis. */
@@ -363,11 +364,11 @@ static void test_many_chunks(void **state)
     msf_destroy(t);
     size_t len;
     char *file = msf_read_file(path, &len);
-    uint64_t expect = 4096, chunks = 0;
-    for (size_t off = 4096; off + 64 <= len; off += 4096) {
+    uint64_t expect = MSF_FILE_HEADER_SIZE, chunks = 0;
+    for (size_t off = MSF_FILE_HEADER_SIZE; off + MSF_CHUNK_HEADER_SIZE <= len; off += 4096) {
         uint32_t committed;
-        memcpy(&committed, file + off + 4, 4);
-        expect += 64 + committed;
+        memcpy(&committed, file + off + MSF_C_COMMITTED, 4);
+        expect += MSF_CHUNK_HEADER_SIZE + committed;
         chunks++;
     }
     free(file);

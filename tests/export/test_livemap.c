@@ -9,7 +9,7 @@
 
 #include "livemap.h"
 
-/* Allocates addr in the map as the caller in analyze.c does. */
+/* Allocates addr in the map as the merge (export/merge.c) does. */
 static msx_slot *put(msx_livemap *m, uint64_t addr, uint64_t size)
 {
     msx_slot *s = msx_livemap_slot(m, addr);
@@ -79,11 +79,44 @@ static void test_many_blocks(void **state)
     msx_livemap_free(&m);
 }
 
+/* Keys live in a side table made when the first non-zero key is stored; they
+ * follow their slot through rebuilds. */
+static void test_keys(void **state)
+{
+    (void)state;
+    msx_livemap m;
+    assert_int_equal(msx_livemap_init(&m), 0);
+    msx_keys zero = { 0 };
+    msx_slot *s = put(&m, 0x10, 1);
+    assert_int_equal(msx_livemap_set_keys(&m, s, &zero), 0);
+    assert_null(m.keys);  /* all-zero keys cost nothing */
+    assert_int_equal(msx_livemap_keys(&m, s).task, 0);
+    enum { N = 5000 };
+    for (uint64_t i = 1; i <= N; i++) {
+        msx_keys k = { .task = i, .stack = 2 * i, .weight = 3 * i, .scope = 4 * i, .var = 5 * i };
+        s = put(&m, 0x100000 + i * 32, i);
+        assert_int_equal(msx_livemap_set_keys(&m, s, &k), 0);
+    }
+    assert_non_null(m.keys);
+    assert_true(m.cap > 1024);  /* rebuilt on the way */
+    for (uint64_t i = 1; i <= N; i++) {
+        msx_keys k = msx_livemap_keys(&m, msx_livemap_find(&m, 0x100000 + i * 32));
+        assert_int_equal(k.task, i);
+        assert_int_equal(k.stack, 2 * i);
+        assert_int_equal(k.weight, 3 * i);
+        assert_int_equal(k.scope, 4 * i);
+        assert_int_equal(k.var, 5 * i);
+    }
+    assert_int_equal(msx_livemap_keys(&m, msx_livemap_find(&m, 0x10)).task, 0);
+    msx_livemap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_states),
         cmocka_unit_test(test_many_blocks),
+        cmocka_unit_test(test_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,10 @@
-/* The reader on damaged input (export/analyze.c): empty, random, truncated
+/* The reader on damaged input (export/reader.c): empty, random, truncated
  * and corrupt files give a clear message naming the file, the offset and the
  * problem; damage inside a trace is reported and what comes before it used. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "export.h"
 #include "fixture.h"
+#include "format.h"
 
 
 /* Analyses path expecting failure rc; checks the message names the file and
@@ -115,13 +117,13 @@ static void test_bad_header(void **state)
     assert_int_equal(msf_write_bytes(path, data, 100), 0);
     expect_error(path, -EINVAL, "file ends inside the file header");
     uint32_t v = 7;
-    memcpy(data + 8, &v, 4);
+    memcpy(data + MSF_H_VERSION, &v, 4);
     assert_int_equal(msf_write_bytes(path, data, len), 0);
     expect_error(path, -ENOTSUP, "offset 8: trace format version 7 is not supported");
     v = 1;
-    memcpy(data + 8, &v, 4);
+    memcpy(data + MSF_H_VERSION, &v, 4);
     v = 1000;  /* chunk size not a multiple of 4096 */
-    memcpy(data + 16, &v, 4);
+    memcpy(data + MSF_H_CHUNK_SIZE, &v, 4);
     assert_int_equal(msf_write_bytes(path, data, len), 0);
     expect_error(path, -EINVAL, "offset 16: bad chunk_size 1000");
     free(data);
@@ -133,7 +135,7 @@ static void test_header_only(void **state)
 {
     (void)state;
     char *path = good_trace("hdronly.msgpack");
-    assert_int_equal(msf_truncate(path, 4096), 0);
+    assert_int_equal(msf_truncate(path, MSF_FILE_HEADER_SIZE), 0);
     msx_report *r;
     char err[512];
     assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
@@ -194,7 +196,7 @@ static void test_cut_chunk_counted_once(void **state)
     char *data = msf_read_file(path, &len);
     bool mid_record = false;
     for (size_t k = 0; k < 8; k++) {
-        assert_int_equal(msf_write_bytes(path, data, 4096 + 64 + 500 + k), 0);
+        assert_int_equal(msf_write_bytes(path, data, MSF_FILE_HEADER_SIZE + MSF_CHUNK_HEADER_SIZE + 500 + k), 0);
         msx_report *r;
         char err[512];
         assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
@@ -216,9 +218,9 @@ static void test_bad_chunk_magic(void **state)
     char *path = good_trace("magic.msgpack");
     size_t len;
     char *data = msf_read_file(path, &len);
-    uint64_t slots = (len - 4096) / 4096;
+    uint64_t slots = (len - MSF_FILE_HEADER_SIZE) / 4096;
     assert_true(slots > 4);
-    uint64_t off = 4096 + 4096 * 2;
+    uint64_t off = MSF_FILE_HEADER_SIZE + 4096 * 2;
     memcpy(data + off, "XXXX", 4);
     assert_int_equal(msf_write_bytes(path, data, len), 0);
     msx_report *r;
@@ -242,7 +244,7 @@ static void test_reserved_kind(void **state)
     msf *t = msf_new(4096);
     msf_thread(t, 1, 1, "a", 1, 0);
     msf_alloc(t, 1, 0x10, 1);
-    msf_raw(t, 1, 5, NULL, 0);             /* kind 5: reserved */
+    msf_raw(t, 1, msf_head(0, 5), NULL, 0); /* kind 5: reserved */
     msf_alloc(t, 1, 0x20, 1);              /* lost with the rest of the chunk */
     for (int i = 0; i < 1000; i++)         /* fills this chunk and the next ones */
         msf_alloc(t, 1, 0x1000 + (uint64_t)i * 16, 1);
@@ -268,10 +270,10 @@ static void test_control_records(void **state)
     msf *t = msf_new(4096);
     msf_thread(t, 1, 1, "a", 1, 0);
     const uint8_t unknown[] = { 0x82, 0xa1, 'x', 0x01, 0xa1, 'y', 0x92, 0x01, 0x02 };
-    msf_raw(t, 1, 30u << 3 | 7, unknown, sizeof unknown);
+    msf_raw(t, 1, msf_head(30, MSF_K_RECORD), unknown, sizeof unknown); /* type 30: unknown */
     msf_alloc(t, 1, 0x10, 1);
     const uint8_t broken[] = { 0xc1 };
-    msf_raw(t, 1, 9u << 3 | 7, broken, sizeof broken);
+    msf_raw(t, 1, msf_head(MSF_R_METRIC, MSF_K_RECORD), broken, sizeof broken);
     msf_alloc(t, 1, 0x20, 1);
     char *path = msf_path(msf_dir, "ctl.msgpack");
     assert_int_equal(msf_write(t, path), 0);
@@ -302,7 +304,7 @@ static void test_random_damage(void **state)
             size_t at = 128 + (size_t)(s >> 20) % (len - 128);
             data[at] = (char)(s >> 56);
         }
-        size_t n = round % 3 ? len : 4096 + (size_t)(s >> 30) % (len - 4096);
+        size_t n = round % 3 ? len : MSF_FILE_HEADER_SIZE + (size_t)(s >> 30) % (len - MSF_FILE_HEADER_SIZE);
         assert_int_equal(msf_write_bytes(path, data, n), 0);
         msx_report *r = NULL;
         char err[512];
@@ -329,7 +331,7 @@ static void test_unwritten_slots(void **state)
     memcpy(big, data, len);
     for (int i = 0; i < 3; i++) {
         uint32_t size = 4096;
-        memcpy(big + len + (size_t)i * 4096 + 52, &size, 4);
+        memcpy(big + len + (size_t)i * 4096 + MSF_C_SIZE, &size, 4);
     }
     assert_int_equal(msf_write_bytes(path, big, len + 3 * 4096), 0);
     msx_report *r;
@@ -356,11 +358,11 @@ static void test_unreserved_tail_is_no_damage(void **state)
     char *big = calloc(1, len + 4096);
     memcpy(big, data, len);
     uint64_t taken;
-    memcpy(&taken, big + 48, 8);
+    memcpy(&taken, big + MSF_H_SPACE_TAKEN, 8);
     taken += 4096;
-    memcpy(big + 48, &taken, 8);
+    memcpy(big + MSF_H_SPACE_TAKEN, &taken, 8);
     uint32_t size = 4096;
-    memcpy(big + len + 52, &size, 4);      /* a slot being reserved: size, magic 0 */
+    memcpy(big + len + MSF_C_SIZE, &size, 4);      /* a slot being reserved: size, magic 0 */
     assert_int_equal(msf_write_bytes(path, big, len + 1000), 0);  /* ... 1000 bytes written */
     msx_report *r;
     char err[512];
@@ -402,8 +404,8 @@ static void test_walk_resumes_after_a_gap(void **state)
     char *path = good_trace("gap.msgpack");
     size_t len;
     char *data = msf_read_file(path, &len);
-    assert_true((len - 4096) / 4096 > 4);
-    uint64_t off = 4096 + 4096 * 1;
+    assert_true((len - MSF_FILE_HEADER_SIZE) / 4096 > 4);
+    uint64_t off = MSF_FILE_HEADER_SIZE + 4096 * 1;
     memset(data + off, 0, 64); /* chunk 1: no header at all */
     assert_int_equal(msf_write_bytes(path, data, len), 0);
     msx_report *r;
@@ -415,6 +417,51 @@ static void test_walk_resumes_after_a_gap(void **state)
     snprintf(where, sizeof where, "offset %llu: no chunk header here", (unsigned long long)off);
     assert_non_null(strstr(r->problems[0].p, where));
     free(data);
+    msx_report_free(r);
+    free(path);
+}
+
+/* Progress callback that cuts the trace short once the first chunk is done,
+ * as a file shrinking under the reader (or a read failing) would. */
+static bool cut_done;
+static void cut_after_first_chunk(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)done;
+    (void)total;
+    if (!cut_done)  /* called first when chunk 0 is decoded */
+        assert_int_equal(msf_truncate(ctx, MSF_FILE_HEADER_SIZE + 4096 + 100), 0);
+    cut_done = true;
+}
+
+/* The reader reads chunk payloads with pread when a thread opens them: a
+ * read that comes back short is damage, reported with the chunk and the
+ * offset, never a crash (a mapping would raise SIGBUS there). */
+static void test_short_read_is_damage(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 1, "a", 1, 0);
+    for (int i = 0; i < 3000; i++)
+        msf_alloc(t, 1, 0x1000 + (uint64_t)i * 16, 8);
+    msf_end(t, 1, 10);
+    msf_set_end_time(t, 10);
+    char *path = msf_path(msf_dir, "shrinks.msgpack");
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    msx_report *r;
+    char err[512];
+    cut_done = false;
+    assert_int_equal(msx_analyze_trace(path, cut_after_first_chunk, path, &r, err, sizeof err), 0);
+    assert_true(r->events > 0 && r->events < 3000);
+    assert_true(r->damaged_chunks >= 2);
+    bool found = false;
+    char where[160];
+    snprintf(where, sizeof where, "offset %u: chunk 1 (thread 1, seq 1): reading its payload stopped after 36 of",
+             MSF_FILE_HEADER_SIZE + 4096 + 100);
+    for (uint32_t i = 0; i < r->nproblems; i++)
+        found |= strstr(r->problems[i].p, where) != NULL;
+    if (!found)
+        fail_msg("no problem names the short read (first: %s)", r->nproblems ? r->problems[0].p : "none");
     msx_report_free(r);
     free(path);
 }
@@ -438,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_unwritten_slots),
         cmocka_unit_test(test_unreserved_tail_is_no_damage),
         cmocka_unit_test(test_cut_at_chunk_end_is_truncation),
+        cmocka_unit_test(test_short_read_is_damage),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }

@@ -1,0 +1,93 @@
+/* The fixed list of views (see views.h): setup, control dispatch, finishing,
+ * and the helpers several views share. */
+#include "views.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int msx_str_take(msx_str *s, const msx_obj *o)
+{
+    if (!o || (o->type != MSX_STR && o->type != MSX_BIN))
+        return 0;
+    return msx_str_set(s, o->v.s, o->n);
+}
+
+void msx_topn_push(msx_topn *h, const msx_block *blk)
+{
+    msx_block *b = h->b;
+    if (h->n == h->cap) {
+        if (blk->size < b[0].size || (blk->size == b[0].size && blk->addr >= b[0].addr))
+            return;
+        b[0] = *blk;
+        uint32_t i = 0;
+        for (;;) {  /* sift down */
+            uint32_t l = 2 * i + 1, m = i;
+            if (l < h->n && (b[l].size < b[m].size || (b[l].size == b[m].size && b[l].addr > b[m].addr)))
+                m = l;
+            if (l + 1 < h->n && (b[l + 1].size < b[m].size || (b[l + 1].size == b[m].size && b[l + 1].addr > b[m].addr)))
+                m = l + 1;
+            if (m == i)
+                return;
+            msx_block t = b[i]; b[i] = b[m]; b[m] = t;
+            i = m;
+        }
+    }
+    uint32_t i = h->n++;
+    b[i] = *blk;
+    while (i) {  /* sift up */
+        uint32_t p = (i - 1) / 2;
+        if (b[p].size < b[i].size || (b[p].size == b[i].size && b[p].addr > b[i].addr))
+            break;
+        msx_block t = b[i]; b[i] = b[p]; b[p] = t;
+        i = p;
+    }
+}
+
+/* Orders blocks largest first, then by address. */
+static int block_cmp(const void *a, const void *b)
+{
+    const msx_block *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+void msx_blocks_sort(msx_block *b, uint32_t n)
+{
+    qsort(b, n, sizeof *b, block_cmp);
+}
+
+int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
+{
+    memset(V, 0, sizeof *V);
+    if (msx_view_threads_init(&V->threads, r, R) < 0 || msx_view_totals_init(&V->totals, r, R) < 0 ||
+        msx_view_sizes_init(&V->sizes, r) < 0 || msx_view_peak_init(&V->peak, r) < 0)
+        return -ENOMEM;
+    msx_view_leaks_init(&V->leaks, r);
+    msx_view_process_init(&V->process, r);
+    return 0;
+}
+
+int msx_views_control(msx_views *V, const msx_ctl_ev *e)
+{
+    if (msx_view_totals_control(&V->totals, e) < 0 || msx_view_threads_control(&V->threads, e) < 0 ||
+        msx_view_process_control(&V->process, e) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+void msx_views_finish(msx_views *V, uint64_t end)
+{
+    msx_view_leaks_finish(&V->leaks);
+    msx_view_peak_finish(&V->peak);
+    msx_view_process_finish(&V->process);
+    msx_view_totals_finish(&V->totals, end);
+}
+
+void msx_views_free(msx_views *V)
+{
+    msx_view_sizes_free(&V->sizes);
+    msx_view_peak_free(&V->peak);
+    msx_view_process_free(&V->process);
+}

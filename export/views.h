@@ -1,0 +1,271 @@
+/* Views: the third layer of the analysis. The causal merge (merge.h) emits
+ * three streams of events, and each view consumes them to fill one part of
+ * the report:
+ *
+ *   op events      one per trace event (ALLOC*, FREE, REALLOC*), when it is
+ *                  taken in merged order, whether or not its block fits: every
+ *                  event counts once (counts, bytes allocated, size histogram)
+ *   block events   a block's life: BORN (an allocation, a realloc's new block),
+ *                  RESIZED (a realloc in place), FREED (a free, or a moving
+ *                  realloc's old block: MSX_BEVF_REALLOC), SURVIVED (still
+ *                  live at the end of the trace), LABELED (a VAR record named
+ *                  it: keys.var, see msx_var_label), each with the block's keys
+ *   control events a chunk opened, a control record, a thread finished, an
+ *                  anomaly
+ *
+ * The views are a fixed list, called directly (no function pointer per
+ * event) from the msx_views_* dispatch functions below. A new dimension (per
+ * task, per site, per variable) is a new view file plus one line in each
+ * dispatch function; the merge does not change.
+ *
+ *   view_totals.c   summary counts, bytes, chunks, anomalies, the timeline
+ *   view_threads.c  per-thread figures (but temporaries and the peak snapshot)
+ *   view_sizes.c    size and lifetime histograms, temporaries
+ *   view_leaks.c    blocks live at the end
+ *   view_peak.c     the peak and the exact snapshot of what was live then
+ *   view_process.c  process, metrics, fork, end, dropped records, task ids */
+#ifndef MSX_VIEWS_H
+#define MSX_VIEWS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "livemap.h"
+#include "mpk.h"
+#include "reader.h"
+#include "report.h"
+
+/* -- events --------------------------------------------------------------- */
+
+/* A trace event as recorded, taken in merged order. */
+typedef struct msx_op_ev {
+    unsigned kind;           /* MSF_K_ALLOC (ALLOC, ALLOC_EX), MSF_K_FREE, MSF_K_REALLOC (both kinds) */
+    uint32_t actor;          /* index of its thread */
+    uint64_t addr;           /* ALLOC: the block; FREE, REALLOC: the old address */
+    uint64_t size;           /* ALLOC, REALLOC: requested bytes */
+    uint64_t time;           /* its time */
+} msx_op_ev;
+
+/* A block as it stands: its address, size and keys. */
+typedef struct msx_blk {
+    uint64_t addr;
+    uint64_t size;
+    uint64_t birth;          /* time of the allocation that started it (a realloc keeps it) */
+    uint64_t idx;            /* merged index of the event that made it live */
+    uint32_t thread;         /* index of the thread that made it live */
+    uint32_t serial;         /* that thread's memscope serial */
+    msx_keys keys;           /* task, stack, weight, scope, variable (livemap.h) */
+} msx_blk;
+
+typedef enum msx_bev_kind {
+    MSX_BEV_BORN,            /* blk became live */
+    MSX_BEV_RESIZED,         /* prev was resized in place by a realloc: blk is the block now */
+    MSX_BEV_FREED,           /* blk ended */
+    MSX_BEV_SURVIVED,        /* blk is live at the end of the trace (emitted by msx_merge_finish) */
+    MSX_BEV_LABELED,         /* a VAR record labelled the live block: blk has keys.var, prev had not */
+} msx_bev_kind;
+
+enum {
+    MSX_BEVF_REALLOC = 1u << 0, /* FREED: the old block of a moving realloc (no lifetime) */
+};
+
+/* A block event. live: bytes of all live blocks after it. */
+typedef struct msx_block_ev {
+    msx_bev_kind kind;
+    uint32_t flags;          /* MSX_BEVF_* */
+    uint32_t actor;          /* index of the thread whose event this is (the freeing one) */
+    uint64_t time;           /* time of the event (BORN: the time the block became live) */
+    uint64_t live;
+    msx_blk blk;
+    msx_blk prev;            /* RESIZED, LABELED: the block before; undefined for other kinds */
+} msx_block_ev;
+
+typedef enum msx_ctl_kind {
+    MSX_CTL_CHUNK,           /* a thread opened its next chunk (chunk) */
+    MSX_CTL_RECORD,          /* a control record other than TIME (type, obj) */
+    MSX_CTL_THREAD_DONE,     /* a thread's last chunk is decoded; time: its last time */
+    MSX_CTL_ANOMALY,         /* the merge found no partner for an event (anomaly) */
+} msx_ctl_kind;
+
+/* A control event. obj's shape is checked by the merge for the types it
+ * knows: TASK and DROPPED hold a uint, METRIC a map. */
+typedef struct msx_ctl_ev {
+    msx_ctl_kind kind;
+    uint32_t actor;          /* index of the thread */
+    uint64_t time;           /* the thread's current time */
+    uint64_t type;           /* RECORD: MSF_R_* */
+    const msx_obj *obj;      /* RECORD: its object */
+    const msx_chunk *chunk;  /* CHUNK */
+    const msx_anomaly *anomaly; /* ANOMALY (its thread field is the serial) */
+} msx_ctl_ev;
+
+/* -- shared helpers (views.c) --------------------------------------------- */
+
+/* Bounded min-heap of blocks by size: keeps the n largest pushed (ties: the
+ * lower address). */
+typedef struct msx_topn {
+    uint32_t n, cap;
+    msx_block *b;
+} msx_topn;
+
+/* Pushes a block into the heap. */
+void msx_topn_push(msx_topn *h, const msx_block *blk);
+/* Sorts n blocks largest first, then by address. */
+void msx_blocks_sort(msx_block *b, uint32_t n);
+/* Copies a STR or BIN object into s (NULL and other types leave s alone).
+ * Returns 0 or -ENOMEM. */
+int msx_str_take(msx_str *s, const msx_obj *o);
+
+/* -- view states ---------------------------------------------------------- */
+
+/* One timeline bucket while analysing. */
+typedef struct msx_tl_bucket {
+    uint64_t last, max, allocs, frees;
+    bool touched;
+} msx_tl_bucket;
+
+/* view_totals.c. The timeline has MSX_TIMELINE_POINTS buckets of 2^tl_shift
+ * ns; when time passes the last one, the resolution halves (tl_double). */
+typedef struct msx_view_totals {
+    msx_report *r;
+    uint64_t live;             /* live bytes after the last block event */
+    msx_tl_bucket tl[MSX_TIMELINE_POINTS];
+    unsigned tl_shift;
+    uint64_t tl_used;          /* highest bucket index entered */
+    msx_tl_bucket *bk;         /* bucket of the current time */
+    uint64_t bk_idx;           /* its index at the current resolution */
+} msx_view_totals;
+
+/* view_threads.c. Running figures live in r->threads[i] (live_bytes is the
+ * running live size of the thread's blocks). */
+typedef struct msx_view_threads {
+    msx_report *r;
+    msx_thread_report *th;     /* r->threads, indexed by thread index */
+} msx_view_threads;
+
+/* view_sizes.c. last[i]: thread i's latest block made live, while valid. */
+typedef struct msx_last_alloc {
+    uint64_t addr;
+    bool valid;
+} msx_last_alloc;
+
+typedef struct msx_view_sizes {
+    msx_report *r;
+    msx_last_alloc *last;      /* one per thread */
+} msx_view_sizes;
+
+/* view_leaks.c */
+typedef struct msx_view_leaks {
+    msx_report *r;
+    msx_block store[MSX_MAX_LEAKS];
+    msx_topn top;
+} msx_view_leaks;
+
+/* A "freed since the peak" cell: valid iff epoch == the view's epoch. */
+typedef struct msx_snap_cell {
+    uint64_t epoch, count, bytes;
+} msx_snap_cell;
+
+/* view_peak.c. A block was live at the peak (event peak_idx) iff it was made
+ * at or before it and ended after it. Blocks that end after the peak are added
+ * to the cells of the current epoch as they go (and those live at the end, as
+ * SURVIVED); a new peak makes every cell stale in O(1) by bumping the epoch. */
+typedef struct msx_view_peak {
+    msx_report *r;
+    uint64_t peak_idx;
+    uint64_t epoch;
+    msx_snap_cell size[MSX_HIST_BUCKETS];
+    uint64_t *thread_epoch;    /* r->threads[i].peak_snapshot_* valid iff == epoch */
+    msx_block top_store[MSX_MAX_PEAK_BLOCKS];
+    msx_topn top;
+    uint64_t top_epoch;        /* top holds this epoch's blocks iff == epoch */
+} msx_view_peak;
+
+/* Small open-addressing set of task ids (key 0 never stored). */
+typedef struct msx_idset {
+    uint64_t *k;
+    uint64_t cap, n;
+} msx_idset;
+
+/* view_process.c */
+typedef struct msx_view_process {
+    msx_report *r;
+    msx_idset tasks;
+    uint64_t end_time;         /* from an END record, 0 if none */
+} msx_view_process;
+
+/* All views. */
+typedef struct msx_views {
+    msx_view_totals totals;
+    msx_view_threads threads;
+    msx_view_sizes sizes;
+    msx_view_leaks leaks;
+    msx_view_peak peak;
+    msx_view_process process;
+} msx_views;
+
+/* -- the views' entry points (one file each) ------------------------------ */
+
+int msx_view_totals_init(msx_view_totals *v, msx_report *r, const msx_reader *R);
+void msx_view_totals_op(msx_view_totals *v, const msx_op_ev *e);
+void msx_view_totals_block(msx_view_totals *v, const msx_block_ev *e);
+int msx_view_totals_control(msx_view_totals *v, const msx_ctl_ev *e);
+void msx_view_totals_finish(msx_view_totals *v, uint64_t end);
+
+int msx_view_threads_init(msx_view_threads *v, msx_report *r, const msx_reader *R);
+void msx_view_threads_op(msx_view_threads *v, const msx_op_ev *e);
+void msx_view_threads_block(msx_view_threads *v, const msx_block_ev *e);
+int msx_view_threads_control(msx_view_threads *v, const msx_ctl_ev *e);
+
+int msx_view_sizes_init(msx_view_sizes *v, msx_report *r);
+void msx_view_sizes_op(msx_view_sizes *v, const msx_op_ev *e);
+void msx_view_sizes_block(msx_view_sizes *v, const msx_block_ev *e);
+void msx_view_sizes_free(msx_view_sizes *v);
+
+void msx_view_leaks_init(msx_view_leaks *v, msx_report *r);
+void msx_view_leaks_block(msx_view_leaks *v, const msx_block_ev *e);
+void msx_view_leaks_finish(msx_view_leaks *v);
+
+int msx_view_peak_init(msx_view_peak *v, msx_report *r);
+void msx_view_peak_block(msx_view_peak *v, const msx_block_ev *e);
+void msx_view_peak_finish(msx_view_peak *v);
+void msx_view_peak_free(msx_view_peak *v);
+
+void msx_view_process_init(msx_view_process *v, msx_report *r);
+int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
+void msx_view_process_finish(msx_view_process *v);
+void msx_view_process_free(msx_view_process *v);
+
+/* -- dispatch (views.c, and inline for the hot events) -------------------- */
+
+/* Sets up every view for the threads and times of an open, scanned reader;
+ * r->threads is allocated here. Returns 0 or -ENOMEM. */
+int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R);
+/* Hands a control event to every view. Returns 0 or -ENOMEM. */
+int msx_views_control(msx_views *V, const msx_ctl_ev *e);
+/* Completes every view's part of the report; end: the trace's duration. */
+void msx_views_finish(msx_views *V, uint64_t end);
+/* Frees the views' own memory (not the report). */
+void msx_views_free(msx_views *V);
+
+/* Hands an op event to the views that count events. */
+static inline void msx_views_op(msx_views *V, const msx_op_ev *e)
+{
+    msx_view_totals_op(&V->totals, e);
+    msx_view_threads_op(&V->threads, e);
+    msx_view_sizes_op(&V->sizes, e);
+}
+
+/* Hands a block event to every view that follows blocks. */
+static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
+{
+    msx_view_totals_block(&V->totals, e);
+    msx_view_threads_block(&V->threads, e);
+    msx_view_sizes_block(&V->sizes, e);
+    msx_view_peak_block(&V->peak, e);
+    if (e->kind == MSX_BEV_SURVIVED)
+        msx_view_leaks_block(&V->leaks, e);
+}
+
+#endif /* MSX_VIEWS_H */
