@@ -12,6 +12,7 @@
 #include "autoexport.h"
 #include "options.h"
 #include "prim.h"
+#include "records.h"
 
 #include <errno.h>
 #include <link.h>
@@ -37,9 +38,6 @@ typedef struct ms_process {
     _Atomic uint32_t next_serial;   /* thread serials handed out */
     _Atomic bool process_pending;   /* PROCESS record not yet written */
     _Atomic uint64_t last_metric;   /* time of the last METRIC record */
-    _Atomic uint64_t modules_gen;   /* module generation of the last MODULES record */
-    _Atomic int walkers;            /* threads in walk_begin/walk_end (dl_iterate_phdr) */
-    _Atomic int forking;            /* forks between atfork_prepare and its end */
     _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
     _Atomic bool ended;             /* the END record is written */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
@@ -50,14 +48,9 @@ typedef struct ms_process {
 
 static ms_process_t proc = { .late_lock = ATOMIC_FLAG_INIT };
 
-/* Buffers for the PROCESS record; only the thread that wins process_pending
- * uses them. Static, since a thread's stack may be small. */
-static char cmdline_buf[32768];
-static char exe_buf[PATH_MAX];
 
 #define METRIC_INTERVAL_NS 100000000u /* at most one METRIC per 100 ms */
 
-typedef void (*fill_fn)(ms_cbuf_t *b, const void *arg);
 
 static void thread_dtor(void *arg);
 static void atfork_prepare(void);
@@ -162,7 +155,7 @@ static bool chunk_next(ms_tls_t *t)
  * chunk if the record does not fit (each next chunk of a thread is bigger);
  * drops a record that does not fit an empty chunk of the largest size.
  * Returns true if the record was not written. */
-static bool put_record(ms_tls_t *t, unsigned type, fill_fn fill, const void *arg)
+static bool put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
 {
     for (int attempt = 0; attempt < 32; attempt++) {
         if (!t->chunk && chunk_next(t))
@@ -212,226 +205,6 @@ static void clock_moved(ms_tls_t *t)
     put_time(t);
 }
 
-/* ---- process records ---------------------------------------------------- */
-
-static void fill_thread(ms_cbuf_t *b, const void *arg)
-{
-    const ms_tls_t *t = arg;
-    char name[64] = "";
-    if (t != &proc.late)
-        pthread_getname_np(pthread_self(), name, sizeof name);
-    else
-        strcpy(name, "(exited threads)");
-    ms_pc_map(b, 3);
-    ms_pc_cstr(b, MSF_KEY_TID);
-    ms_pc_uint64(b, t->tid);
-    ms_pc_cstr(b, MSF_KEY_NAME);
-    ms_pc_cstr(b, name);
-    ms_pc_cstr(b, MSF_KEY_PARENT);
-    ms_pc_uint64(b, 0);
-}
-
-/* Packs a THREAD_EXIT record with the calling thread's current name. */
-static void fill_thread_exit(ms_cbuf_t *b, const void *arg)
-{
-    (void)arg;
-    char name[64] = "";
-    pthread_getname_np(pthread_self(), name, sizeof name);
-    ms_pc_map(b, 1);
-    ms_pc_cstr(b, MSF_KEY_NAME);
-    ms_pc_cstr(b, name);
-}
-
-/* Packs the PROCESS record: pid, ppid, exe, argv from /proc, and the options
- * in force. Runs once per process (the caller won process_pending). */
-static void fill_process(ms_cbuf_t *b, const void *arg)
-{
-    (void)arg;
-    ssize_t n = ms_prim_read_file("/proc/self/cmdline", cmdline_buf, sizeof cmdline_buf);
-    ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
-    exe_buf[e > 0 ? e : 0] = '\0';
-    /* Counted as the strings are packed below: a command line longer than the
-     * buffer ends in a string cut short, without its NUL. */
-    uint32_t argc = 0;
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
-        argc++;
-
-    ms_pc_map(b, 5);
-    ms_pc_cstr(b, MSF_KEY_PID);
-    ms_pc_uint64(b, (uint64_t)getpid());
-    ms_pc_cstr(b, MSF_KEY_PPID);
-    ms_pc_uint64(b, (uint64_t)getppid());
-    ms_pc_cstr(b, MSF_KEY_EXE);
-    ms_pc_cstr(b, exe_buf);
-    ms_pc_cstr(b, MSF_KEY_ARGV);
-    ms_pc_array(b, argc);
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
-        ms_pc_cstr(b, cmdline_buf + i);
-    ms_pc_cstr(b, MSF_KEY_CONFIG);
-    ms_pc_map(b, MS_OPT_COUNT);
-    for (int o = 0; o < MS_OPT_COUNT; o++) {
-        char key[32] = "MEMSCOPE_", val[32];
-        strcat(key, ms_option_name((ms_opt_t)o));
-        ms_pc_cstr(b, key);
-        ms_pc_cstr(b, ms_option_text((ms_opt_t)o, val, sizeof val));
-    }
-}
-
-/* Packs a FORK record naming the parent pid in *arg. */
-static void fill_fork(ms_cbuf_t *b, const void *arg)
-{
-    ms_pc_map(b, 1);
-    ms_pc_cstr(b, MSF_KEY_PARENT_PID);
-    ms_pc_uint64(b, *(const uint64_t *)arg);
-}
-
-/* The END record's content. */
-typedef struct end_info {
-    uint64_t time;
-    unsigned how; /* MSF_END_* */
-} end_info_t;
-
-/* Packs the END record: the flush time and how the process ended. */
-static void fill_end(ms_cbuf_t *b, const void *arg)
-{
-    const end_info_t *e = arg;
-    ms_pc_map(b, 2);
-    ms_pc_cstr(b, MSF_KEY_TIME);
-    ms_pc_uint64(b, e->time);
-    ms_pc_cstr(b, MSF_KEY_HOW);
-    ms_pc_cstr(b, e->how == MSF_END__EXIT ? MSF_HOW__EXIT
-                  : e->how == MSF_END_EXEC ? MSF_HOW_EXEC : MSF_HOW_EXIT);
-}
-
-/* Packs a METRIC record: RSS from /proc, and jemalloc's statistics. */
-static void fill_metric(ms_cbuf_t *b, const void *arg)
-{
-    (void)arg;
-    ms_alloc_stats_t js;
-    bool have_js = !ms_alloc_stats(&js);
-    ms_pc_map(b, have_js ? 6 : 1);
-    ms_pc_cstr(b, MSF_M_RSS);
-    ms_pc_uint64(b, ms_prim_rss_bytes());
-    if (have_js) {
-        ms_pc_cstr(b, MSF_M_ALLOCATED);
-        ms_pc_uint64(b, js.allocated);
-        ms_pc_cstr(b, MSF_M_ACTIVE);
-        ms_pc_uint64(b, js.active);
-        ms_pc_cstr(b, MSF_M_RESIDENT);
-        ms_pc_uint64(b, js.resident);
-        ms_pc_cstr(b, MSF_M_RETAINED);
-        ms_pc_uint64(b, js.retained);
-        ms_pc_cstr(b, MSF_M_MAPPED);
-        ms_pc_uint64(b, js.mapped);
-    }
-}
-
-/* The state of one walk of fill_modules: where it packs, modules packed. */
-typedef struct module_walk {
-    ms_cbuf_t *b;
-    uint32_t n;
-} module_walk_t;
-
-/* dl_iterate_phdr callback: packs one module as {path, base, segments} and
- * counts it. */
-static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)size;
-    module_walk_t *w = arg;
-    ms_cbuf_t *b = w->b;
-    w->n++;
-    const char *path = info->dlpi_name;
-    if (!path || !path[0])
-        path = exe_buf[0] ? exe_buf : "";
-    uint32_t nload = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++)
-        nload += info->dlpi_phdr[i].p_type == PT_LOAD;
-    ms_pc_map(b, 3);
-    ms_pc_cstr(b, MSF_KEY_PATH);
-    ms_pc_cstr(b, path);
-    ms_pc_cstr(b, MSF_KEY_BASE);
-    ms_pc_uint64(b, (uint64_t)info->dlpi_addr);
-    ms_pc_cstr(b, MSF_KEY_SEGMENTS);
-    ms_pc_array(b, nload);
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        ms_pc_array(b, 3);
-        ms_pc_uint64(b, ph->p_vaddr);
-        ms_pc_uint64(b, ph->p_memsz);
-        ms_pc_uint64(b, ((ph->p_flags & PF_X) ? MSF_SEG_X : 0u) |
-                            ((ph->p_flags & PF_W) ? MSF_SEG_W : 0u) |
-                            ((ph->p_flags & PF_R) ? MSF_SEG_R : 0u));
-    }
-    return 0;
-}
-
-/* dl_iterate_phdr callback: reads glibc's load/unload counters from the first
- * module and stops the walk. */
-static int generation_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
-        return 1;
-    *(uint64_t *)arg = (uint64_t)info->dlpi_adds + ((uint64_t)info->dlpi_subs << 32);
-    return 1;
-}
-
-/* The loader's module generation: changes whenever a module is loaded or
- * unloaded (dlopen, dlclose). */
-static uint64_t modules_generation(void)
-{
-    uint64_t g = 0;
-    dl_iterate_phdr(generation_cb, &g);
-    return g;
-}
-
-/* Packs the MODULES record: every loaded module, as module_cb writes it. */
-static void fill_modules(ms_cbuf_t *b, const void *arg)
-{
-    (void)arg;
-    atomic_store_explicit(&proc.modules_gen, modules_generation(), memory_order_relaxed);
-    if (!exe_buf[0]) {
-        ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
-        exe_buf[e > 0 ? e : 0] = '\0';
-    }
-    /* One walk that counts as it packs, and the array's length written after
-     * it as an array32 (always 5 bytes): a module loaded or unloaded between
-     * two walks cannot make the length disagree with the maps packed. */
-    static const uint8_t array32[5] = { 0xdd, 0, 0, 0, 0 };
-    uint8_t *head = b->cur;
-    ms_pc_put(b, array32, sizeof array32);
-    module_walk_t w = { b, 0 };
-    dl_iterate_phdr(module_cb, &w);
-    if (!b->overflow) {
-        head[1] = (uint8_t)(w.n >> 24);
-        head[2] = (uint8_t)(w.n >> 16);
-        head[3] = (uint8_t)(w.n >> 8);
-        head[4] = (uint8_t)w.n;
-    }
-}
-
-/* Enters a section that walks the loader's module list (dl_iterate_phdr).
- * glibc does not reset the loader's list lock in a fork child, so a fork taken
- * while a walk held it leaves the child hanging at its first walk (a chunk
- * switch, or exit). atfork_prepare therefore waits for the walks under way and
- * keeps new ones out. Returns false, and enters nothing, while a fork is under
- * way: the caller skips the walk (the next chunk switch tries again). */
-static bool walk_begin(void)
-{
-    atomic_fetch_add(&proc.walkers, 1); /* seq_cst: pairs with atfork_prepare */
-    if (atomic_load(&proc.forking) == 0)
-        return true;
-    atomic_fetch_sub(&proc.walkers, 1);
-    return false;
-}
-
-/* Leaves the section walk_begin entered. */
-static void walk_end(void)
-{
-    atomic_fetch_sub(&proc.walkers, 1);
-}
-
 /* Writes a METRIC record if none was written in the last interval. */
 static void maybe_metric(ms_tls_t *t, bool force)
 {
@@ -443,7 +216,7 @@ static void maybe_metric(ms_tls_t *t, bool force)
                                                  memory_order_relaxed, memory_order_relaxed))
         return;
     put_time(t);
-    put_record(t, MSF_R_METRIC, fill_metric, NULL);
+    put_record(t, MSF_R_METRIC, ms_rec_fill_metric, NULL);
 }
 
 /* Writes the module map again if a module was loaded or unloaded since the
@@ -451,14 +224,13 @@ static void maybe_metric(ms_tls_t *t, bool force)
  * glibc resolves a dlopen's $ORIGIN and RUNPATH from its caller's address. */
 static void maybe_modules(ms_tls_t *t)
 {
-    if (!walk_begin())
+    if (!ms_rec_walk_begin())
         return;
-    uint64_t g = modules_generation();
-    if (g != atomic_load_explicit(&proc.modules_gen, memory_order_relaxed)) {
+    if (ms_rec_modules_changed()) {
         put_time(t);
-        put_record(t, MSF_R_MODULES, fill_modules, NULL);
+        put_record(t, MSF_R_MODULES, ms_rec_fill_modules, NULL);
     }
-    walk_end();
+    ms_rec_walk_end();
 }
 
 /* ---- process ---------------------------------------------------------- */
@@ -589,13 +361,14 @@ static void thread_init(ms_tls_t *t)
     if (proc.fork_parent) {
         uint64_t parent = proc.fork_parent;
         proc.fork_parent = 0;
-        put_record(t, MSF_R_FORK, fill_fork, &parent);
+        put_record(t, MSF_R_FORK, ms_rec_fill_fork, &parent);
     }
-    put_record(t, MSF_R_THREAD, fill_thread, t);
+    ms_rec_thread_t rt = { t->tid, false };
+    put_record(t, MSF_R_THREAD, ms_rec_fill_thread, &rt);
     bool pending = true;
     if (atomic_compare_exchange_strong_explicit(&proc.process_pending, &pending, false,
                                                 memory_order_relaxed, memory_order_relaxed))
-        put_record(t, MSF_R_PROCESS, fill_process, NULL);
+        put_record(t, MSF_R_PROCESS, ms_rec_fill_process, NULL);
 }
 
 /* Called when the tick window ran out: writes a TIME record and opens the
@@ -633,7 +406,7 @@ static ms_tls_t *late_lock(void)
         l->ev_base = MS_TICK_EVENTS;
         l->state = chunk_next(l) ? MS_T_CAPPED : MS_T_ACTIVE;
         if (l->state == MS_T_ACTIVE)
-            put_record(l, MSF_R_THREAD, fill_thread, l);
+            put_record(l, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ l->tid, true });
     }
     return l;
 }
@@ -747,7 +520,7 @@ static void thread_dtor(void *arg)
             t->dropped = 0;
         }
         put_time(t);
-        put_record(t, MSF_R_THREAD_EXIT, fill_thread_exit, NULL);
+        put_record(t, MSF_R_THREAD_EXIT, ms_rec_fill_thread_exit, NULL);
         t->ev_base = events_so_far(t);
         t->tick = 0;
         chunk_drop(t, MSF_CF_THREAD_EXITED);
@@ -783,10 +556,10 @@ void ms_record_modules(void)
     ms_guard_enter();
     if (t->state == MS_T_NEW)
         thread_init(t);
-    if ((t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) && walk_begin()) {
+    if ((t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) && ms_rec_walk_begin()) {
         put_time(t);
-        put_record(t, MSF_R_MODULES, fill_modules, NULL);
-        walk_end();
+        put_record(t, MSF_R_MODULES, ms_rec_fill_modules, NULL);
+        ms_rec_walk_end();
     }
     ms_guard_leave(t);
     errno = saved_errno;
@@ -800,9 +573,7 @@ void ms_record_modules(void)
 static void atfork_prepare(void)
 {
     ms_guard_enter();
-    atomic_fetch_add(&proc.forking, 1); /* seq_cst: pairs with walk_begin */
-    while (atomic_load(&proc.walkers) != 0)
-        sched_yield();
+    ms_rec_fork_begin();
     while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
         sched_yield();
 }
@@ -811,7 +582,7 @@ static void atfork_prepare(void)
 static void atfork_parent(void)
 {
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
-    atomic_fetch_sub(&proc.forking, 1);
+    ms_rec_fork_end();
     ms_guard_leave(&ms_tls);
 }
 
@@ -837,11 +608,7 @@ static void atfork_child(void)
     atomic_store_explicit(&proc.stopped, false, memory_order_relaxed);
     atomic_store_explicit(&proc.ended, false, memory_order_relaxed);
     ms_clock_reset(); /* a new time base; the child's helper publishes it */
-    atomic_store(&proc.walkers, 0);
-    atomic_store(&proc.forking, 0);
-    /* The child's trace needs a module map of its own: the next chunk switch
-     * (or the exit flush) writes it. */
-    atomic_store_explicit(&proc.modules_gen, 0, memory_order_relaxed);
+    ms_rec_fork_child();
     ms_arena_forget();
     if (proc.recording) {
         ms_stream_forget();
@@ -869,8 +636,8 @@ static void exit_records(ms_tls_t *t, unsigned how)
     maybe_metric(t, true);
     maybe_modules(t);
     put_time(t);
-    end_info_t e = { t->last_time, how }; /* the TIME just written */
-    put_record(t, MSF_R_END, fill_end, &e);
+    ms_rec_end_t e = { t->last_time, how }; /* the TIME just written */
+    put_record(t, MSF_R_END, ms_rec_fill_end, &e);
     ms_stream_set_end_how(how);
     ms_stream_set_end(e.time);
 }

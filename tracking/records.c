@@ -1,0 +1,266 @@
+/* The content of control records (FORMAT.md "Control records"): the packers
+ * that put_record (tracker.c) calls, and the walk of the loader's module list,
+ * which a fork must not interrupt. See records.h. */
+#include "records.h"
+
+#include "alloc_iface.h"
+#include "format.h"
+#include "options.h"
+#include "prim.h"
+
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Buffers for the PROCESS record; only the thread that wins process_pending
+ * uses them. Static, since a thread's stack may be small. */
+static char cmdline_buf[32768];
+static char exe_buf[PATH_MAX];
+
+static _Atomic uint64_t modules_gen; /* module generation of the last MODULES record */
+static _Atomic int walkers;          /* threads between walk_begin and walk_end */
+static _Atomic int forking;          /* forks between ms_rec_fork_begin and its end */
+
+void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg)
+{
+    const ms_rec_thread_t *t = arg;
+    char name[64] = "";
+    if (!t->late)
+        pthread_getname_np(pthread_self(), name, sizeof name);
+    else
+        strcpy(name, "(exited threads)");
+    ms_pc_map(b, 3);
+    ms_pc_cstr(b, MSF_KEY_TID);
+    ms_pc_uint64(b, t->tid);
+    ms_pc_cstr(b, MSF_KEY_NAME);
+    ms_pc_cstr(b, name);
+    ms_pc_cstr(b, MSF_KEY_PARENT);
+    ms_pc_uint64(b, 0);
+}
+
+/* Packs a THREAD_EXIT record with the calling thread's current name. */
+void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    char name[64] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    ms_pc_map(b, 1);
+    ms_pc_cstr(b, MSF_KEY_NAME);
+    ms_pc_cstr(b, name);
+}
+
+/* Packs the PROCESS record: pid, ppid, exe, argv from /proc, and the options
+ * in force. Runs once per process (the caller won process_pending). */
+void ms_rec_fill_process(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    ssize_t n = ms_prim_read_file("/proc/self/cmdline", cmdline_buf, sizeof cmdline_buf);
+    ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
+    exe_buf[e > 0 ? e : 0] = '\0';
+    /* Counted as the strings are packed below: a command line longer than the
+     * buffer ends in a string cut short, without its NUL. */
+    uint32_t argc = 0;
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
+        argc++;
+
+    ms_pc_map(b, 5);
+    ms_pc_cstr(b, MSF_KEY_PID);
+    ms_pc_uint64(b, (uint64_t)getpid());
+    ms_pc_cstr(b, MSF_KEY_PPID);
+    ms_pc_uint64(b, (uint64_t)getppid());
+    ms_pc_cstr(b, MSF_KEY_EXE);
+    ms_pc_cstr(b, exe_buf);
+    ms_pc_cstr(b, MSF_KEY_ARGV);
+    ms_pc_array(b, argc);
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
+        ms_pc_cstr(b, cmdline_buf + i);
+    ms_pc_cstr(b, MSF_KEY_CONFIG);
+    ms_pc_map(b, MS_OPT_COUNT);
+    for (int o = 0; o < MS_OPT_COUNT; o++) {
+        char key[32] = "MEMSCOPE_", val[32];
+        strcat(key, ms_option_name((ms_opt_t)o));
+        ms_pc_cstr(b, key);
+        ms_pc_cstr(b, ms_option_text((ms_opt_t)o, val, sizeof val));
+    }
+}
+
+/* Packs a FORK record naming the parent pid in *arg. */
+void ms_rec_fill_fork(ms_cbuf_t *b, const void *arg)
+{
+    ms_pc_map(b, 1);
+    ms_pc_cstr(b, MSF_KEY_PARENT_PID);
+    ms_pc_uint64(b, *(const uint64_t *)arg);
+}
+
+/* The END record's content. */
+/* Packs the END record: the flush time and how the process ended. */
+void ms_rec_fill_end(ms_cbuf_t *b, const void *arg)
+{
+    const ms_rec_end_t *e = arg;
+    ms_pc_map(b, 2);
+    ms_pc_cstr(b, MSF_KEY_TIME);
+    ms_pc_uint64(b, e->time);
+    ms_pc_cstr(b, MSF_KEY_HOW);
+    ms_pc_cstr(b, e->how == MSF_END__EXIT ? MSF_HOW__EXIT
+                  : e->how == MSF_END_EXEC ? MSF_HOW_EXEC : MSF_HOW_EXIT);
+}
+
+/* Packs a METRIC record: RSS from /proc, and jemalloc's statistics. */
+void ms_rec_fill_metric(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    ms_alloc_stats_t js;
+    bool have_js = !ms_alloc_stats(&js);
+    ms_pc_map(b, have_js ? 6 : 1);
+    ms_pc_cstr(b, MSF_M_RSS);
+    ms_pc_uint64(b, ms_prim_rss_bytes());
+    if (have_js) {
+        ms_pc_cstr(b, MSF_M_ALLOCATED);
+        ms_pc_uint64(b, js.allocated);
+        ms_pc_cstr(b, MSF_M_ACTIVE);
+        ms_pc_uint64(b, js.active);
+        ms_pc_cstr(b, MSF_M_RESIDENT);
+        ms_pc_uint64(b, js.resident);
+        ms_pc_cstr(b, MSF_M_RETAINED);
+        ms_pc_uint64(b, js.retained);
+        ms_pc_cstr(b, MSF_M_MAPPED);
+        ms_pc_uint64(b, js.mapped);
+    }
+}
+
+/* The state of one walk of fill_modules: where it packs, modules packed. */
+typedef struct module_walk {
+    ms_cbuf_t *b;
+    uint32_t n;
+} module_walk_t;
+
+/* dl_iterate_phdr callback: packs one module as {path, base, segments} and
+ * counts it. */
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    module_walk_t *w = arg;
+    ms_cbuf_t *b = w->b;
+    w->n++;
+    const char *path = info->dlpi_name;
+    if (!path || !path[0])
+        path = exe_buf[0] ? exe_buf : "";
+    uint32_t nload = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        nload += info->dlpi_phdr[i].p_type == PT_LOAD;
+    ms_pc_map(b, 3);
+    ms_pc_cstr(b, MSF_KEY_PATH);
+    ms_pc_cstr(b, path);
+    ms_pc_cstr(b, MSF_KEY_BASE);
+    ms_pc_uint64(b, (uint64_t)info->dlpi_addr);
+    ms_pc_cstr(b, MSF_KEY_SEGMENTS);
+    ms_pc_array(b, nload);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        ms_pc_array(b, 3);
+        ms_pc_uint64(b, ph->p_vaddr);
+        ms_pc_uint64(b, ph->p_memsz);
+        ms_pc_uint64(b, ((ph->p_flags & PF_X) ? MSF_SEG_X : 0u) |
+                            ((ph->p_flags & PF_W) ? MSF_SEG_W : 0u) |
+                            ((ph->p_flags & PF_R) ? MSF_SEG_R : 0u));
+    }
+    return 0;
+}
+
+/* dl_iterate_phdr callback: reads glibc's load/unload counters from the first
+ * module and stops the walk. */
+static int generation_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        return 1;
+    *(uint64_t *)arg = (uint64_t)info->dlpi_adds + ((uint64_t)info->dlpi_subs << 32);
+    return 1;
+}
+
+/* The loader's module generation: changes whenever a module is loaded or
+ * unloaded (dlopen, dlclose). */
+uint64_t ms_rec_modules_generation(void)
+{
+    uint64_t g = 0;
+    dl_iterate_phdr(generation_cb, &g);
+    return g;
+}
+
+/* Packs the MODULES record: every loaded module, as module_cb writes it. */
+void ms_rec_fill_modules(ms_cbuf_t *b, const void *arg)
+{
+    (void)arg;
+    atomic_store_explicit(&modules_gen, ms_rec_modules_generation(), memory_order_relaxed);
+    if (!exe_buf[0]) {
+        ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
+        exe_buf[e > 0 ? e : 0] = '\0';
+    }
+    /* One walk that counts as it packs, and the array's length written after
+     * it as an array32 (always 5 bytes): a module loaded or unloaded between
+     * two walks cannot make the length disagree with the maps packed. */
+    static const uint8_t array32[5] = { 0xdd, 0, 0, 0, 0 };
+    uint8_t *head = b->cur;
+    ms_pc_put(b, array32, sizeof array32);
+    module_walk_t w = { b, 0 };
+    dl_iterate_phdr(module_cb, &w);
+    if (!b->overflow) {
+        head[1] = (uint8_t)(w.n >> 24);
+        head[2] = (uint8_t)(w.n >> 16);
+        head[3] = (uint8_t)(w.n >> 8);
+        head[4] = (uint8_t)w.n;
+    }
+}
+
+/* Enters a section that walks the loader's module list (dl_iterate_phdr).
+ * glibc does not reset the loader's list lock in a fork child, so a fork taken
+ * while a walk held it leaves the child hanging at its first walk (a chunk
+ * switch, or exit). ms_rec_fork_begin (before a fork) therefore waits for the walks under way and
+ * keeps new ones out. Returns false, and enters nothing, while a fork is under
+ * way: the caller skips the walk (the next chunk switch tries again). */
+bool ms_rec_walk_begin(void)
+{
+    atomic_fetch_add(&walkers, 1); /* seq_cst: pairs with atfork_prepare */
+    if (atomic_load(&forking) == 0)
+        return true;
+    atomic_fetch_sub(&walkers, 1);
+    return false;
+}
+
+/* Leaves the section walk_begin entered. */
+void ms_rec_walk_end(void)
+{
+    atomic_fetch_sub(&walkers, 1);
+}
+
+bool ms_rec_modules_changed(void)
+{
+    return ms_rec_modules_generation() != atomic_load_explicit(&modules_gen, memory_order_relaxed);
+}
+
+void ms_rec_fork_begin(void)
+{
+    atomic_fetch_add(&forking, 1); /* seq_cst: pairs with ms_rec_walk_begin */
+    while (atomic_load(&walkers) != 0)
+        sched_yield();
+}
+
+void ms_rec_fork_end(void)
+{
+    atomic_fetch_sub(&forking, 1);
+}
+
+void ms_rec_fork_child(void)
+{
+    atomic_store(&walkers, 0);
+    atomic_store(&forking, 0);
+    /* The child's trace needs a module map of its own: the next chunk switch
+     * (or the exit flush) writes it. */
+    atomic_store_explicit(&modules_gen, 0, memory_order_relaxed);
+}
