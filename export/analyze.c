@@ -34,6 +34,9 @@ static uint64_t trace_end(const msx_reader *R, const msx_views *V, msx_report *r
         if (R->end_time > end)
             end = R->end_time;
     }
+    /* How it ended: the header has the last word (a failed exec's END stays
+     * in the stream, the header is reset), else the last END record. */
+    r->end_how = R->end_how ? R->end_how : r->complete ? (V->process.end_how ? V->process.end_how : MSF_END_EXIT) : MSF_END_NONE;
     return end;
 }
 

@@ -111,7 +111,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
-    msx_pk_map(b, 10);
+    msx_pk_map(b, 11);
     pk_key(b, "file");
     pk_mstr(b, &r->file);
     pk_ku(b, "format_version", r->format_version);
@@ -125,6 +125,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
         msx_pk_true(b);
     else
         msx_pk_false(b);
+    pk_ku(b, "end_how", r->end_how);
     pk_ku(b, "problems_total", r->problems_total);
     pk_key(b, "problems");
     msx_pk_array(b, r->nproblems);
@@ -391,6 +392,7 @@ static void get_source_summary(rd *R, const msx_obj *root)
     r->damaged_chunks = get_ku(R, s, "damaged_chunks");
     r->lost_events = get_ku(R, s, "lost_events");
     r->complete = get_kb(R, s, "complete");
+    r->end_how = (uint32_t)get_ku(R, s, "end_how"); /* absent in older archives: unknown */
     r->problems_total = get_ku(R, s, "problems_total");
     const msx_obj *l = get_list(R, s, "problems", MSX_MAX_PROBLEMS, 0);
     for (uint32_t i = 0; l && i < l->n && !R->err; i++)

@@ -1,6 +1,8 @@
 /* Growable output buffers, the report's memory, and atomic file writes. */
 #include "buf.h"
 
+#include "format.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -109,6 +111,16 @@ void msx_report_free(msx_report *r)
         free(r->threads[i].name.p);
     free(r->threads);
     free(r);
+}
+
+const char *msx_ending_name(uint32_t how)
+{
+    switch (how) {
+    case MSF_END_EXIT: return MSF_HOW_EXIT;
+    case MSF_END__EXIT: return MSF_HOW__EXIT;
+    case MSF_END_EXEC: return MSF_HOW_EXEC;
+    default: return NULL;
+    }
 }
 
 const char *msx_anomaly_name(msx_anomaly_kind k)

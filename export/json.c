@@ -141,6 +141,9 @@ static void json_source(msx_buf *b, const msx_report *r, const msx_json_limits *
     kv_u64(b, "damaged_chunks", r->damaged_chunks, false);
     kv_u64(b, "lost_events", r->lost_events, false);
     kv_bool(b, "complete", r->complete, false);
+    const char *ending = msx_ending_name(r->end_how);
+    msx_buf_printf(b, "\"ending\": %s%s%s, ", ending ? "\"" : "", ending ? ending : "null",
+                   ending ? "\"" : "");
     kv_u64(b, "problems_total", r->problems_total, false);
     msx_buf_puts(b, "\"problems\": [");
     for (uint32_t i = 0; i < r->nproblems; i++) {

@@ -46,6 +46,7 @@ typedef struct msx_reader {
     msx_report *r;             /* problems, damage counters and header fields go here */
     uint32_t version, header_size, chunk_size;
     uint64_t end_time;         /* header end_time (0: no exit flush) */
+    uint32_t end_how;          /* header end_how, MSF_END_* (version 2; 0 otherwise) */
     uint64_t time_bound;       /* header time bound, ns; 0 for version 1 (unbounded) */
 
     msx_chunk *chunks;         /* sorted by (thread, seq), duplicates dropped */

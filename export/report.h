@@ -110,6 +110,7 @@ typedef struct msx_report {
     uint64_t damaged_chunks;   /* chunks skipped or cut short by damage */
     uint64_t lost_events;      /* events known missing from first_event gaps */
     bool complete;             /* the process reached its exit flush */
+    uint32_t end_how;          /* how it ended: MSF_END_* (0: unknown, killed or running) */
     uint64_t problems_total;
     uint32_t nproblems;
     msx_str problems[MSX_MAX_PROBLEMS];
@@ -181,6 +182,10 @@ typedef struct msx_report {
 
 /* Frees everything a report owns, including the report itself. NULL is fine. */
 void msx_report_free(msx_report *r);
+
+/* Name of an ending as written in reports ("exit", "_exit", "exec"), or NULL
+ * for an unknown one. */
+const char *msx_ending_name(uint32_t how);
 
 /* Name of an anomaly kind as written in JSON ("unknown_free", ...). */
 const char *msx_anomaly_name(msx_anomaly_kind k);

@@ -137,10 +137,19 @@ int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e)
         r->forked = true;
         r->parent_pid = msx_map_uint(o, MSF_KEY_PARENT_PID, 0);
         return 0;
-    case MSF_R_END:
+    case MSF_R_END: {
         r->complete = true;
         v->end_time = msx_map_uint(o, MSF_KEY_TIME, e->time);
+        const msx_obj *how = msx_map_get(o, MSF_KEY_HOW);
+        v->end_how = MSF_END_EXIT; /* version 1, or no "how": an exit flush */
+        if (how && how->type == MSX_STR) {
+            if (how->n == sizeof MSF_HOW__EXIT - 1 && !memcmp(how->v.s, MSF_HOW__EXIT, how->n))
+                v->end_how = MSF_END__EXIT;
+            else if (how->n == sizeof MSF_HOW_EXEC - 1 && !memcmp(how->v.s, MSF_HOW_EXEC, how->n))
+                v->end_how = MSF_END_EXEC;
+        }
         return 0;
+    }
     default:  /* MODULES, STACK, the version-2 records (later views) and unknown types */
         return 0;
     }

@@ -193,6 +193,7 @@ typedef struct msx_view_process {
     msx_report *r;
     msx_idset tasks;
     uint64_t end_time;         /* from an END record, 0 if none */
+    uint32_t end_how;          /* MSF_END_* of the last END record (exit if it says nothing) */
 } msx_view_process;
 
 /* All views. */

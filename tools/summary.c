@@ -130,8 +130,14 @@ static void print_summary(FILE *f, const msx_report *r)
     fprintf(f, "\n  pid        %llu", (unsigned long long)r->pid);
     if (r->forked)
         fprintf(f, " (forked from %llu)", (unsigned long long)r->parent_pid);
-    fprintf(f, "\n  status     %s\n", r->complete ? "complete"
-                                                 : "incomplete: the process did not reach its exit (killed?)");
+    const char *ending = msx_ending_name(r->end_how);
+    if (r->complete)
+        fprintf(f, "\n  status     complete: the process ended by %s\n",
+                !ending ? "exit" : !strcmp(ending, "_exit") ? "_exit (no exit handlers ran)"
+                : !strcmp(ending, "exec") ? "exec (its image was replaced; the new one has a trace of its own)"
+                : "exit");
+    else
+        fprintf(f, "\n  status     incomplete: the process did not reach its exit (killed?)\n");
     fprintf(f, "  duration   %s\n", fmt_ns(a, sizeof a, r->duration_ns));
     fprintf(f, "  events     %s: %s allocations, %s frees, %s reallocs\n", fmt_count(a, sizeof a, r->events),
             fmt_count(b, sizeof b, r->allocations), fmt_count(c, sizeof c, r->frees),

@@ -3,6 +3,7 @@
  * checked exactly (the main thread also sees the C library's own calls).
  *
  *   msx_preload_prog WORKERS ROUNDS
+ *   msx_preload_prog _exit           (allocates, then ends with _exit(0))
  *
  * Each worker (named "worker-N"): ROUNDS times malloc(24 + r % 200), frees
  * every block but one in eight, reallocs one in sixteen of the kept ones to
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { MAX_WORKERS = 16, HANDOFF = 64 };
 
@@ -85,6 +87,11 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "_exit") == 0) { /* ends without exit handlers */
+        void *volatile p = malloc(100);
+        (void)p;
+        _exit(0);
+    }
     int n = argc > 1 ? atoi(argv[1]) : 4;
     int rounds = argc > 2 ? atoi(argv[2]) : 10000;
     if (n < 1 || n > MAX_WORKERS || rounds < 8 * HANDOFF) {

@@ -68,6 +68,34 @@ class Preload(unittest.TestCase):
         self.assertEqual(st, 127)
         self.assertIn("no-such-program", err)
 
+    def report_of(self, pattern):
+        """The JSON report `memscope run` wrote for the one trace matching pattern."""
+        traces = glob.glob(os.path.join(self.dir, pattern))
+        self.assertEqual(len(traces), 1, os.listdir(self.dir))
+        with open(traces[0][:-len(".msgpack")] + ".json") as f:
+            r = json.load(f)
+        VALIDATOR.validate(r)
+        return r
+
+    def test_ending_by_underscore_exit(self):
+        st, _, err = run(MEMSCOPE, "run", "-q", "-o", self.dir, "--", PROG, "_exit")
+        self.assertEqual(st, 0, err)
+        self.assertNotIn("never reached", err)
+        r = self.report_of("msx_preload_prog.*.msgpack")
+        self.assertTrue(r["source"]["complete"])
+        self.assertEqual(r["source"]["ending"], "_exit")
+        trace = glob.glob(os.path.join(self.dir, "msx_preload_prog.*.msgpack"))[0]
+        st, out, err = run(MEMSCOPE, "summary", trace)
+        self.assertEqual(st, 0, err)
+        self.assertIn("ended by _exit", out)
+
+    def test_ending_by_exec(self):
+        st, _, err = run(MEMSCOPE, "run", "-q", "-o", self.dir, "--", "sh", "-c", "exec true")
+        self.assertEqual(st, 0, err)
+        self.assertNotIn("never reached", err)
+        self.assertEqual(self.report_of("sh.*.msgpack")["source"]["ending"], "exec")
+        self.assertEqual(self.report_of("true.*.msgpack")["source"]["ending"], "exit")
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])
