@@ -133,7 +133,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
         pk_mstr(b, &r->problems[i]);
 
     pk_key(b, "summary");
-    msx_pk_map(b, 17);
+    msx_pk_map(b, 18);
     pk_ku(b, "events", r->events);
     pk_ku(b, "stream_bytes", r->stream_bytes);
     pk_ku(b, "allocations", r->allocations);
@@ -150,6 +150,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     pk_ku(b, "dropped_events", r->dropped_events);
     pk_ku(b, "dropped_header", r->dropped_header);
     pk_ku(b, "dropped_records", r->dropped_records);
+    pk_ku(b, "lost_control_records", r->lost_control_records);
     pk_ku(b, "duration_ns", r->duration_ns);
 
     pk_key(b, "process");
@@ -415,6 +416,7 @@ static void get_source_summary(rd *R, const msx_obj *root)
     r->dropped_events = get_ku(R, m, "dropped_events");
     r->dropped_header = get_ku(R, m, "dropped_header");
     r->dropped_records = get_ku(R, m, "dropped_records");
+    r->lost_control_records = get_ku(R, m, "lost_control_records"); /* absent before: 0 */
     r->duration_ns = get_ku(R, m, "duration_ns");
 }
 

@@ -173,6 +173,7 @@ static void json_summary(msx_buf *b, const msx_report *r)
     kv_u64(b, "dropped_events", r->dropped_events, false);
     kv_u64(b, "dropped_events_header", r->dropped_header, false);
     kv_u64(b, "dropped_events_records", r->dropped_records, false);
+    kv_u64(b, "lost_control_records", r->lost_control_records, false);
     kv_u64(b, "duration_ns", r->duration_ns, true);
     msx_buf_puts(b, "},\n");
 }

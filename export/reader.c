@@ -122,6 +122,7 @@ static int read_header(msx_reader *R)
     r->pid = le64(h + MSF_H_PID);
     r->start_realtime_ns = le64(h + MSF_H_START_REALTIME);
     r->dropped_header = le64(h + MSF_H_DROPPED_EVENTS);
+    r->lost_control_records = version >= 2 ? le64(h + MSF_H_DROPPED_RECORDS) : 0;
     R->end_time = le64(h + MSF_H_END_TIME);
     R->end_how = version >= 2 ? le32(h + MSF_H_END_HOW) : 0;
     /* version 1 wrote zeros at 80..127; the bound means something from 2 on */

@@ -131,6 +131,7 @@ typedef struct msx_report {
     uint64_t dropped_events;   /* max(header count, sum of DROPPED records) */
     uint64_t dropped_header;
     uint64_t dropped_records;
+    uint64_t lost_control_records; /* control records the writer could not write (v2 header) */
     uint64_t duration_ns;
     uint64_t temporary;
 

@@ -151,6 +151,9 @@ static void print_summary(FILE *f, const msx_report *r)
             fmt_count(a, sizeof a, r->temporary));
     fprintf(f, "  threads    %u\n", r->nthreads);
     fprintf(f, "  dropped    %s events\n", fmt_count(a, sizeof a, r->dropped_events));
+    if (r->lost_control_records)
+        fprintf(f, "  lost       %s control records (thread, process or module information)\n",
+                fmt_count(a, sizeof a, r->lost_control_records));
     uint64_t total = 0;
     for (unsigned k = 0; k < MSX_ANOM_KINDS; k++)
         total += r->anomaly_counts[k];

@@ -41,6 +41,7 @@ struct msf {
     uint64_t pid, end_time, dropped;
     uint64_t time_bound;   /* header field of version 2 */
     uint32_t end_how;      /* header field of version 2 */
+    uint64_t lost_records; /* header dropped_records, version 2 */
     uint64_t next_slot;
     uint64_t events;
     uint32_t nthreads;
@@ -87,6 +88,7 @@ void msf_set_dropped(msf *t, uint64_t dropped) { t->dropped = dropped; }
 void msf_set_version(msf *t, uint32_t version) { t->version = version; }
 void msf_set_time_bound(msf *t, uint64_t bound_ns) { t->time_bound = bound_ns; }
 void msf_set_end_how(msf *t, uint32_t how) { t->end_how = how; }
+void msf_set_lost_records(msf *t, uint64_t n) { t->lost_records = n; }
 uint64_t msf_events(const msf *t) { return t->events; }
 
 /* Returns thread `serial`, growing the table. */
@@ -502,6 +504,7 @@ int msf_write(const msf *t, const char *path)
      * ignores bytes 80..127 */
     put64(file + MSF_H_TIME_BOUND, t->time_bound);
     put32(file + MSF_H_END_HOW, t->end_how);
+    put64(file + MSF_H_DROPPED_RECORDS, t->lost_records);
     for (uint32_t i = 0; i < t->nthreads; i++)
         for (uint32_t c = 0; c < t->threads[i].nchunks; c++) {
             const fchunk *k = &t->threads[i].chunks[c];

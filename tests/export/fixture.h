@@ -32,6 +32,7 @@ void msf_set_version(msf *t, uint32_t version);
  * version, so that a test can check that version 1 ignores them. */
 void msf_set_time_bound(msf *t, uint64_t bound_ns);
 void msf_set_end_how(msf *t, uint32_t how);
+void msf_set_lost_records(msf *t, uint64_t n);   /* header dropped_records (v2) */
 
 /* Starts thread `serial` (1, 2, ...) with kernel id tid at time t: writes its
  * THREAD record (name may be NULL: no name key; name_len bytes, any content). */

@@ -180,6 +180,34 @@ static void test_v2_records(void **state)
     msx_report_free(r);
 }
 
+/* The header's ending and lost control records reach the report and its
+ * JSON; the header has the last word over END records (a failed exec). */
+static void test_v2_header_ending_and_lost_records(void **state)
+{
+    (void)state;
+    static seen s;
+    msf *t = msf_new(4096);
+    msf_set_version(t, 2);
+    msf_set_time_bound(t, 1000000);
+    msf_thread(t, 1, 100, "main", 4, 0);
+    msf_alloc(t, 1, 0x1000, 10);
+    msf_end_how(t, 1, 40, MSF_END_EXEC); /* an exec that failed ... */
+    msf_end_how(t, 1, 50, MSF_END__EXIT); /* ... then _exit */
+    msf_set_end_time(t, 50);
+    msf_set_end_how(t, MSF_END__EXIT);
+    msf_set_lost_records(t, 3);
+    msx_report *r = analyze(t, &s);
+    assert_true(r->complete);
+    assert_int_equal(r->end_how, MSF_END__EXIT);
+    assert_int_equal(r->lost_control_records, 3);
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_json(&b, r, NULL), 0);
+    assert_non_null(strstr(b.p, "\"ending\": \"_exit\""));
+    assert_non_null(strstr(b.p, "\"lost_control_records\": 3"));
+    msx_buf_free(&b);
+    msx_report_free(r);
+}
+
 /* In a version-1 trace, kind 4 (REALLOC_EX in version 2) is still reserved. */
 static void test_v1_kind_4_reserved(void **state)
 {
@@ -332,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_v2_without_bound),
         cmocka_unit_test(test_v2_records),
         cmocka_unit_test(test_v1_kind_4_reserved),
+        cmocka_unit_test(test_v2_header_ending_and_lost_records),
         cmocka_unit_test(test_block_events_carry_task),
         cmocka_unit_test(test_block_events_carry_scope),
         cmocka_unit_test(test_block_events_carry_variable),
