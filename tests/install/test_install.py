@@ -68,12 +68,11 @@ class Installed(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(dir=self.tmp.name)
-
     def link_and_run(self, flags):
-        """Links basic_usage.c with flags, checks that it needs no
-        libmemscope_alloc.so, runs it and returns the JSON report of its trace."""
+        """Links basic_usage.c with flags (in a directory of its own), checks
+        that it needs no libmemscope_alloc.so, runs it and returns the JSON
+        report of its trace."""
+        self.dir = tempfile.mkdtemp(dir=self.tmp.name)
         exe = os.path.join(self.dir, "app")
         st, out, err = run([CC, "-o", exe, os.path.join(SOURCE, "examples", "basic_usage.c")] + flags)
         self.assertEqual(st, 0, (flags, err))
