@@ -224,6 +224,75 @@ class Real(unittest.TestCase):
                 self.assertEqual(c["process"]["parent_pid"], main[0]["process"]["pid"])
                 self.assertTrue(c["source"]["complete"], c["source"]["file"])
 
+    def test_run_no_children(self):
+        """memscope run --no-children: python3 starts sqlite3 and forks; only
+        python3's own trace is reported, sqlite3 writes none (the library is
+        not inherited), the forked copy's trace is counted as not reported.
+        A script (a pyenv shim is one) is refused with 126."""
+        sqlite = need("sqlite3")
+        code = ("import os, subprocess, sys; sys.stdout.flush();"
+                "subprocess.run([%r, ':memory:', 'select 6*7;'], check=True);"
+                "pid = os.fork();"
+                "os._exit(0) if pid == 0 else print(os.waitpid(pid, 0)[1])" % sqlite)
+        tdir = os.path.join(self.dir, "nc")
+        env = base_env(MEMSCOPE_LIB=LIBRARY)
+        st, out, err = run([MEMSCOPE, "run", "--no-children", "-o", tdir, "--", PYTHON, "-c", code], env=env)
+        self.assertEqual((st, out), (0, "42\n0\n"), err)
+        names = sorted(os.listdir(tdir))
+        self.assertFalse([n for n in names if n.startswith("sqlite3.")], names)
+        traces = [n for n in names if n.endswith(".msgpack")]
+        self.assertEqual(len(traces), 2, names)  # python3 and its forked copy
+        reports = [n for n in names if n.endswith(".json")]
+        self.assertEqual(len(reports), 1, names)
+        self.assertIn("1 trace of forked copies of %s not reported" % PYTHON, err)
+        rows = [l for l in err.splitlines() if l.startswith("*")]
+        self.assertEqual(len(rows), 1, err)
+        self.assertIn(reports[0], rows[0])
+        r = report(os.path.join(tdir, reports[0][:-len(".json")] + ".msgpack"))
+        self.assertTrue(r["source"]["complete"])
+        self.assertGreater(r["summary"]["allocations"], 1000)
+        # without --no-children sqlite3 is traced too
+        tdir2 = os.path.join(self.dir, "all")
+        st, out, err = run([MEMSCOPE, "run", "-o", tdir2, "--", PYTHON, "-c", code], env=env)
+        self.assertEqual((st, out), (0, "42\n0\n"), err)
+        self.assertTrue([n for n in os.listdir(tdir2) if n.startswith("sqlite3.")], os.listdir(tdir2))
+        script = os.path.join(self.dir, "shim")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nexec %s \"$@\"\n" % PYTHON)
+        os.chmod(script, 0o755)
+        st, out, err = run([MEMSCOPE, "run", "--no-children", "-o", tdir, "--", script, "-c", "print(1)"], env=env)
+        self.assertEqual((st, out), (126, ""), err)
+        self.assertIn("is a script", err)
+
+    def test_run_index(self):
+        """memscope run on a shell that starts sqlite3 three times and git:
+        one index line per trace, most events first, the shell's own
+        process marked, each with its report."""
+        sqlite, git = need("sqlite3"), need("git")
+        tdir = os.path.join(self.dir, "idx")
+        script = ("for n in 10 2000 300; do echo \"select count(*) from (with recursive c(x) as (select 1 union all "
+                  "select x+1 from c where x < $n) select x from c);\" | %s :memory:; done; %s --version"
+                  % (sqlite, git))
+        st, out, err = run([MEMSCOPE, "run", "-o", tdir, "--", "/bin/sh", "-c", script],
+                           env=base_env(MEMSCOPE_LIB=LIBRARY))
+        self.assertEqual(st, 0, err)
+        self.assertEqual(out.splitlines()[:3], ["10", "2000", "300"])
+        lines = err.splitlines()
+        traces = sorted(n for n in os.listdir(tdir) if n.endswith(".msgpack"))
+        self.assertTrue(lines[0].startswith("memscope: %d traces, most events first" % len(traces)), err)
+        rows = [l.split() for l in lines[2:]]
+        self.assertEqual(len(rows), len(traces), err)
+        own = [r for r in rows if r[0] == "*"]
+        rows = [r[1:] if r[0] == "*" else r for r in rows]
+        self.assertTrue(own and all(r[2] == "sh" for r in own), own)
+        events = [int(r[2]) for r in rows]
+        self.assertEqual(events, sorted(events, reverse=True))
+        self.assertEqual(sorted(r[1] for r in rows).count("sqlite3"), 3)
+        for r in rows:
+            rep = report(os.path.join(tdir, r[6][:-len(".json")] + ".msgpack"))
+            self.assertEqual(rep["events"], int(r[2]), r)
+            self.assertEqual(rep["process"]["pid"], int(r[0]), r)
+
     def redis_session(self, mode, server_argv, env, cli, bench):
         """One server's life (see test_redis); returns what must match."""
         data = os.path.join(self.dir, "redis-" + mode)
