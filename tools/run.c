@@ -464,8 +464,32 @@ static size_t program_name_len(const char *name, uint64_t pid)
 /* Largest number of processes the index lists; the rest are counted. */
 enum { INDEX_MAX = 20 };
 
+/* Prints one line of the index (see print_index); ext is the report's. */
+static void print_index_row(const traced *e, const char *ext)
+{
+    size_t nl = strlen(e->name);
+    size_t stem = nl > 8 && !strcmp(e->name + nl - 8, ".msgpack") ? nl - 8 : nl;
+    char peak[32], status[40];
+    if (!e->read) {
+        fprintf(stderr, "  %8s  %-16.*s %12s %11s  %-12s -\n", "?", (int)stem, e->name, "-", "-", "unreadable");
+        return;
+    }
+    if (e->problems)
+        snprintf(status, sizeof status, "damaged(%llu)", (unsigned long long)e->problems);
+    else
+        snprintf(status, sizeof status, "%s", e->complete ? "ok" : "incomplete");
+    if (!e->reported)
+        strcat(status, ",no-report");
+    size_t pl = program_name_len(e->name, e->pid);
+    fprintf(stderr, "%c %8llu  %-16.*s %12llu %11s  %-12s %.*s%s\n", e->own ? '*' : ' ',
+            (unsigned long long)e->pid, (int)pl, e->name, (unsigned long long)e->events,
+            human_bytes(e->peak, peak, sizeof peak), status, (int)stem, e->name, e->reported ? ext : "");
+}
+
 /* Prints the index of the traces of the run on stderr, most events first:
- * pid, program, events, peak, status, report (the first format written). */
+ * pid, program, events, peak, status, report (the first format written).
+ * INDEX_MAX lines, then the traces of PROGRAM's own process that were not
+ * among them (they are what the user ran), then "and N more". */
 static void print_index(traced *t, long n, const char *absdir, int formats)
 {
     if (n <= 0)
@@ -475,28 +499,15 @@ static void print_index(traced *t, long n, const char *absdir, int formats)
     fprintf(stderr, "memscope: %ld trace%s, most events first (* PROGRAM's own process; reports in %s):\n",
             n, n == 1 ? "" : "s", absdir);
     fprintf(stderr, "  %8s  %-16s %12s %11s  %-12s %s\n", "pid", "program", "events", "peak", "status", "report");
-    for (long k = 0; k < n && k < INDEX_MAX; k++) {
-        const traced *e = &t[k];
-        size_t nl = strlen(e->name);
-        size_t stem = nl > 8 && !strcmp(e->name + nl - 8, ".msgpack") ? nl - 8 : nl;
-        char peak[32], status[40];
-        if (!e->read) {
-            fprintf(stderr, "  %8s  %-16.*s %12s %11s  %-12s -\n", "?", (int)stem, e->name, "-", "-", "unreadable");
-            continue;
-        }
-        if (e->problems)
-            snprintf(status, sizeof status, "damaged(%llu)", (unsigned long long)e->problems);
+    long more = 0;
+    for (long k = 0; k < n; k++) {
+        if (k < INDEX_MAX || t[k].own)
+            print_index_row(&t[k], ext);
         else
-            snprintf(status, sizeof status, "%s", e->complete ? "ok" : "incomplete");
-        if (!e->reported)
-            strcat(status, ",no-report");
-        size_t pl = program_name_len(e->name, e->pid);
-        fprintf(stderr, "%c %8llu  %-16.*s %12llu %11s  %-12s %.*s%s\n", e->own ? '*' : ' ', (unsigned long long)e->pid, (int)pl,
-                e->name, (unsigned long long)e->events, human_bytes(e->peak, peak, sizeof peak), status,
-                (int)stem, e->name, e->reported ? ext : "");
+            more++;
     }
-    if (n > INDEX_MAX)
-        fprintf(stderr, "  and %ld more\n", n - INDEX_MAX);
+    if (more)
+        fprintf(stderr, "  and %ld more\n", more);
 }
 
 /* memscope run (see usage_run); argv[0] is "run". Returns the exit status. */

@@ -265,33 +265,39 @@ class Real(unittest.TestCase):
         self.assertIn("is a script", err)
 
     def test_run_index(self):
-        """memscope run on a shell that starts sqlite3 three times and git:
-        one index line per trace, most events first, the shell's own
-        process marked, each with its report."""
+        """memscope run on a shell that starts sqlite3 24 times, then execs
+        git: the index lists the 20 traces with most events in order, then
+        those of the shell's own process (the shell, and git which it
+        executed in place) that were not among them, marked *, then "and N
+        more"; each row agrees with its report."""
         sqlite, git = need("sqlite3"), need("git")
         tdir = os.path.join(self.dir, "idx")
-        script = ("for n in 10 2000 300; do echo \"select count(*) from (with recursive c(x) as (select 1 union all "
-                  "select x+1 from c where x < $n) select x from c);\" | %s :memory:; done; %s --version"
-                  % (sqlite, git))
+        script = ("for n in $(seq 100 100 2400); do echo \"select count(*) from (with recursive c(x) as "
+                  "(select 1 union all select x+1 from c where x < $n) select x from c);\" | %s :memory:; done; "
+                  "exec %s --version" % (sqlite, git))
         st, out, err = run([MEMSCOPE, "run", "-o", tdir, "--", "/bin/sh", "-c", script],
                            env=base_env(MEMSCOPE_LIB=LIBRARY))
         self.assertEqual(st, 0, err)
-        self.assertEqual(out.splitlines()[:3], ["10", "2000", "300"])
+        self.assertEqual(out.splitlines()[:24], [str(n) for n in range(100, 2401, 100)])
+        traces = {n: report(os.path.join(tdir, n)) for n in os.listdir(tdir) if n.endswith(".msgpack")}
+        self.assertGreater(len(traces), 25)
+        shell = [r["process"]["pid"] for n, r in traces.items() if n.startswith("sh.") and not r["process"]["forked"]]
+        self.assertEqual(len(shell), 1, sorted(traces))
+        own = sorted(n[:-len(".msgpack")] for n, r in traces.items() if r["process"]["pid"] == shell[0])
+        self.assertEqual(len([n for n in own if n.startswith("git.")]), 1, own)
         lines = err.splitlines()
-        traces = sorted(n for n in os.listdir(tdir) if n.endswith(".msgpack"))
         self.assertTrue(lines[0].startswith("memscope: %d traces, most events first" % len(traces)), err)
-        rows = [l.split() for l in lines[2:]]
-        self.assertEqual(len(rows), len(traces), err)
-        own = [r for r in rows if r[0] == "*"]
+        rows = [l.split() for l in lines[2:-1]]
+        marked = [r[1:] for r in rows if r[0] == "*"]
         rows = [r[1:] if r[0] == "*" else r for r in rows]
-        self.assertTrue(own and all(r[2] == "sh" for r in own), own)
-        events = [int(r[2]) for r in rows]
-        self.assertEqual(events, sorted(events, reverse=True))
-        self.assertEqual(sorted(r[1] for r in rows).count("sqlite3"), 3)
+        self.assertEqual(sorted(r[6][:-len(".json")] for r in marked), own, err)
+        top = [int(r[2]) for r in rows[:20]]
+        self.assertEqual(top, sorted((r["events"] for r in traces.values()), reverse=True)[:20], err)
+        self.assertEqual(len(rows), 20 + len([r for r in rows[20:] if r in marked]), err)
+        self.assertEqual(lines[-1], "  and %d more" % (len(traces) - len(rows)), err)
         for r in rows:
-            rep = report(os.path.join(tdir, r[6][:-len(".json")] + ".msgpack"))
-            self.assertEqual(rep["events"], int(r[2]), r)
-            self.assertEqual(rep["process"]["pid"], int(r[0]), r)
+            rep = traces[r[6][:-len(".json")] + ".msgpack"]
+            self.assertEqual((rep["events"], rep["process"]["pid"]), (int(r[2]), int(r[0])), r)
 
     def redis_session(self, mode, server_argv, env, cli, bench):
         """One server's life (see test_redis); returns what must match."""
