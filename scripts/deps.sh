@@ -3,9 +3,12 @@
 # Run as root (or with sudo available). Idempotent and quiet when all is there.
 set -eu
 
+# The last line: the real programs of the `real` test suite (tests/real) and
+# valgrind, whose allocation counts that suite compares with the traces'.
 PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
 libjemalloc-dev libmsgpack-dev libcmocka-dev \
-sqlite3 python3 python3-jsonschema"
+sqlite3 python3 python3-jsonschema \
+git redis-server redis-tools valgrind"
 
 missing=""
 for p in $PACKAGES; do

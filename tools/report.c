@@ -80,9 +80,28 @@ static void progress_end(progress *p)
     }
 }
 
+/* Prints the problems of report r of the trace at path, one line each. */
+void mst_print_problems(const msx_report *r, const char *path)
+{
+    for (uint32_t i = 0; i < r->nproblems; i++)
+        mst_errorf("%s", r->problems[i].p);
+    if (r->problems_total > r->nproblems)
+        mst_errorf("%s: %llu more problems not listed", path,
+               (unsigned long long)(r->problems_total - r->nproblems));
+}
+
 /* Loads a report from a trace or an archive, printing what goes wrong.
  * Returns NULL if it cannot be read; sets *damaged if it had problems. */
 msx_report *mst_load(const char *path, bool *damaged)
+{
+    msx_report *r = mst_load_unlisted(path, damaged);
+    if (r)
+        mst_print_problems(r, path);
+    return r;
+}
+
+/* As mst_load, but the problems of a trace that can be read are not printed. */
+msx_report *mst_load_unlisted(const char *path, bool *damaged)
 {
     char err[1024];
     msx_report *r = NULL;
@@ -100,11 +119,6 @@ msx_report *mst_load(const char *path, bool *damaged)
         mst_errorf("%s", err);
         return NULL;
     }
-    for (uint32_t i = 0; i < r->nproblems; i++)
-        mst_errorf("%s", r->problems[i].p);
-    if (r->problems_total > r->nproblems)
-        mst_errorf("%s: %llu more problems not listed", path,
-               (unsigned long long)(r->problems_total - r->nproblems));
     if (r->problems_total)
         *damaged = true;
     return r;

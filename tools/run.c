@@ -2,12 +2,14 @@
  * for it (ignoring SIGINT/SIGQUIT, passing SIGTERM/SIGHUP on), then writes the
  * reports of every trace the run wrote or changed in the output directory. */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +29,25 @@
 #endif
 
 static const char *const usage_run =
-    "Usage: memscope run [-o DIR] [--formats LIST] [-q] -- PROGRAM [ARGS...]\n"
+    "Usage: memscope run [-o DIR] [--formats LIST] [--no-children] [-q] -- PROGRAM [ARGS...]\n"
     "\n"
     "Run PROGRAM with libmemscope_alloc.so preloaded (LD_PRELOAD, inherited by\n"
     "its children) and traces written to DIR (MEMSCOPE_OUTPUT). When it ends,\n"
     "write the reports of every trace the run produced in DIR:\n"
-    "<name>.<pid>.msgpack -> <name>.<pid>.json and <name>.<pid>.html.\n"
+    "<name>.<pid>.msgpack -> <name>.<pid>.json and <name>.<pid>.html, and list\n"
+    "the processes traced on stderr, largest first.\n"
     "\n"
     "  -o, --output DIR directory of traces and reports\n"
     "                   (default: $MEMSCOPE_OUTPUT, else MemoryAnalysis)\n"
     "  --formats LIST   reports to write: a comma list of json, html, bin\n"
     "                   (default: json,html)\n"
-    "  -q, --quiet      do not list the files written\n"
+    "  --no-children    trace PROGRAM's own process image only: the library is\n"
+    "                   preloaded by the dynamic loader (ld.so --preload), not\n"
+    "                   through LD_PRELOAD, so nothing PROGRAM executes is traced\n"
+    "                   (a forked copy of PROGRAM still is, but is not reported);\n"
+    "                   PROGRAM must be a dynamically linked ELF program, not a\n"
+    "                   script\n"
+    "  -q, --quiet      do not list the processes and files written\n"
     "  -h, --help       show this help\n"
     "  --version        show the version\n"
     "\n"
@@ -225,10 +234,118 @@ static bool outputs_safe(const char *absdir, const seen *after, long nafter, con
 
 /* -- running the program -------------------------------------------------- */
 
-/* Starts argv[0] with the environment set up and waits for it. Returns its
- * status as run's exit code (see usage_run); *exec_failed tells whether the
- * program could not be started at all. */
-static int spawn_and_wait(char **argv, bool *exec_failed)
+/* Finds PROGRAM as execvp would: a name holding a slash as it is, else the
+ * first executable regular file of that name in $PATH (an empty entry is the
+ * current directory; no PATH is "/bin:/usr/bin"). Stores it in buf. Returns 0,
+ * or the errno execvp would fail with (ENOENT, EACCES, ENAMETOOLONG). */
+static int resolve_program(const char *name, char *buf, size_t n)
+{
+    if (strchr(name, '/')) {
+        if (strlen(name) >= n)
+            return ENAMETOOLONG;
+        strcpy(buf, name);
+        if (access(buf, F_OK) < 0)
+            return errno;
+        return is_file(buf) && access(buf, X_OK) == 0 ? 0 : EACCES;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    int err = ENOENT;
+    for (const char *p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        int len = (int)(end - p);
+        if (snprintf(buf, n, "%.*s%s%s", len, p, len ? "/" : "", name) < (int)n) {
+            if (is_file(buf) && access(buf, X_OK) == 0)
+                return 0;
+            if (access(buf, F_OK) == 0)
+                err = EACCES;
+        }
+        if (!*end)
+            break;
+        p = end;
+    }
+    return err;
+}
+
+/* Reads the program interpreter (PT_INTERP, the dynamic loader) of the
+ * 64-bit ELF file at path into buf ("" for a statically linked program).
+ * Returns 0; or -1 after printing why PROGRAM cannot be preloaded this way
+ * (a script, not a 64-bit ELF file, unreadable). */
+static int elf_interpreter(const char *path, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        mst_errorf("run: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    Elf64_Ehdr eh;
+    ssize_t got = pread(fd, &eh, sizeof eh, 0);
+    int rc = -1;
+    if (got >= 2 && !memcmp(&eh, "#!", 2)) {
+        mst_errorf("run: --no-children: %s is a script: only its interpreter would be traced "
+                   "(run the program it starts, or its interpreter, under memscope instead)", path);
+    } else if (got != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG)
+               || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
+        mst_errorf("run: --no-children: %s is not a 64-bit ELF program", path);
+    } else {
+        rc = 0;
+        for (unsigned k = 0; k < eh.e_phnum; k++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + k * sizeof ph)) != (ssize_t)sizeof ph) {
+                mst_errorf("run: %s: program headers cut short", path);
+                rc = -1;
+                break;
+            }
+            if (ph.p_type != PT_INTERP)
+                continue;
+            if (ph.p_filesz == 0 || ph.p_filesz > n
+                || pread(fd, buf, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz
+                || buf[ph.p_filesz - 1] != '\0') {
+                mst_errorf("run: %s: unreadable program interpreter", path);
+                buf[0] = '\0';
+                rc = -1;
+            }
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/* Builds the argument vector that starts PROGRAM (resolved to path) with lib
+ * preloaded by its dynamic loader interp and argv[0] unchanged:
+ * interp --preload lib --argv0 argv[0] path argv[1]... A static program
+ * (interp "") is started as it is. Returns a malloc'd vector or NULL. */
+static char **loader_argv(const char *interp, const char *lib, const char *path, char **argv)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    char **v = calloc((size_t)argc + 7, sizeof *v);
+    if (!v)
+        return NULL;
+    int k = 0;
+    if (interp[0]) {
+        v[k++] = (char *)interp;
+        v[k++] = "--preload";
+        v[k++] = (char *)lib;
+        v[k++] = "--argv0";
+        v[k++] = argv[0];
+    }
+    v[k++] = (char *)path;
+    for (int i = 1; i < argc; i++)
+        v[k++] = argv[i];
+    return v;
+}
+
+/* Starts argv[0] (found in PATH) with the environment set up, or, if
+ * exec_argv is not NULL, execs exec_argv[0] with exec_argv (the dynamic
+ * loader, loader_argv), and waits for it. Stores its pid in *pid_out. Returns
+ * its status as run's exit code (see usage_run); *exec_failed tells whether
+ * the program could not be started at all. */
+static int spawn_and_wait(char **argv, char **exec_argv, pid_t *pid_out, bool *exec_failed)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -249,12 +366,16 @@ static int spawn_and_wait(char **argv, bool *exec_failed)
     }
     if (pid == 0) {
         close(pfd[0]);
-        execvp(argv[0], argv);
+        if (exec_argv)
+            execv(exec_argv[0], exec_argv);
+        else
+            execvp(argv[0], argv);
         int e = errno;
         (void)!write(pfd[1], &e, sizeof e);
         _exit(e == ENOENT ? EXIT_RUN_NOTFOUND : EXIT_RUN_NOEXEC);
     }
     child_pid = pid;
+    *pid_out = pid;
     sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
     sigaction(SIGTERM, &fwd, &old_term);
@@ -284,13 +405,119 @@ static int spawn_and_wait(char **argv, bool *exec_failed)
     return WEXITSTATUS(st);
 }
 
+/* -- the index of the processes traced ------------------------------------ */
+
+/* One trace of the run, as the index lists it. */
+typedef struct traced {
+    const char *name;      /* trace file name (in the output directory) */
+    bool read;             /* the trace could be read */
+    uint64_t pid;
+    uint64_t events;
+    uint64_t peak;         /* peak live bytes */
+    bool complete;
+    uint64_t problems;
+    bool reported;         /* every report was written */
+    bool own;              /* PROGRAM's own process (pid), marked '*' */
+} traced;
+
+/* Orders the index: most events first, then by name. */
+static int traced_cmp(const void *a, const void *b)
+{
+    const traced *x = a, *y = b;
+    if (x->events != y->events)
+        return x->events > y->events ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Formats a byte count as "12.3 MiB" into buf. */
+static const char *human_bytes(uint64_t v, char *buf, size_t n)
+{
+    static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double d = (double)v;
+    unsigned u = 0;
+    while (d >= 1024 && u < 4) {
+        d /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, n, "%llu B", (unsigned long long)v);
+    else
+        snprintf(buf, n, "%.1f %s", d, unit[u]);
+    return buf;
+}
+
+/* The program's name in a trace file name "<name>.<pid>[.<n>].msgpack"
+ * (MEMSCOPE_NAME or the program's short name): its length in name. */
+static size_t program_name_len(const char *name, uint64_t pid)
+{
+    char tag[32];
+    int tl = snprintf(tag, sizeof tag, ".%llu", (unsigned long long)pid);
+    size_t best = strlen(name);
+    if (best > 8 && !strcmp(name + best - 8, ".msgpack"))
+        best -= 8;
+    for (const char *p = strstr(name, tag); p; p = strstr(p + 1, tag))
+        if (p[tl] == '.')
+            best = (size_t)(p - name);
+    return best;
+}
+
+/* Largest number of processes the index lists; the rest are counted. */
+enum { INDEX_MAX = 20 };
+
+/* Prints one line of the index (see print_index); ext is the report's. */
+static void print_index_row(const traced *e, const char *ext)
+{
+    size_t nl = strlen(e->name);
+    size_t stem = nl > 8 && !strcmp(e->name + nl - 8, ".msgpack") ? nl - 8 : nl;
+    char peak[32], status[40];
+    if (!e->read) {
+        fprintf(stderr, "  %8s  %-16.*s %12s %11s  %-12s -\n", "?", (int)stem, e->name, "-", "-", "unreadable");
+        return;
+    }
+    if (e->problems)
+        snprintf(status, sizeof status, "damaged(%llu)", (unsigned long long)e->problems);
+    else
+        snprintf(status, sizeof status, "%s", e->complete ? "ok" : "incomplete");
+    if (!e->reported)
+        strcat(status, ",no-report");
+    size_t pl = program_name_len(e->name, e->pid);
+    fprintf(stderr, "%c %8llu  %-16.*s %12llu %11s  %-12s %.*s%s\n", e->own ? '*' : ' ',
+            (unsigned long long)e->pid, (int)pl, e->name, (unsigned long long)e->events,
+            human_bytes(e->peak, peak, sizeof peak), status, (int)stem, e->name, e->reported ? ext : "");
+}
+
+/* Prints the index of the traces of the run on stderr, most events first:
+ * pid, program, events, peak, status, report (the first format written).
+ * INDEX_MAX lines, then the traces of PROGRAM's own process that were not
+ * among them (they are what the user ran), then "and N more". */
+static void print_index(traced *t, long n, const char *absdir, int formats)
+{
+    if (n <= 0)
+        return;
+    qsort(t, (size_t)n, sizeof *t, traced_cmp);
+    const char *ext = formats & F_JSON ? ".json" : formats & F_HTML ? ".html" : ".msbin";
+    fprintf(stderr, "memscope: %ld trace%s, most events first (* PROGRAM's own process; reports in %s):\n",
+            n, n == 1 ? "" : "s", absdir);
+    fprintf(stderr, "  %8s  %-16s %12s %11s  %-12s %s\n", "pid", "program", "events", "peak", "status", "report");
+    long more = 0;
+    for (long k = 0; k < n; k++) {
+        if (k < INDEX_MAX || t[k].own)
+            print_index_row(&t[k], ext);
+        else
+            more++;
+    }
+    if (more)
+        fprintf(stderr, "  and %ld more\n", more);
+}
+
 /* memscope run (see usage_run); argv[0] is "run". Returns the exit status. */
 int mst_cmd_run(int argc, char **argv)
 {
-    enum { OPT_FORMATS = 256, OPT_VERSION };
+    enum { OPT_FORMATS = 256, OPT_VERSION, OPT_NO_CHILDREN };
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
         { "formats", required_argument, NULL, OPT_FORMATS },
+        { "no-children", no_argument, NULL, OPT_NO_CHILDREN },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -298,7 +525,7 @@ int mst_cmd_run(int argc, char **argv)
     };
     const char *dir = getenv("MEMSCOPE_OUTPUT");
     int formats = F_JSON | F_HTML;
-    bool quiet = false;
+    bool quiet = false, no_children = false;
     int c;
     opterr = 0;
     optind = 1;
@@ -307,6 +534,7 @@ int mst_cmd_run(int argc, char **argv)
         switch (c) {
         case 'o': dir = optarg; break;
         case 'q': quiet = true; break;
+        case OPT_NO_CHILDREN: no_children = true; break;
         case OPT_FORMATS:
             if ((formats = mst_parse_formats(optarg)) < 0)
                 return EXIT_USAGE;
@@ -337,15 +565,35 @@ int mst_cmd_run(int argc, char **argv)
         mst_errorf("%s: LD_PRELOAD cannot hold a path with a space or a colon", lib);
         return EXIT_RUN_SETUP;
     }
+    /* --no-children: PROGRAM is found here, as execvp would find it, and
+     * started by its own dynamic loader with --preload, so that LD_PRELOAD
+     * (which every process it starts would inherit) stays as it was. */
+    static char prog_path[PATH_MAX], interp[PATH_MAX];
+    char **exec_argv = NULL;
+    if (no_children) {
+        int e = resolve_program(argv[i], prog_path, sizeof prog_path);
+        if (e) {
+            mst_errorf("cannot run %s: %s", argv[i], strerror(e));
+            return e == ENOENT ? EXIT_RUN_NOTFOUND : EXIT_RUN_NOEXEC;
+        }
+        if (elf_interpreter(prog_path, interp, sizeof interp) < 0)
+            return EXIT_RUN_NOEXEC;
+        if (!(exec_argv = loader_argv(interp, lib, prog_path, argv + i))) {
+            mst_errorf("out of memory");
+            return EXIT_RUN_SETUP;
+        }
+    }
     int rc = mst_mkdirs(dir);
     if (rc < 0 || !realpath(dir, absdir)) {
         mst_errorf("cannot create %s: %s", dir, strerror(rc < 0 ? -rc : errno));
+        free(exec_argv);
         return EXIT_RUN_SETUP;
     }
     seen *before = NULL;
     long nbefore = list_traces(absdir, &before);
     if (nbefore < 0) {
         mst_errorf("cannot list %s: %s", absdir, strerror(errno));
+        free(exec_argv);
         return EXIT_RUN_SETUP;
     }
 
@@ -354,19 +602,23 @@ int mst_cmd_run(int argc, char **argv)
     char *preload = malloc(plen);
     if (!preload) {
         free_seen(before, nbefore);
+        free(exec_argv);
         mst_errorf("out of memory");
         return EXIT_RUN_SETUP;
     }
     snprintf(preload, plen, "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
-    if (set_env("LD_PRELOAD", preload) < 0 || set_env("MEMSCOPE_OUTPUT", absdir) < 0) {
+    if ((!no_children && set_env("LD_PRELOAD", preload) < 0) || set_env("MEMSCOPE_OUTPUT", absdir) < 0) {
         free(preload);
+        free(exec_argv);
         free_seen(before, nbefore);
         return EXIT_RUN_SETUP;
     }
     free(preload);
 
     bool exec_failed = false;
-    int status = spawn_and_wait(argv + i, &exec_failed);
+    pid_t pid = 0;
+    int status = spawn_and_wait(argv + i, exec_argv, &pid, &exec_failed);
+    free(exec_argv);
     if (exec_failed) {
         free_seen(before, nbefore);
         return status;
@@ -386,7 +638,11 @@ int mst_cmd_run(int argc, char **argv)
         free_seen(after, nafter);
         return status;
     }
-    long made = 0;
+    /* Problems are printed for the traces of PROGRAM's own process (its
+     * image and the images it executed); those of other processes show as
+     * their status in the index. */
+    traced *idx = calloc((size_t)nafter + 1, sizeof *idx);
+    long made = 0, nidx = 0, skipped = 0;
     for (long k = 0; k < nafter; k++) {
         if (unchanged(&after[k], before, nbefore))
             continue;
@@ -397,14 +653,37 @@ int mst_cmd_run(int argc, char **argv)
             continue;
         }
         bool damaged = false;
-        msx_report *r = mst_load(path, &damaged);
+        msx_report *r = mst_load_unlisted(path, &damaged);
+        if (r && no_children && r->pid != (uint64_t)pid) {
+            skipped++;
+            msx_report_free(r);
+            continue;
+        }
+        traced *e = idx ? &idx[nidx++] : NULL;
+        if (e)
+            *e = (traced){ .name = after[k].name };
         if (!r)
             continue;
-        mst_write_defaults(r, path, absdir, formats, quiet);
+        if (r->pid == (uint64_t)pid)
+            mst_print_problems(r, path);
+        if (e) {
+            *e = (traced){ .name = after[k].name, .read = true, .pid = r->pid, .events = r->events,
+                           .peak = r->peak_live_bytes, .complete = r->complete,
+                           .problems = r->problems_total, .own = r->pid == (uint64_t)pid };
+        }
+        int w = mst_write_defaults(r, path, absdir, formats, true);
+        if (e)
+            e->reported = w == 0;
         msx_report_free(r);
     }
     if (!made)
         mst_errorf("the run wrote no trace in %s (was the program linked statically, or MEMSCOPE_MODE=off?)", absdir);
+    if (!quiet && idx)
+        print_index(idx, nidx, absdir, formats);
+    if (skipped)
+        mst_errorf("%ld trace%s of forked copies of %s not reported (--no-children)", skipped,
+                   skipped == 1 ? "" : "s", argv[i]);
+    free(idx);
     free_seen(before, nbefore);
     free_seen(after, nafter);
     return status;

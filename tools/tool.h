@@ -74,6 +74,11 @@ int mst_cmd_report(int argc, char **argv);
  * progress line on a terminal). Returns NULL if it cannot be read; sets
  * *damaged if it had problems. Free the result with msx_report_free. */
 msx_report *mst_load(const char *path, bool *damaged);
+/* As mst_load, but the problems of a trace that can be read are not printed
+ * (mst_print_problems prints them). */
+msx_report *mst_load_unlisted(const char *path, bool *damaged);
+/* Prints the problems of report r of the trace at path, one line each. */
+void mst_print_problems(const msx_report *r, const char *path);
 /* Writes the default outputs (formats: F_* bits) of report r of trace:
  * <dir>/<stem>.json, .html, .msbin (dir NULL: the trace's directory).
  * Returns 0, or -1 if one could not be written (after printing why). */

@@ -37,6 +37,18 @@ def harmless_library():
     raise AssertionError("no libc in /proc/self/maps")
 
 
+def library_mapped_here(pattern):
+    """The path of a shared library this python has mapped whose file name
+    matches pattern, for tests that must tell whether a preload reached a
+    process (a library that /bin/sh and /bin/cat do not link)."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if re.search(pattern, os.path.basename(path)):
+                return path
+    raise AssertionError("no library matching %s in /proc/self/maps" % pattern)
+
+
 def read(path):
     """The bytes of a file."""
     with open(path, "rb") as f:
@@ -309,6 +321,99 @@ class OutputSafety(unittest.TestCase):
         self.assertNotIn("wrote", err)
         self.assertTrue(os.path.islink(self.p("t.1.json")))
         self.assertFalse(os.path.exists(self.p("t.1.html")))
+
+class RunProcesses(unittest.TestCase):
+    """`memscope run` on command lines that start many processes: one index
+    of the traces instead of a line per file, and --no-children."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_index_largest_first(self):
+        """25 traces written during the run: 20 lines of the index, most
+        events first, each with its report, then "and 5 more"; no line per
+        file written; -q prints nothing."""
+        env = dict(os.environ, MEMSCOPE_LIB=harmless_library())
+        script = ('for i in $(seq 1 25); do "$0" "$MEMSCOPE_OUTPUT/p$i.$((1000 + i)).msgpack" '
+                  '--events $((i * 40 % 1000 + i)) >/dev/null || exit 1; done')
+        st, out, err = run(MEMSCOPE, "run", "-o", self.dir, "--", "sh", "-c", script, GEN, env=env)
+        self.assertEqual(st, 0, err)
+        self.assertNotIn("wrote", err)
+        lines = err.splitlines()
+        self.assertTrue(lines[0].startswith("memscope: 25 traces, most events first"), err)
+        self.assertEqual(lines[1].split(), ["pid", "program", "events", "peak", "status", "report"])
+        rows = [l.split() for l in lines[2:22]]
+        self.assertEqual(lines[22:], ["  and 5 more"], err)
+        events = {i: i * 40 % 1000 + i for i in range(1, 26)}
+        want = sorted(events, key=lambda i: -events[i])[:20]
+        self.assertEqual([r[1] for r in rows], ["p%d.%d" % (i, 1000 + i) for i in want])
+        for r, i in zip(rows, want):
+            self.assertEqual(int(r[2]), events[i], r)
+            self.assertEqual(r[0], "4242")  # gen_trace's pid
+            self.assertEqual(r[5], "ok", r)
+            self.assertEqual(r[6], "p%d.%d.json" % (i, 1000 + i))
+            self.assertTrue(os.path.exists(os.path.join(self.dir, r[6])))
+        # the 5 not listed have their reports too
+        self.assertEqual(len([f for f in os.listdir(self.dir) if f.endswith(".html")]), 25)
+        st, out, err = run(MEMSCOPE, "run", "-q", "-o", self.dir, "--", "sh", "-c", script, GEN, env=env)
+        self.assertEqual((st, err), (0, ""))
+
+    def test_no_children_is_not_inherited(self):
+        """--no-children preloads the library into PROGRAM but leaves
+        LD_PRELOAD alone: a program PROGRAM starts does not load it. Without
+        it the child does."""
+        lib = library_mapped_here(r"^libm[.-].*so")
+        env = dict(os.environ, MEMSCOPE_LIB=lib)
+        env.pop("LD_PRELOAD", None)
+        name = os.path.basename(lib)
+        script = ('grep -q "/%s$" /proc/$$/maps && echo yes || echo no; echo "[$LD_PRELOAD]"; '
+                  'cat /proc/self/maps | grep -q "/%s$" && echo yes || echo no; echo "[$0]"' % (name, name))
+        st, out, err = run(MEMSCOPE, "run", "-q", "--no-children", "-o", self.dir, "--", "sh", "-c", script,
+                           "zero", env=env)
+        self.assertEqual(st, 0, err)
+        self.assertEqual(out.split(), ["yes", "[]", "no", "[zero]"], err)
+        st, out, err = run(MEMSCOPE, "run", "-q", "-o", self.dir, "--", "sh", "-c", script, "zero", env=env)
+        self.assertEqual(st, 0, err)
+        self.assertEqual(out.split(), ["yes", "[%s]" % os.path.realpath(lib), "yes", "[zero]"], err)
+
+    def test_no_children_program_lookup_and_status(self):
+        """--no-children finds PROGRAM in PATH as execvp does, passes its exit
+        status on, keeps argv[0], and refuses a script (only its interpreter
+        would be traced) with 126; a missing program is 127."""
+        env = dict(os.environ, MEMSCOPE_LIB=harmless_library())
+        st, out, err = run(MEMSCOPE, "run", "-q", "--no-children", "-o", self.dir, "--", "sh", "-c", "exit 7",
+                           env=env)
+        self.assertEqual(st, 7, err)
+        d = self.dir
+        with open(os.path.join(d, "script"), "w") as f:
+            f.write("#!/bin/sh\necho hi\n")
+        os.chmod(os.path.join(d, "script"), 0o755)
+        with open(os.path.join(d, "notexec"), "w") as f:
+            f.write("x")
+        penv = dict(env, PATH=d + ":" + env.get("PATH", "/usr/bin:/bin"))
+        st, out, err = run(MEMSCOPE, "run", "--no-children", "-o", d, "--", "script", env=penv)
+        self.assertEqual((st, out), (126, ""), err)
+        self.assertIn("is a script", err)
+        st, _, err = run(MEMSCOPE, "run", "--no-children", "-o", d, "--", os.path.join(d, "notexec"), env=env)
+        self.assertEqual(st, 126, err)
+        st, _, err = run(MEMSCOPE, "run", "--no-children", "-o", d, "--", "no-such-program-x", env=env)
+        self.assertEqual(st, 127, err)
+        self.assertIn("no-such-program-x", err)
+        # found in PATH: the first executable of that name, as execvp
+        os.mkdir(os.path.join(d, "bin"))
+        os.symlink("/bin/echo", os.path.join(d, "bin", "notexec"))
+        penv = dict(env, PATH=d + ":" + os.path.join(d, "bin"))
+        st, out, err = run(MEMSCOPE, "run", "-q", "--no-children", "-o", d, "--", "notexec", "a", env=penv)
+        self.assertEqual((st, out), (0, "a\n"), err)
+        # argv[0] as given: ls names itself by it
+        os.symlink("/bin/ls", os.path.join(d, "bin", "myls"))
+        st, out, err = run(MEMSCOPE, "run", "-q", "--no-children", "-o", d, "--", "myls", "--bogus-x", env=penv)
+        self.assertEqual(st, 2, err)
+        self.assertTrue(err.startswith("myls: unrecognized option '--bogus-x'"), err)
 
 
 class OptionSyntax(unittest.TestCase):
