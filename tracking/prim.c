@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -222,6 +223,14 @@ bool ms_prim_only_thread_left(void)
     while (*p >= '0' && *p <= '9')
         n = n * 10 + (uint64_t)(*p++ - '0');
     return state == 'Z' && n == 2;
+}
+
+uint64_t ms_prim_file_size_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT64_MAX;
+    return (uint64_t)rl.rlim_cur;
 }
 
 int ms_prim_file_id(int fd, uint64_t *dev, uint64_t *ino)

@@ -24,6 +24,9 @@ int ms_prim_create(const char *path);
 /* Moves fd to a descriptor number >= 1000 when one is free (close-on-exec kept).
  * Returns the descriptor to use, the old one if the move failed. */
 int ms_prim_move_fd_high(int fd);
+/* The largest file this process may write (RLIMIT_FSIZE), UINT64_MAX if
+ * unlimited: writing past it raises SIGXFSZ. */
+uint64_t ms_prim_file_size_limit(void);
 /* Device and inode of the file behind fd. Returns 0 or a negative errno. */
 int ms_prim_file_id(int fd, uint64_t *dev, uint64_t *ino);
 /* Reserves disk blocks for [off, off+len) by writing `head` (head_len bytes,

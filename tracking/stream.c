@@ -66,6 +66,10 @@ int ms_stream_open(void)
         stream.path[0] = '\0';
         return fd;
     }
+    if (ms_prim_file_size_limit() < MSF_FILE_HEADER_SIZE) {
+        r = -EFBIG; /* RLIMIT_FSIZE: not even the header fits */
+        goto fail;
+    }
     if ((r = ms_prim_reserve(fd, 0, MSF_FILE_HEADER_SIZE, NULL, 0)) < 0)
         goto fail;
     ms_file_header_t *h = ms_prim_map(fd, 0, MSF_FILE_HEADER_SIZE);
@@ -118,6 +122,11 @@ static ms_chunk_header_t *take_chunk_sync(uint32_t size)
         return NULL;
     uint64_t off = MSF_FILE_HEADER_SIZE +
                    atomic_fetch_add_explicit(&h->space_taken, size, memory_order_relaxed);
+    /* A write past the program's RLIMIT_FSIZE would raise SIGXFSZ, which
+     * kills it by default: the trace stops short of the limit instead (read
+     * at every chunk: the program may change it). */
+    if (off + size > ms_prim_file_size_limit())
+        return NULL;
     /* The reservation writes the chunk's size into its header, so that a
      * reader can walk from chunk to chunk even over chunks never used. */
     ms_chunk_header_t first = { .size = size };

@@ -35,7 +35,7 @@ typedef struct tr_thread {
     size_t open_from;   /* decoding: first of its events whose window is open */
 } tr_thread_t;
 
-#define TR_MAX_THREADS 512
+#define TR_MAX_THREADS 4096
 #define TR_MAX_MODULES 256
 
 typedef struct tr_trace {

@@ -9,7 +9,7 @@
  *
  * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
  *                 | closefds FILE | arenas | small | mainexit | forkfds FILE | forkerrno
- *                 | paced N MS BUSY
+ *                 | paced N MS BUSY | threads TOTAL ALIVE | signals N | fdexhaust
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
@@ -17,6 +17,7 @@
 #include <memscope.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -417,6 +419,102 @@ static int run_paced(int n, int ms, bool busy)
     return 0;
 }
 
+/* ---- many threads ---------------------------------------------------------- */
+
+static pthread_barrier_t wave;
+
+/* A thread of a wave: waits until the whole wave is alive, then churns. */
+static void *wave_thread(void *arg)
+{
+    uint64_t x = (uint64_t)(intptr_t)arg + 777;
+    pthread_barrier_wait(&wave);
+    for (int i = 0; i < 20; i++)
+        t_free(t_alloc(&x));
+    return NULL;
+}
+
+/* TOTAL threads, created and destroyed in waves of ALIVE that are all alive
+ * at once. */
+static int run_threads(int total, int alive)
+{
+    pthread_t *th = calloc((size_t)alive, sizeof *th);
+    if (!th || alive < 1)
+        return 1;
+    for (int done = 0; done < total; done += alive) {
+        int n = total - done < alive ? total - done : alive;
+        pthread_barrier_init(&wave, NULL, (unsigned)n);
+        for (int i = 0; i < n; i++)
+            if (pthread_create(&th[i], NULL, wave_thread, (void *)(intptr_t)(done + i)) != 0)
+                return 1;
+        for (int i = 0; i < n; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&wave);
+    }
+    free(th);
+    printf("threads=%d\n", total);
+    return 0;
+}
+
+/* ---- signal handlers that allocate ------------------------------------------ */
+
+static _Atomic uint64_t in_handler;
+
+/* A handler that allocates (POSIX does not allow it; programs do it). */
+static void alloc_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    void *volatile p = malloc(555);
+    free(p);
+    atomic_fetch_add(&in_handler, 1);
+    errno = saved;
+}
+
+/* N tagged allocations and frees while a 20 kHz timer signal (SIGALRM)
+ * allocates in its handler. The signal is blocked around each of the main
+ * loop's heap calls, so that a handler never interrupts malloc: no allocator
+ * survives that (jemalloc's and glibc's are not async-signal-safe). */
+static int run_signals(int n)
+{
+    struct sigaction sa = { .sa_handler = alloc_handler };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    sigset_t alrm, old;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    struct itimerval it = { { 0, 50 }, { 0, 50 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+    uint64_t x = 3;
+    for (int i = 0; i < n; i++) {
+        pthread_sigmask(SIG_BLOCK, &alrm, &old);
+        t_free(t_alloc(&x));
+        pthread_sigmask(SIG_SETMASK, &old, NULL); /* a pending signal is handled here */
+        for (volatile int k = 0; k < 200; k++)
+            ;
+    }
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("handled=%llu\n", (unsigned long long)in_handler);
+    return 0;
+}
+
+/* Opens /dev/null until no descriptor is left, allocates 200,000 blocks
+ * meanwhile (many chunk switches), then closes them again. */
+static int run_fdexhaust(void)
+{
+    static int fds[1 << 16];
+    int n = 0;
+    while (n < (int)(sizeof fds / sizeof fds[0]) && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+        n++;
+    uint64_t x = 11;
+    for (int i = 0; i < 200000; i++)
+        t_free(t_alloc(&x));
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    printf("exhausted=%d\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int r = 2;
@@ -444,6 +542,12 @@ int main(int argc, char **argv)
         r = run_forkfds(argv[2]);
     else if (argc >= 2 && strcmp(argv[1], "forkerrno") == 0)
         r = run_forkerrno();
+    else if (argc >= 4 && strcmp(argv[1], "threads") == 0)
+        r = run_threads(atoi(argv[2]), atoi(argv[3]));
+    else if (argc >= 2 && strcmp(argv[1], "fdexhaust") == 0)
+        r = run_fdexhaust();
+    else if (argc >= 3 && strcmp(argv[1], "signals") == 0)
+        r = run_signals(atoi(argv[2]));
     else if (argc >= 5 && strcmp(argv[1], "paced") == 0)
         r = run_paced(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]) != 0);
 
