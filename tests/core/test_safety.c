@@ -84,10 +84,46 @@ static void test_planted_symlink_not_followed(void **state)
     th_rmtree(dir);
 }
 
+/* A setuid program ignores MEMSCOPE_* (secure_getenv): another user's
+ * environment must not choose where a privileged program writes. The test
+ * makes a copy of the workload setuid to nobody (so it needs root to chown). */
+static void test_setuid_ignores_environment(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        fprintf(stderr, "not root: cannot make a setuid copy; skipped\n");
+        skip();
+    }
+    char *dir = th_tmpdir();
+    assert_int_equal(chmod(dir, 0755), 0);
+    char copy[1024], out[1100], cmd[20000];
+    snprintf(copy, sizeof copy, "%s/suid-workload", dir);
+    snprintf(out, sizeof out, "%s/chosen", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chown nobody '%s' && chmod 4755 '%s'",
+             th_build_path("workload"), copy, copy, copy);
+    run_result_t r;
+    assert_int_equal(th_run((char *[]){ "sh", "-c", cmd, NULL }, NULL, NULL, 30000, &r), 0);
+    assert_int_equal(r.status, 0);
+    char env_out[1200];
+    snprintf(env_out, sizeof env_out, "MEMSCOPE_OUTPUT=%s", out);
+    snprintf(cmd, sizeof cmd, "cd / && exec '%s' small", copy);
+    assert_int_equal(th_run((char *[]){ "sh", "-c", cmd, NULL },
+                            (char *[]){ env_out, "MEMSCOPE_NAME=chosen", NULL }, NULL, 30000, &r), 0);
+    assert_int_equal(r.status, 0);
+    /* euid nobody, uid root: AT_SECURE, so MEMSCOPE_OUTPUT and NAME are
+     * ignored; the default directory (MemoryAnalysis in /, not writable by
+     * nobody) cannot be made, and the program runs on untraced. */
+    struct stat st;
+    assert_int_not_equal(stat(out, &st), 0);
+    assert_non_null(strstr(r.err, "cannot create a trace in 'MemoryAnalysis'"));
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planted_symlink_not_followed),
+        cmocka_unit_test(test_setuid_ignores_environment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
