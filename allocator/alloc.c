@@ -79,6 +79,7 @@ MS_EXPORT void *realloc(void *p, size_t n)
         return NULL;
     }
     size_t old_usable = msjem_malloc_usable_size(p);
+    int saved = errno; /* xallocx may purge pages (madvise) */
     bool in_place;
     if (n > old_usable)
         in_place = msjem_xallocx(p, n, 0, 0) >= n;     /* grown where it stands */
@@ -87,6 +88,7 @@ MS_EXPORT void *realloc(void *p, size_t n)
     else
         in_place = msjem_xallocx(p, n, 0, 0) < old_usable; /* tail given back in place
                                                             * (large blocks) */
+    errno = saved;
     if (in_place) {
         /* Kept in place. A big shrink that jemalloc cannot do in place (a
          * small size class) moves, so that the memory is given back; copying
@@ -99,7 +101,7 @@ MS_EXPORT void *realloc(void *p, size_t n)
         return NULL; /* errno is ENOMEM; p is untouched */
     memcpy(q, p, old_usable < n ? old_usable : n);
     ms_ev_realloc(p, q, n);
-    int saved = errno;
+    saved = errno;
     msjem_free(p);
     errno = saved;
     return q;

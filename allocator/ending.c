@@ -5,15 +5,18 @@
  * Only in the shared library (LD_PRELOAD): a static program's libc.a defines
  * these symbols in objects that its own exit() and posix_spawn pull in, and a
  * second definition would not link. The real functions are found with
- * dlsym(RTLD_NEXT); the variadic execl* build their argument array and go
- * through execve / execvp. */
+ * dlsym(RTLD_NEXT); the variadic execl* build their argument array on the
+ * stack and go through execve / execvp.
+ *
+ * These may run in a signal handler or in a vfork child: the ending they
+ * record is the async-signal-safe one of tracker.c (quick_end), and a vfork
+ * child records nothing (it is not the process that opened the trace). */
 #include "tracker.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,71 +111,43 @@ MS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
     return exec_returned(real(dirfd, path, argv, envp, flags));
 }
 
-/* Collects the arguments of an execl* call after arg0 into a NULL-terminated
- * array (malloc'd; an exec that works never returns to free it). With
- * want_env, the pointer after the NULL is stored in *envp. */
-static char **collect_args(const char *arg0, va_list ap, bool want_env, char ***envp)
-{
-    size_t cap = 16, n = 0;
-    char **v = malloc(cap * sizeof *v);
-    if (!v)
-        return NULL;
-    v[n++] = (char *)arg0;
-    for (;;) {
-        char *a = arg0 ? va_arg(ap, char *) : NULL;
-        if (n == cap) {
-            char **w = realloc(v, (cap *= 2) * sizeof *v);
-            if (!w) {
-                free(v);
-                return NULL;
-            }
-            v = w;
-        }
-        v[n++] = a;
-        if (!a)
-            break;
-    }
-    if (want_env)
-        *envp = va_arg(ap, char **);
-    return v;
-}
+/* The execl* family: the arguments after arg0 are counted first, then copied
+ * into an array on the stack (no malloc: these may run in a signal handler
+ * or a vfork child), and the v variant runs. */
+#define EXECL_ARGS(arg, v, want_env, envp)                                      \
+    size_t n_ = 1;                                                              \
+    va_list ap_;                                                                \
+    va_start(ap_, arg);                                                         \
+    for (const char *a_ = arg; a_; a_ = va_arg(ap_, const char *))              \
+        n_++;                                                                   \
+    va_end(ap_);                                                                \
+    char **v = __builtin_alloca(n_ * sizeof *v);                                \
+    va_start(ap_, arg);                                                         \
+    v[0] = (char *)arg;                                                         \
+    for (size_t i_ = 1; i_ < n_; i_++)                                          \
+        v[i_] = v[i_ - 1] ? va_arg(ap_, char *) : NULL;                         \
+    if (want_env)                                                               \
+        envp = va_arg(ap_, char **);                                            \
+    va_end(ap_)
 
 MS_EXPORT int execl(const char *path, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    char **v = collect_args(arg, ap, false, NULL);
-    va_end(ap);
-    if (!v)
-        return -1; /* errno: ENOMEM */
-    int rc = execve(path, v, environ);
-    free(v);
-    return rc;
+    char **envp = environ;
+    EXECL_ARGS(arg, v, false, envp);
+    return execve(path, v, envp);
 }
 
 MS_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    char **v = collect_args(arg, ap, false, NULL);
-    va_end(ap);
-    if (!v)
-        return -1;
-    int rc = execvp(file, v);
-    free(v);
-    return rc;
+    char **envp = environ;
+    EXECL_ARGS(arg, v, false, envp);
+    (void)envp;
+    return execvp(file, v);
 }
 
 MS_EXPORT int execle(const char *path, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
     char **envp = NULL;
-    char **v = collect_args(arg, ap, true, &envp);
-    va_end(ap);
-    if (!v)
-        return -1;
-    int rc = execve(path, v, envp);
-    free(v);
-    return rc;
+    EXECL_ARGS(arg, v, true, envp);
+    return execve(path, v, envp);
 }

@@ -34,6 +34,28 @@ const char *memscope_strerror(int err);
  * the file could not be created), or -ERANGE when len is too small. */
 int memscope_trace_path(char *buf, size_t len);
 
+/* Threads. Names the calling thread in the trace (the kernel keeps only the
+ * first 15 bytes; memscope keeps up to 63). Returns 0, -EINVAL for NULL, or
+ * -ENAMETOOLONG for a name of 64 bytes or more (nothing changes). */
+int memscope_thread_name(const char *name);
+
+/* Tasks: units of work that may run on several threads (an event-loop
+ * callback, a thread-pool job, a request). Every block allocated while a
+ * task is current on its thread belongs to that task, whichever thread later
+ * frees it; reports give per-task figures.
+ *
+ * memscope_task_create returns a new id > 0, a child of `parent` (0: none;
+ * NULL name: unnamed), or 0 if `parent` is not an id this process created.
+ * memscope_task_enter makes `task` current on the calling thread; enters nest
+ * (up to 32 deep: a deeper enter is not recorded, and its leave neither), and
+ * memscope_task_leave goes back to the task current before the matching enter.
+ * memscope_task_end records that a task is over; its blocks keep it. Each
+ * returns 0, or -EINVAL (unknown task id, a leave without an enter). */
+uint64_t memscope_task_create(const char *name, uint64_t parent);
+int memscope_task_enter(uint64_t task);
+int memscope_task_leave(void);
+int memscope_task_end(uint64_t task);
+
 #ifdef __cplusplus
 }
 #endif

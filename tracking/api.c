@@ -28,6 +28,36 @@ MS_EXPORT const char *memscope_strerror(int err)
     return strerror(-err);
 }
 
+MS_EXPORT int memscope_thread_name(const char *name)
+{
+    if (name == NULL)
+        return -EINVAL;
+    if (strlen(name) >= 64)
+        return -ENAMETOOLONG;
+    ms_thread_set_name(name);
+    return 0;
+}
+
+MS_EXPORT uint64_t memscope_task_create(const char *name, uint64_t parent)
+{
+    return ms_task_create(name, parent);
+}
+
+MS_EXPORT int memscope_task_enter(uint64_t task)
+{
+    return ms_task_enter(task) ? 0 : -EINVAL;
+}
+
+MS_EXPORT int memscope_task_leave(void)
+{
+    return ms_task_leave() ? 0 : -EINVAL;
+}
+
+MS_EXPORT int memscope_task_end(uint64_t task)
+{
+    return ms_task_end(task) ? 0 : -EINVAL;
+}
+
 MS_EXPORT int memscope_trace_path(char *buf, size_t len)
 {
     ms_process_init();

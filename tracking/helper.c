@@ -23,13 +23,6 @@
 static sigset_t start_mask;         /* signal mask of the thread that started it */
 static _Atomic bool atfork_set;     /* helper_atfork_child is registered */
 
-/* Time since the trace started, ns. */
-static uint64_t now_rel(void)
-{
-    uint64_t now = ms_prim_now_ns(), start = ms_stream_start_ns();
-    return now > start ? now - start : 0;
-}
-
 /* Called by the helper when it finds itself the only thread left: the main
  * thread called pthread_exit and every other thread has ended. Without the
  * helper glibc would now end the process with exit(0) on the last thread; the
@@ -51,22 +44,27 @@ static void *helper_main(void *arg)
     unsigned idle = 0;
     for (;;) {
         uint32_t seen = ms_stream_prep_seq();
-        ms_stream_prep_round();
         if (publishing) {
+            /* The clock first, then at most one chunk: preparing one takes
+             * a few hundred microseconds, so the clock never waits for more
+             * than one. */
+            uint64_t now = ms_stream_now();
+            ms_clock_raise(now & ~(uint64_t)1);
+            if (ms_stream_prep_round())
+                continue;
             if (atomic_exchange_explicit(&ms_clock.demand, 0, memory_order_relaxed))
                 idle = 0;
             else
                 idle++;
-            uint64_t now = now_rel();
-            if (idle > MS_CLOCK_IDLE_PERIODS) {
-                publishing = false;
-                ms_clock_raise(now | 1);
-            } else {
-                ms_clock_raise(now & ~(uint64_t)1);
+            if (idle <= MS_CLOCK_IDLE_PERIODS) {
                 ms_stream_prep_wait(seen, MS_CLOCK_PERIOD_NS);
                 continue;
             }
+            publishing = false;
+            ms_clock_raise(ms_stream_now() | 1);
         }
+        while (ms_stream_prep_round()) /* retired chunks and ready ones, asleep too */
+            ;
         if (ms_stream_prep_wait(seen, 1000000000u)) {
             if (ms_prim_only_thread_left())
                 end_process();

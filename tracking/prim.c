@@ -257,10 +257,12 @@ static uint64_t parse_hex(const char **p)
     }
 }
 
-/* If a /proc/self/maps line maps the file (major, minor, ino), stores its
- * range. Returns true if it does. Line: "start-end perms offset maj:min inode path". */
+/* If a /proc/self/maps line maps the file (major, minor, ino), or names
+ * `path` (the device in maps is not st_dev on btrfs subvolumes and overlayfs),
+ * stores its range. Returns true if it does.
+ * Line: "start-end perms offset maj:min inode path". */
 static bool maps_line_matches(const char *l, unsigned major_, unsigned minor_, uint64_t ino,
-                              uintptr_t *start, uintptr_t *end)
+                              const char *path, uintptr_t *start, uintptr_t *end)
 {
     const char *p = l;
     *start = (uintptr_t)parse_hex(&p);
@@ -284,10 +286,17 @@ static bool maps_line_matches(const char *l, unsigned major_, unsigned minor_, u
     uint64_t in = 0;
     for (; *p >= '0' && *p <= '9'; p++)
         in = in * 10 + (uint64_t)(*p - '0');
-    return ma == major_ && mi == minor_ && in == ino && *end > *start;
+    if (*end <= *start)
+        return false;
+    if (ma == major_ && mi == minor_ && in == ino)
+        return true;
+    while (*p == ' ')
+        p++;
+    size_t n = path ? strlen(path) : 0;
+    return n && strncmp(p, path, n) == 0 && (p[n] == '\0' || strcmp(p + n, " (deleted)") == 0);
 }
 
-int ms_prim_unmap_file(uint64_t dev, uint64_t ino)
+int ms_prim_unmap_file(uint64_t dev, uint64_t ino, const char *path)
 {
     enum { MAX_RANGES = 256 };
     static uintptr_t ranges[MAX_RANGES][2]; /* a fork child has one thread: no race */
@@ -309,7 +318,7 @@ int ms_prim_unmap_file(uint64_t dev, uint64_t ino)
                     continue;
                 }
                 line[len] = '\0';
-                if (maps_line_matches(line, ma, mi, ino, &ranges[n][0], &ranges[n][1]))
+                if (maps_line_matches(line, ma, mi, ino, path, &ranges[n][0], &ranges[n][1]))
                     n++;
                 len = 0;
             }

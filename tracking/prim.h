@@ -47,10 +47,11 @@ void ms_prim_stderr(const char *msg);
 uint64_t ms_prim_rss_bytes(void);
 /* Writes v in decimal into buf (at least 21 bytes), NUL-terminated. */
 void ms_fmt_u64(char *buf, uint64_t v);
-/* Unmaps every mapping of the file (dev, ino) in this process, as listed in
- * /proc/self/maps. For a fork child: the parent's trace chunks of every thread
- * are mapped in it. Returns how many were unmapped, or a negative errno. */
-int ms_prim_unmap_file(uint64_t dev, uint64_t ino);
+/* Unmaps every mapping of the file (dev, ino), or named `path` (absolute;
+ * NULL: by identity only), in this process, as listed in /proc/self/maps. For
+ * a fork child: the parent's trace chunks of every thread are mapped in it.
+ * Returns how many were unmapped, or a negative errno. */
+int ms_prim_unmap_file(uint64_t dev, uint64_t ino, const char *path);
 /* Closes fd, ignoring errors. */
 void ms_prim_close(int fd);
 /* True when the calling thread is the only one of the process still running:

@@ -26,14 +26,46 @@ static _Atomic uint64_t modules_gen; /* module generation of the last MODULES re
 static _Atomic int walkers;          /* threads between walk_begin and walk_end */
 static _Atomic int forking;          /* forks between ms_rec_fork_begin and its end */
 
+/* The calling thread's name: the one given to memscope_thread_name (`full`,
+ * which may be longer than the kernel's 15 bytes) while the kernel's name is
+ * still its beginning, else the kernel's (the program renamed the thread
+ * since). */
+static void thread_name(const char *full, char *buf, size_t len)
+{
+    pthread_getname_np(pthread_self(), buf, len);
+    if (full && full[0] && strncmp(full, buf, strlen(buf)) == 0 && buf[0]) {
+        strncpy(buf, full, len - 1);
+        buf[len - 1] = '\0';
+    }
+}
+
+void ms_rec_fill_task_create(ms_cbuf_t *b, const void *arg)
+{
+    const ms_rec_task_t *k = arg;
+    ms_pc_map(b, 3);
+    ms_pc_cstr(b, MSF_KEY_ID);
+    ms_pc_uint64(b, k->id);
+    ms_pc_cstr(b, MSF_KEY_NAME);
+    ms_pc_cstr(b, k->name);
+    ms_pc_cstr(b, MSF_KEY_PARENT);
+    ms_pc_uint64(b, k->parent);
+}
+
+void ms_rec_fill_task_end(ms_cbuf_t *b, const void *arg)
+{
+    ms_pc_map(b, 1);
+    ms_pc_cstr(b, MSF_KEY_ID);
+    ms_pc_uint64(b, *(const uint64_t *)arg);
+}
+
 void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg)
 {
     const ms_rec_thread_t *t = arg;
     char name[64] = "";
-    if (!t->late)
-        pthread_getname_np(pthread_self(), name, sizeof name);
-    else
+    if (t->late)
         strcpy(name, "(exited threads)");
+    else
+        thread_name(t->name, name, sizeof name);
     ms_pc_map(b, 3);
     ms_pc_cstr(b, MSF_KEY_TID);
     ms_pc_uint64(b, t->tid);
@@ -46,9 +78,8 @@ void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg)
 /* Packs a THREAD_EXIT record with the calling thread's current name. */
 void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg)
 {
-    (void)arg;
     char name[64] = "";
-    pthread_getname_np(pthread_self(), name, sizeof name);
+    thread_name(arg, name, sizeof name);
     ms_pc_map(b, 1);
     ms_pc_cstr(b, MSF_KEY_NAME);
     ms_pc_cstr(b, name);
@@ -97,7 +128,6 @@ void ms_rec_fill_fork(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
-/* The END record's content. */
 /* Packs the END record: the flush time and how the process ended. */
 void ms_rec_fill_end(ms_cbuf_t *b, const void *arg)
 {

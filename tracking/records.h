@@ -14,8 +14,15 @@ typedef void (*ms_fill_fn)(ms_cbuf_t *b, const void *arg);
 /* The THREAD record's subject. */
 typedef struct ms_rec_thread {
     uint64_t tid;
-    bool late;   /* the shared stream of exited threads */
+    bool late;          /* the shared stream of exited threads */
+    const char *name;   /* a name set with memscope_thread_name, or NULL */
 } ms_rec_thread_t;
+
+/* A TASK_CREATE record's content. */
+typedef struct ms_rec_task {
+    uint64_t id, parent;
+    const char *name;   /* NULL: unnamed */
+} ms_rec_task_t;
 
 /* The END record's content. */
 typedef struct ms_rec_end {
@@ -25,7 +32,10 @@ typedef struct ms_rec_end {
 
 /* records.c: packers; arg as named, NULL where none. */
 void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg);      /* ms_rec_thread_t */
-void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg); /* the caller's name */
+void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg); /* const char *: a name set
+                                                              * with memscope_thread_name, or NULL */
+void ms_rec_fill_task_create(ms_cbuf_t *b, const void *arg); /* ms_rec_task_t */
+void ms_rec_fill_task_end(ms_cbuf_t *b, const void *arg);    /* uint64_t id */
 void ms_rec_fill_process(ms_cbuf_t *b, const void *arg);     /* once per process */
 void ms_rec_fill_fork(ms_cbuf_t *b, const void *arg);        /* uint64_t parent pid */
 void ms_rec_fill_end(ms_cbuf_t *b, const void *arg);         /* ms_rec_end_t */

@@ -19,6 +19,7 @@ typedef struct ms_stream {
     ms_file_header_t *hdr;     /* mapping of the header page */
     uint32_t chunk_size;       /* largest chunk in bytes */
     char path[4096];
+    char abspath[4096];        /* the same, absolute (from /proc/self/fd), "" if unknown */
 } ms_stream_t;
 
 static ms_stream_t stream = { .fd = -1 };
@@ -87,6 +88,10 @@ int ms_stream_open(void)
     }
     stream.hdr = h;
     stream.chunk_size = (uint32_t)ms_option_u64(MS_OPT_BUFFER_SIZE);
+    char fdlink[40] = "/proc/self/fd/";
+    ms_fmt_u64(fdlink + strlen(fdlink), (uint64_t)fd);
+    ssize_t an = readlink(fdlink, stream.abspath, sizeof stream.abspath - 1);
+    stream.abspath[an > 0 ? an : 0] = '\0';
 
     h->version = MSF_VERSION;
     h->header_size = MSF_FILE_HEADER_SIZE;
@@ -101,6 +106,7 @@ fail:
     ms_prim_close(fd);
     unlink(stream.path);
     stream.path[0] = '\0';
+    stream.fd = -1;
     return r;
 }
 
@@ -169,12 +175,14 @@ void ms_stream_wake_helper(void)
 {
     if (!atomic_load_explicit(&prep.running, memory_order_relaxed))
         return;
-    atomic_fetch_add_explicit(&prep.wake, 1, memory_order_release);
-    if (atomic_load_explicit(&prep.sleeping, memory_order_acquire))
+    /* seq_cst, as the waiter's store of sleeping and load of wake: else the
+     * waiter may miss this bump and sleep a second with the clock stopped */
+    atomic_fetch_add_explicit(&prep.wake, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&prep.sleeping, memory_order_seq_cst))
         syscall(SYS_futex, &prep.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-void ms_stream_prep_round(void)
+bool ms_stream_prep_round(void)
 {
     for (int i = 0; i < PREP_RETIRED; i++) {
         ms_chunk_header_t *c = atomic_exchange_explicit(&prep.retired[i], NULL,
@@ -188,9 +196,11 @@ void ms_stream_prep_round(void)
             continue;
         ms_chunk_header_t *c = take_chunk_sync(stream.chunk_size);
         if (!c)
-            break;
+            return false;
         atomic_store_explicit(&prep.ready[i], c, memory_order_release);
+        return true; /* one at a time: the helper publishes the clock in between */
     }
+    return false;
 }
 
 uint32_t ms_stream_prep_seq(void)
@@ -287,6 +297,12 @@ uint64_t ms_stream_start_ns(void)
     return stream.hdr ? stream.hdr->start_monotonic_ns : 0;
 }
 
+uint64_t ms_stream_now(void)
+{
+    uint64_t now = ms_prim_now_ns(), start = ms_stream_start_ns();
+    return now > start ? now - start : 0;
+}
+
 void ms_stream_add_dropped(uint64_t n)
 {
     if (stream.hdr && n)
@@ -324,7 +340,7 @@ void ms_stream_forget(void)
     /* The chunks the parent's other threads (and its late stream) had mapped
      * are mapped here too, and nothing here knows them: find them by the
      * file's identity. */
-    ms_prim_unmap_file(stream.dev, stream.ino);
+    ms_prim_unmap_file(stream.dev, stream.ino, stream.abspath);
     /* The program may have closed our descriptor and put a file of its own on
      * its number (take_chunk_sync checks the same): close only the trace. */
     uint64_t dev, ino;

@@ -37,15 +37,17 @@ void ms_stream_release_chunk(ms_chunk_header_t *c);
 /* The largest chunk size (MEMSCOPE_BUFFER_SIZE). */
 uint32_t ms_stream_chunk_size(void);
 uint64_t ms_stream_start_ns(void);              /* CLOCK_MONOTONIC base */
+uint64_t ms_stream_now(void);                   /* ns since that base */
 void ms_stream_add_dropped(uint64_t n);
 void ms_stream_set_end(uint64_t time_ns);
 const char *ms_stream_path(void);               /* "" before open */
 /* ---- the chunk preparer (run by the helper thread, helper.c) ----
  * Writers take prepared chunks and retire used ones through lock-free slots;
  * the helper refills and unmaps them. */
-/* One round of the preparer's work: unmaps retired chunks, refills the ready
- * slots. Called by the helper thread only. */
-void ms_stream_prep_round(void);
+/* One round of the preparer's work: unmaps retired chunks, prepares at most
+ * one ready chunk. Returns true if it prepared one (there may be more to do).
+ * Called by the helper thread only. */
+bool ms_stream_prep_round(void);
 /* The futex word writers bump when they want the helper; the helper waits on
  * it (ms_stream_prep_wait). */
 uint32_t ms_stream_prep_seq(void);

@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char *program_invocation_short_name; /* glibc */
@@ -40,6 +41,8 @@ typedef struct ms_process {
     _Atomic uint64_t last_metric;   /* time of the last METRIC record */
     _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
     _Atomic bool ended;             /* the END record is written */
+    _Atomic uint64_t next_task;     /* task ids handed out */
+    uint64_t pid;                   /* the process that opened the trace */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
     bool forked;                    /* this process is a fork child */
     atomic_flag late_lock;          /* guards `late` */
@@ -58,12 +61,6 @@ static void atfork_parent(void);
 static void atfork_child(void);
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t now_rel(void)
-{
-    uint64_t now = ms_prim_now_ns(), start = ms_stream_start_ns();
-    return now > start ? now - start : 0;
-}
 
 /* Events the thread has recorded so far. */
 static uint64_t events_so_far(const ms_tls_t *t)
@@ -104,8 +101,22 @@ static void commit(ms_tls_t *t)
  * guards a clock that stands still). */
 static uint64_t time_now(const ms_tls_t *t)
 {
-    uint64_t now = now_rel();
+    uint64_t now = ms_stream_now();
     return now > t->last_time ? now : t->last_time;
+}
+
+/* Takes the published clock's value as the one this thread has seen, and
+ * keeps the helper publishing, or wakes it when the value says it stopped:
+ * whoever sees a stopped clock first must wake it, or this thread's next
+ * events would all carry the time of its last reading (clock.h). */
+static void clock_take(ms_tls_t *t)
+{
+    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
+    t->seen = c;
+    if (!(c & 1))
+        ms_clock_note_demand();
+    else
+        ms_stream_wake_helper(); /* nothing if there is no helper */
 }
 
 /* ---- chunks ----------------------------------------------------------- */
@@ -138,7 +149,7 @@ static bool chunk_next(ms_tls_t *t)
     c->tid = t->tid;
     /* A reading taken now, before the chunk's first event: a lower bound of
      * its events' times (FORMAT.md "Time"). */
-    t->seen = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
+    clock_take(t);
     c->time_ns = t->last_time = time_now(t);
     c->first_event = events_so_far(t);
     c->task = t->task;
@@ -196,19 +207,14 @@ static void put_time(ms_tls_t *t)
  * stopped), and stamps the next events with a fresh TIME. */
 static void clock_moved(ms_tls_t *t)
 {
-    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
-    t->seen = c;
-    if (!(c & 1))
-        ms_clock_note_demand();
-    else
-        ms_stream_wake_helper(); /* nothing if there is no helper */
+    clock_take(t);
     put_time(t);
 }
 
 /* Writes a METRIC record if none was written in the last interval. */
 static void maybe_metric(ms_tls_t *t, bool force)
 {
-    uint64_t now = now_rel();
+    uint64_t now = ms_stream_now();
     uint64_t last = atomic_load_explicit(&proc.last_metric, memory_order_relaxed);
     if (!force && now - last < METRIC_INTERVAL_NS)
         return;
@@ -258,6 +264,7 @@ static void process_open(void)
         return;
     }
     proc.recording = true;
+    proc.pid = (uint64_t)syscall(SYS_getpid);
     atomic_store_explicit(&proc.process_pending, true, memory_order_relaxed);
 }
 
@@ -301,7 +308,9 @@ static void preload_drop_self(void)
         bool self = false;
         for (size_t i = 0; i + 17 <= n && !self; i++)
             self = memcmp(v + i, "libmemscope_alloc", 17) == 0;
-        if (n && !self && o + n + 1 < sizeof out) {
+        if (n && !self && o + n + 1 >= sizeof out)
+            return; /* the rest would not fit: leave LD_PRELOAD as it is */
+        if (n && !self) {
             if (o)
                 out[o++] = ':';
             memcpy(out + o, v, n);
@@ -363,7 +372,7 @@ static void thread_init(ms_tls_t *t)
         proc.fork_parent = 0;
         put_record(t, MSF_R_FORK, ms_rec_fill_fork, &parent);
     }
-    ms_rec_thread_t rt = { t->tid, false };
+    ms_rec_thread_t rt = { t->tid, false, t->name };
     put_record(t, MSF_R_THREAD, ms_rec_fill_thread, &rt);
     bool pending = true;
     if (atomic_compare_exchange_strong_explicit(&proc.process_pending, &pending, false,
@@ -406,7 +415,7 @@ static ms_tls_t *late_lock(void)
         l->ev_base = MS_TICK_EVENTS;
         l->state = chunk_next(l) ? MS_T_CAPPED : MS_T_ACTIVE;
         if (l->state == MS_T_ACTIVE)
-            put_record(l, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ l->tid, true });
+            put_record(l, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ l->tid, true, NULL });
     }
     return l;
 }
@@ -520,7 +529,7 @@ static void thread_dtor(void *arg)
             t->dropped = 0;
         }
         put_time(t);
-        put_record(t, MSF_R_THREAD_EXIT, ms_rec_fill_thread_exit, NULL);
+        put_record(t, MSF_R_THREAD_EXIT, ms_rec_fill_thread_exit, t->name);
         t->ev_base = events_so_far(t);
         t->tick = 0;
         chunk_drop(t, MSF_CF_THREAD_EXITED);
@@ -563,6 +572,99 @@ void ms_record_modules(void)
     }
     ms_guard_leave(t);
     errno = saved_errno;
+}
+
+/* ---- tasks and names ---------------------------------------------------- */
+
+/* Writes one control record into the calling thread's stream, after a TIME,
+ * starting the thread's stream if it has none yet. Outside malloc only. */
+static void thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
+{
+    if (t->guard)
+        return;
+    int saved_errno = errno;
+    ms_guard_enter();
+    if (t->state == MS_T_NEW)
+        thread_init(t);
+    if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
+        put_time(t);
+        put_record(t, type, fill, arg);
+    }
+    ms_guard_leave(t);
+    errno = saved_errno;
+}
+
+/* Makes `task` the thread's current task and records it. */
+static void task_switch(ms_tls_t *t, uint64_t task)
+{
+    t->task = task;
+    thread_record(t, MSF_R_TASK, fill_u64, &task);
+}
+
+/* True if `task` is an id this process handed out. */
+static bool task_known(uint64_t task)
+{
+    return task && task <= atomic_load_explicit(&proc.next_task, memory_order_relaxed);
+}
+
+uint64_t ms_task_create(const char *name, uint64_t parent)
+{
+    ms_process_init();
+    if (parent && !task_known(parent))
+        return 0;
+    uint64_t id = atomic_fetch_add_explicit(&proc.next_task, 1, memory_order_relaxed) + 1;
+    ms_rec_task_t k = { id, parent, name };
+    thread_record(&ms_tls, MSF_R_TASK_CREATE, ms_rec_fill_task_create, &k);
+    return id;
+}
+
+bool ms_task_enter(uint64_t task)
+{
+    ms_tls_t *t = &ms_tls;
+    if (!task_known(task))
+        return false;
+    if (t->task_depth == MS_TASK_DEPTH) {
+        t->task_overflow++; /* not recorded; balanced by its leave */
+        return true;
+    }
+    t->task_stack[t->task_depth++] = t->task;
+    task_switch(t, task);
+    return true;
+}
+
+bool ms_task_leave(void)
+{
+    ms_tls_t *t = &ms_tls;
+    if (t->task_overflow) {
+        t->task_overflow--;
+        return true;
+    }
+    if (t->task_depth == 0)
+        return false;
+    task_switch(t, t->task_stack[--t->task_depth]);
+    return true;
+}
+
+bool ms_task_end(uint64_t task)
+{
+    if (!task_known(task))
+        return false;
+    thread_record(&ms_tls, MSF_R_TASK_END, ms_rec_fill_task_end, &task);
+    return true;
+}
+
+void ms_thread_set_name(const char *name)
+{
+    ms_tls_t *t = &ms_tls;
+    strncpy(t->name, name, sizeof t->name - 1);
+    t->name[sizeof t->name - 1] = '\0';
+    char kernel[16];
+    strncpy(kernel, name, sizeof kernel - 1);
+    kernel[sizeof kernel - 1] = '\0';
+    pthread_setname_np(pthread_self(), kernel);
+    ms_rec_thread_t rt = { t->tid, false, t->name };
+    if (t->state != MS_T_NEW)
+        thread_record(t, MSF_R_THREAD, ms_rec_fill_thread, &rt);
 }
 
 /* ---- fork ------------------------------------------------------------- */
@@ -612,8 +714,12 @@ static void atfork_child(void)
     ms_arena_forget();
     if (proc.recording) {
         ms_stream_forget();
-        process_open();
-        proc.fork_parent = parent;
+        if (ms_option_u64(MS_OPT_CHILDREN) != 0) {
+            process_open();
+            proc.fork_parent = parent;
+        } else {
+            proc.recording = false; /* MEMSCOPE_CHILDREN=0: the child is not traced */
+        }
     }
     proc.forked = true;
     /* Leave NEW so that the next event opens the child's stream; the arena
@@ -642,12 +748,47 @@ static void exit_records(ms_tls_t *t, unsigned how)
     ms_stream_set_end(e.time);
 }
 
+/* True in the process that opened the trace; false in a vfork child, which
+ * shares the parent's memory but must not end the parent's trace (fork
+ * handlers do not run for vfork). */
+static bool own_process(void)
+{
+    return (uint64_t)syscall(SYS_getpid) == proc.pid;
+}
+
+/* The end by _exit or exec, which may run in a signal handler: only what is
+ * safe there. The END record is written when the thread is not inside the
+ * recorder (else its chunk is mid-write); the header says how it ended in
+ * any case. No METRIC, no module walk, no export. */
+static void quick_end(unsigned how)
+{
+    ms_tls_t *t = &ms_tls;
+    int saved_errno = errno;
+    uint64_t tm = ms_stream_now();
+    if (t->guard == 0 && t->state == MS_T_ACTIVE && t->chunk) {
+        ms_guard_enter();
+        put_time(t);
+        tm = t->last_time;
+        ms_rec_end_t e = { tm, how };
+        put_record(t, MSF_R_END, ms_rec_fill_end, &e);
+        ms_guard_leave(t);
+    }
+    ms_stream_set_end_how(how);
+    ms_stream_set_end(tm);
+    errno = saved_errno;
+}
+
 void ms_process_end(unsigned how)
 {
-    if (atomic_load_explicit(&proc.state, memory_order_acquire) != PROC_READY || !proc.recording)
+    if (atomic_load_explicit(&proc.state, memory_order_acquire) != PROC_READY || !proc.recording ||
+        !own_process())
         return;
     if (atomic_exchange(&proc.ended, true))
         return; /* e.g. exit() after _exit() ran in an atexit handler: the first one counts */
+    if (how != MSF_END_EXIT) {
+        quick_end(how);
+        return;
+    }
     ms_tls_t *t = &ms_tls;
     int saved_errno = errno;
     ms_guard_enter();
@@ -670,7 +811,7 @@ void ms_process_end(unsigned how)
          * to the slow path, which sees the stop (an event already past its
          * checks lands whole, or not at all). */
         atomic_store_explicit(&proc.stopped, true, memory_order_release);
-        ms_clock_raise((now_rel() + 2) | 1);
+        ms_clock_raise((ms_stream_now() + 2) | 1);
         const char *name = ms_option_str(MS_OPT_NAME);
         if (!name[0])
             name = program_invocation_short_name;
@@ -693,6 +834,8 @@ void ms_process_end(unsigned how)
 
 void ms_process_exec_failed(void)
 {
+    if (!proc.recording || !own_process())
+        return;
     /* The END record stays in the stream; the header no longer says ended,
      * and the real end writes another END. */
     ms_stream_set_end_how(MSF_END_NONE);

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,8 @@
 /* Largest hot-path event: a REALLOC_EX (5 * 9 bytes), plus a TIME record
  * (1 + 9) that the slow path may add before it. */
 #define MS_EVENT_MAX 64u
+/* Tasks a thread can have entered and not left (memscope_task_enter nests). */
+#define MS_TASK_DEPTH 32u
 /* Events between two calls of the slow path's countdown refill: it counts
  * events for MEMSCOPE_MAX_EVENTS and, when no helper publishes the clock,
  * reads the clock itself (FORMAT.md "Time"). */
@@ -70,6 +73,10 @@ typedef struct ms_tls {
     uint64_t last_time;           /* the TIME in force (ns since start) */
     uint32_t state;               /* ms_thread_state_t */
     uint64_t task;                /* current task id, 0 = none (written as TASK records) */
+    uint32_t task_depth;          /* tasks entered and not left, up to MS_TASK_DEPTH */
+    uint32_t task_overflow;       /* enters past MS_TASK_DEPTH, ignored with their leaves */
+    uint64_t task_stack[MS_TASK_DEPTH]; /* the task current before each enter */
+    char name[64];                /* the name given to memscope_thread_name, "" if none */
     ms_chunk_header_t *chunk;     /* current chunk, NULL if none */
     uint8_t *end;                 /* one past the chunk's last byte */
     uint64_t dropped;             /* drops not yet written as a DROPPED record */
@@ -113,6 +120,14 @@ void ms_record_modules(void);
 void ms_process_end(unsigned how);
 /* An exec after ms_process_end(MSF_END_EXEC) failed: the process goes on. */
 void ms_process_exec_failed(void);
+/* Tasks (memscope_task_*): ids are handed out process-wide, 1, 2, ...; the
+ * records go to the calling thread's stream. Not for use inside malloc. */
+uint64_t ms_task_create(const char *name, uint64_t parent); /* 0: bad parent */
+bool ms_task_enter(uint64_t task);  /* false: unknown id */
+bool ms_task_leave(void);           /* false: no task entered */
+bool ms_task_end(uint64_t task);    /* false: unknown id */
+/* Names the calling thread (memscope_thread_name). */
+void ms_thread_set_name(const char *name);
 /* Marks the calling thread as memscope's own (its allocations are not
  * traced). For the helper thread. */
 void ms_thread_is_internal(void);

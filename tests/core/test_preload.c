@@ -308,6 +308,37 @@ static void test_exec_recorded(void **state)
     tr_free(&t);
 }
 
+/* _exit from a signal handler that interrupts malloc (20 times): the program
+ * ends at once, never hangs in memscope's end of trace, and the header says
+ * how it ended. */
+static void test_underscore_exit_in_signal_handler(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 20; i++) {
+        tr_trace_t t;
+        run_ending("sigexit", &t); /* a hang is killed after 30 s: status != 0 */
+        assert_int_equal(t.end_how, MSF_END__EXIT);
+        assert_true(t.end_time > 0);
+        tr_free(&t);
+    }
+}
+
+/* A vfork child that fails an exec and calls _exit shares the parent's
+ * memory: it must not end the parent's trace, which goes on and ends by exit. */
+static void test_vfork_child_does_not_end_parent(void **state)
+{
+    (void)state;
+    tr_trace_t t;
+    run_ending("vfork", &t);
+    assert_int_equal(t.n_end, 1);
+    assert_int_equal(t.end_how, MSF_END_EXIT);
+    bool later = false;
+    for (size_t i = 0; i < t.nev; i++)
+        later |= t.ev[i].kind == MSF_K_ALLOC && t.ev[i].size == 77;
+    assert_true(later);
+    tr_free(&t);
+}
+
 /* An exec that fails: the program goes on and ends by exit, which the header
  * says (the failed exec's END stays in the stream). */
 static void test_failed_exec_then_exit(void **state)
@@ -376,6 +407,8 @@ int main(void)
         cmocka_unit_test(test_underscore_exit_recorded),
         cmocka_unit_test(test_exec_recorded),
         cmocka_unit_test(test_failed_exec_then_exit),
+        cmocka_unit_test(test_underscore_exit_in_signal_handler),
+        cmocka_unit_test(test_vfork_child_does_not_end_parent),
         cmocka_unit_test(test_children_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

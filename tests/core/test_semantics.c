@@ -20,6 +20,7 @@
 static volatile size_t huge_v = SIZE_MAX - 4096, half_v = SIZE_MAX / 2;
 #define HUGE_SZ ((size_t)huge_v)
 #define HALF_SZ ((size_t)half_v)
+#include "format.h"
 #include "trace_reader.h"
 
 static void test_malloc_zero_unique(void **state)
@@ -211,6 +212,69 @@ static void test_public_api(void **state)
     assert_non_null(strstr(path, ".msgpack"));
 }
 
+/* Tasks and thread names: blocks carry the task current on their thread,
+ * enters nest and leaves go back, and bad arguments are refused. */
+static void test_tasks_and_names(void **state)
+{
+    (void)state;
+    uint64_t a = memscope_task_create("job <A>", 0);
+    uint64_t b = memscope_task_create(NULL, a);
+    assert_true(a > 0 && b > a);
+    assert_int_equal(memscope_task_create("orphan", b + 1000), 0); /* unknown parent */
+    assert_int_equal(memscope_task_enter(0), -EINVAL);
+    assert_int_equal(memscope_task_enter(b + 1000), -EINVAL);
+    assert_int_equal(memscope_task_leave(), -EINVAL); /* nothing entered */
+    assert_int_equal(memscope_task_end(b + 1000), -EINVAL);
+    assert_int_equal(memscope_thread_name(NULL), -EINVAL);
+    char longname[80];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(memscope_thread_name(longname), -ENAMETOOLONG);
+    assert_int_equal(memscope_thread_name("semantics-main-thread"), 0);
+
+    void *p0 = malloc(5101);
+    assert_int_equal(memscope_task_enter(a), 0);
+    void *p1 = malloc(5102);
+    assert_int_equal(memscope_task_enter(b), 0);
+    void *p2 = malloc(5103);
+    assert_int_equal(memscope_task_leave(), 0);
+    void *p3 = malloc(5104);
+    assert_int_equal(memscope_task_leave(), 0);
+    void *p4 = malloc(5105);
+    assert_int_equal(memscope_task_end(b), 0);
+    assert_int_equal(memscope_task_end(a), 0);
+    free(p0); free(p1); free(p2); free(p3); free(p4);
+
+    char path[4096];
+    assert_true(memscope_trace_path(path, sizeof path) > 0);
+    static tr_trace_t t;
+    assert_int_equal(tr_load(path, &t), 0);
+    assert_int_equal(t.bad, 0);
+    uint64_t want[5] = { 0, a, b, a, 0 };
+    for (int i = 0; i < 5; i++) {
+        const tr_event_t *e = NULL;
+        for (size_t k = 0; k < t.nev && !e; k++)
+            if (t.ev[k].kind == MSF_K_ALLOC && t.ev[k].size == 5101u + (unsigned)i)
+                e = &t.ev[k];
+        assert_non_null(e);
+        assert_int_equal(e->task, want[i]);
+    }
+    bool seen_a = false, seen_b = false;
+    for (int i = 0; i < t.ntasks; i++) {
+        if (t.tasks[i].id == a)
+            seen_a = !strcmp(t.tasks[i].name, "job <A>") && t.tasks[i].parent == 0;
+        if (t.tasks[i].id == b)
+            seen_b = !strcmp(t.tasks[i].name, "") && t.tasks[i].parent == a;
+    }
+    assert_true(seen_a && seen_b);
+    assert_true(t.n_task_end >= 2);
+    bool named = false;
+    for (int i = 0; i < t.nthreads; i++)
+        named |= !strcmp(t.threads[i].name, "semantics-main-thread");
+    assert_true(named); /* the full name, not the kernel's 15 bytes */
+    tr_free(&t);
+}
+
 static bool tag_4242(uint64_t size) { return size == 4242; }
 
 /* The entry points above were recorded: the trace of this very process holds
@@ -265,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_usable_size),
         cmocka_unit_test(test_realloc_shrinks_large_block_in_place),
         cmocka_unit_test(test_public_api),
+        cmocka_unit_test(test_tasks_and_names),
         cmocka_unit_test(test_trace_records_entry_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,13 +40,14 @@ static long long json_leak_time(const char *json, unsigned size)
 /* Runs `paced n ms busy`, then checks every block's time in the trace (the
  * TIME in force, never after the allocation and at most the header's bound
  * before it) and in the JSON report (within TOLERANCE_NS). */
-static void check_paced(int n, int ms, bool busy)
+static void check_paced(int n, int ms, bool busy, bool late)
 {
     char *dir = th_tmpdir();
     char nb[16], msb[16];
     snprintf(nb, sizeof nb, "%d", n);
     snprintf(msb, sizeof msb, "%d", ms);
-    char *argv[] = { (char *)th_build_path("workload"), "paced", nb, msb, busy ? "1" : "0", NULL };
+    char *argv[] = { (char *)th_build_path("workload"), "paced", nb, msb, busy ? "1" : "0",
+                     late ? "1" : "0", NULL };
     char out_env[512];
     snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
     static run_result_t r;
@@ -95,14 +96,14 @@ static void check_paced(int n, int ms, bool busy)
 static void test_quiet_thread_times(void **state)
 {
     (void)state;
-    check_paced(10, 20, false);
+    check_paced(10, 20, false, false);
 }
 
 /* The same with a thread beside it that allocates all the time. */
 static void test_quiet_thread_times_beside_busy_one(void **state)
 {
     (void)state;
-    check_paced(10, 20, true);
+    check_paced(10, 20, true, false);
 }
 
 /* Gaps long enough for the helper to stop publishing: the thread reads the
@@ -110,7 +111,15 @@ static void test_quiet_thread_times_beside_busy_one(void **state)
 static void test_times_after_idle_spells(void **state)
 {
     (void)state;
-    check_paced(5, 60, false);
+    check_paced(5, 60, false, false);
+}
+
+/* A thread created after an idle spell (the helper stopped publishing): its
+ * first chunk meets the stopped clock and must wake the helper. */
+static void test_thread_started_after_idle_spell(void **state)
+{
+    (void)state;
+    check_paced(15, 20, false, true);
 }
 
 int main(void)
@@ -119,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_quiet_thread_times),
         cmocka_unit_test(test_quiet_thread_times_beside_busy_one),
         cmocka_unit_test(test_times_after_idle_spells),
+        cmocka_unit_test(test_thread_started_after_idle_spell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

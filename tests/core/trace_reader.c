@@ -192,6 +192,17 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
                 copy_modules(t, &u.data);
                 break;
             case MSF_R_TASK: task = u.data.via.u64; break;
+            case MSF_R_TASK_CREATE:
+                if (t->ntasks < TR_MAX_TASKS) {
+                    tr_task_t *k = &t->tasks[t->ntasks++];
+                    const msgpack_object *id = map_get(&u.data, MSF_KEY_ID);
+                    const msgpack_object *parent = map_get(&u.data, MSF_KEY_PARENT);
+                    k->id = id ? id->via.u64 : 0;
+                    k->parent = parent ? parent->via.u64 : 0;
+                    copy_str(k->name, sizeof k->name, map_get(&u.data, MSF_KEY_NAME));
+                }
+                break;
+            case MSF_R_TASK_END: t->n_task_end++; break;
             case MSF_R_DROPPED: th->dropped += u.data.via.u64; break;
             case MSF_R_METRIC: t->n_metric++; break;
             case MSF_R_FORK:

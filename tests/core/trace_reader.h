@@ -36,6 +36,12 @@ typedef struct tr_thread {
 } tr_thread_t;
 
 #define TR_MAX_THREADS 4096
+#define TR_MAX_TASKS 64
+
+typedef struct tr_task {  /* a TASK_CREATE record */
+    uint64_t id, parent;
+    char name[64];
+} tr_task_t;
 #define TR_MAX_MODULES 256
 
 typedef struct tr_trace {
@@ -52,7 +58,9 @@ typedef struct tr_trace {
     uint32_t end_how;           /* header: MSF_END_* (v2) */
     uint64_t pid;
     uint64_t start_monotonic;   /* header: CLOCK_MONOTONIC at start, the time base */
-    int n_process, n_modules, n_fork, n_end, n_metric;
+    int n_process, n_modules, n_fork, n_end, n_metric, n_task_end;
+    tr_task_t tasks[TR_MAX_TASKS];
+    int ntasks;
     uint64_t fork_parent;
     uint64_t modules_last;      /* module count in the last MODULES record */
     char module_paths[TR_MAX_MODULES][256]; /* every path any MODULES record named */

@@ -9,7 +9,7 @@
  *
  * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
  *                 | closefds FILE | arenas | small | mainexit | forkfds FILE | forkerrno
- *                 | paced N MS BUSY | threads TOTAL ALIVE | signals N | fdexhaust
+ *                 | paced N MS BUSY [LATE] | threads TOTAL ALIVE | signals N | fdexhaust
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
@@ -391,6 +391,8 @@ static int run_small(void)
     return 0;
 }
 
+static void paced_loop(int n, int ms);
+
 /* N blocks of 1000 + i bytes, one every MS milliseconds, on the main thread,
  * never freed (so the report lists each as a leak with its time); with BUSY,
  * a second thread churns small blocks all along. Prints at<i>=<ns> with the
@@ -400,6 +402,42 @@ static int run_paced(int n, int ms, bool busy)
     pthread_t th;
     if (busy)
         pthread_create(&th, NULL, spin_thread, (void *)(intptr_t)1);
+    paced_loop(n, ms);
+    if (busy) {
+        atomic_store(&stop, true);
+        pthread_join(th, NULL);
+    }
+    return 0;
+}
+
+/* The arguments of a late paced thread. */
+static int late_n, late_ms;
+
+static void *late_thread(void *arg)
+{
+    (void)arg;
+    struct timespec d = { 0, 80000000L };
+    nanosleep(&d, NULL);
+    paced_loop(late_n, late_ms);
+    return NULL;
+}
+
+/* The same on a thread whose first allocation comes after 80 ms in which
+ * nothing allocates (the helper stops publishing the clock): its first chunk
+ * meets the stopped clock. */
+static int run_paced_late(int n, int ms)
+{
+    late_n = n;
+    late_ms = ms;
+    pthread_t th;
+    pthread_create(&th, NULL, late_thread, NULL);
+    pthread_join(th, NULL);
+    return 0;
+}
+
+/* N blocks, one every MS ms, each time printed (see run_paced). */
+static void paced_loop(int n, int ms)
+{
     char line[64];
     for (int i = 0; i < n; i++) {
         struct timespec d = { 0, (long)ms * 1000000L };
@@ -412,11 +450,6 @@ static int run_paced(int n, int ms, bool busy)
                  (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec);
         fputs(line, stdout);
     }
-    if (busy) {
-        atomic_store(&stop, true);
-        pthread_join(th, NULL);
-    }
-    return 0;
 }
 
 /* ---- many threads ---------------------------------------------------------- */
@@ -548,6 +581,10 @@ int main(int argc, char **argv)
         r = run_fdexhaust();
     else if (argc >= 3 && strcmp(argv[1], "signals") == 0)
         r = run_signals(atoi(argv[2]));
+    else if (argc >= 6 && strcmp(argv[1], "paced") == 0 && atoi(argv[5]))
+        r = run_paced_late(atoi(argv[2]), atoi(argv[3]));
+    else if (argc >= 6 && strcmp(argv[1], "paced") == 0 && atoi(argv[5]))
+        r = run_paced_late(atoi(argv[2]), atoi(argv[3]));
     else if (argc >= 5 && strcmp(argv[1], "paced") == 0)
         r = run_paced(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]) != 0);
 
