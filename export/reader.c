@@ -300,12 +300,14 @@ int msx_reader_scan(msx_reader *R)
     uint8_t tb[8] = { 0 };
     read_at(R, tb, sizeof tb, MSF_H_SPACE_TAKEN);
     uint64_t taken = le64(tb);
-    bool unused_tail = !lost && empty_last && off > size_seen && off >= R->header_size + taken;
-    if (R->header_size + taken > size_seen && !unused_tail)
+    /* Compared as sizes after the header: header_size + taken can wrap for
+     * a hostile taken (UINT64_MAX read as "all there"); off >= header_size. */
+    uint64_t held = size_seen > R->header_size ? size_seen - R->header_size : 0;
+    bool unused_tail = !lost && empty_last && off > size_seen && off - R->header_size >= taken;
+    if (taken > held && !unused_tail)
         msx_reader_problem(R, size_seen,
                            "the header says %llu bytes of chunks were taken but the file holds %llu: truncated trace",
-                           (unsigned long long)taken,
-                           (unsigned long long)(size_seen > R->header_size ? size_seen - R->header_size : 0));
+                           (unsigned long long)taken, (unsigned long long)held);
     qsort(R->chunks, R->nchunks, sizeof *R->chunks, chunk_cmp);
 
     /* Drop duplicate (thread, seq) pairs, keeping the first in the file. */
