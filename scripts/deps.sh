@@ -1,11 +1,14 @@
 #!/bin/sh
-# Installs what memscope needs to build, test and demo, on Debian, when missing.
+# Installs what memscope needs to build, test and demo, on Debian, when missing
+# (clang and its runtime for the libFuzzer build, valgrind and cppcheck for the
+# checks of scripts/test.sh).
 # Run as root (or with sudo available). Idempotent and quiet when all is there.
 set -eu
 
 PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
 libjemalloc-dev libmsgpack-dev libcmocka-dev \
-sqlite3 python3 python3-jsonschema"
+sqlite3 python3 python3-jsonschema \
+clang libclang-rt-14-dev valgrind cppcheck"
 
 missing=""
 for p in $PACKAGES; do
