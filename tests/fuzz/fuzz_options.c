@@ -6,6 +6,7 @@
  * "i" and "B"); every option in force is within its documented bounds, and a
  * valid value is taken as given. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,13 +74,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(bad == !ok);
     FUZZ_CHECK(bad || got == want);
 
+    /* putenv of buffers of our own: setenv would keep every value it ever
+     * replaced (glibc does), and a long run would grow without bound. */
+    static char env[MS_OPT_COUNT][64 + 8192 + 1];
     for (int i = 0; i < MS_OPT_COUNT; i++) {
         char var[64] = "MEMSCOPE_";
         strcat(var, ms_option_name((ms_opt_t)i));
-        if (line[1 + i])
-            FUZZ_CHECK(setenv(var, line[1 + i], 1) == 0);
-        else
+        if (line[1 + i]) {
+            snprintf(env[i], sizeof env[i], "%s=%s", var, line[1 + i]);
+            FUZZ_CHECK(putenv(env[i]) == 0);
+        } else {
             unsetenv(var);
+        }
     }
     ms_options_load();
 
