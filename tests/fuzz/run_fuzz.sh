@@ -13,7 +13,11 @@ mode=$1 fuzzer=$2 src=$3 target=$4 build=$5
 shift 5
 corpus=$src/corpus/$target
 crashes=$src/crashes/$target
-limits="-rss_limit_mb=1024 -malloc_limit_mb=1024 -timeout=10 -max_len=65536"
+# Inputs up to 64 KiB; no single allocation may pass 128 MiB (a reader must
+# never allocate much more than the file holds: 2000 times is far more than
+# any view needs) nor the process 1 GiB; 10 s per input at most. libFuzzer
+# exits 77 on a crash by default, which meson reads as a skip: 1 instead.
+limits="-max_len=65536 -malloc_limit_mb=128 -rss_limit_mb=1024 -timeout=10 -error_exitcode=1 -timeout_exitcode=1"
 
 case $mode in
 regress)
