@@ -500,6 +500,26 @@ class HostileFiles(unittest.TestCase):
         # a chunk that claims more than the largest chunk
         self.check(self.patched("csz", 4096 + 52, "<I", 0xFFFFF000), 3, "no chunk header here (size 4294963200)")
 
+    def test_sparse_terabyte(self):
+        """A hole of 1 TiB after the chunks, then one more chunk (of a thread
+        99 of its own): read quickly (holes are skipped, not read 4 KiB at a
+        time: that took 48 minutes), and the chunk after the hole is found."""
+        path = self.p("sparse.msgpack")
+        chunk = bytearray(self.good[4096:4096 + 65536])
+        struct.pack_into("<I", chunk, 8, 99)  # the chunk's thread serial
+        with open(path, "wb") as f:
+            f.write(self.good)
+            f.seek(len(self.good) + (1 << 40))
+            f.write(chunk)
+        out = self.p("sparse.json")
+        st, _, err = run(MEMSCOPE, "report", "-q", path, "--json", out, timeout=20)
+        self.assertEqual(st, 3, err)
+        self.assertIn(path + ": offset %d: no chunk header here (size 0)" % len(self.good), err)
+        with open(out) as f:
+            r = json.load(f)
+        self.assertIn(99, [t["id"] for t in r["threads"]])
+        os.unlink(path)
+
     def test_archive_absurd_lengths(self):
         head = b"MSBIN\0\0\0" + struct.pack("<II", 1, 0)
         schema = b"\xaeschema_version\x01"
