@@ -629,7 +629,7 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
             R.err = -EINVAL;
             if (errlen)
                 snprintf(err, errlen, "%s: offset %d: corrupt archive: %s", path, ARCHIVE_HDR,
-                         n == 0 ? "truncated" : "not a MessagePack map");
+                         n == 0 ? "truncated (a length runs past the end of the file)" : "not a MessagePack map");
         } else if (get_ku(&R, &root, "schema_version") != MSX_SCHEMA_VERSION) {
             R.err = -ENOTSUP;
             if (errlen)

@@ -643,6 +643,8 @@ int msx_merge_run(msx_merge *M)
                 if (T->st == MSX_TS_BLOCKED && (!B || T->win.next < B->win.next))
                     B = T;
             }
+            if (!B)  /* cannot be: m1t is neither done nor running, so blocked */
+                return msx_reader_fail(M->R, -EINVAL, 0, "merge: a thread is neither done, running nor blocked");
             M->forced_merges++;
             unblock(M, B, true);
             continue;

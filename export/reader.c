@@ -187,6 +187,21 @@ static bool size_ok(const msx_reader *R, uint32_t size)
     return size >= MSF_CHUNK_MIN && size % MSF_CHUNK_ALIGN == 0 && size <= R->chunk_size;
 }
 
+/* The first 4 KiB boundary at or after off where the file may hold data, for
+ * the walk over space without a chunk header: a hole reads as zeros and so
+ * holds no chunk header, and a sparse file of a terabyte (hostile, or a
+ * trace whose space was taken but never written) would otherwise cost a
+ * pread per 4 KiB (48 minutes a TiB). Returns `end` when only holes are
+ * left, off itself when the file system cannot say (SEEK_DATA unsupported). */
+static uint64_t next_data(const msx_reader *R, uint64_t off, uint64_t end)
+{
+    off_t d = lseek(R->fd, (off_t)off, SEEK_DATA);
+    if (d < 0)
+        return errno == ENXIO ? end : off;
+    uint64_t at = (uint64_t)d & ~(uint64_t)(MSF_CHUNK_ALIGN - 1);
+    return at > off ? at : off;
+}
+
 /* Orders chunks by thread, seq, then file position. */
 static int chunk_cmp(const void *a, const void *b)
 {
@@ -201,7 +216,8 @@ static int chunk_cmp(const void *a, const void *b)
 /* Walks the chunks from the end of the file header, each one's `size` leading
  * to the next, and keeps the valid ones. Space that was taken but never
  * reserved (a process killed in between) has no size: the walk then looks for
- * the next chunk header on the following 4 KiB boundaries. Each header is one
+ * the next chunk header on the following 4 KiB boundaries that may hold data
+ * (holes are skipped: next_data). Each header is one
  * pread of 64 bytes; a header the read cannot complete ends the walk as if
  * the file ended there. */
 int msx_reader_scan(msx_reader *R)
@@ -238,7 +254,7 @@ int msx_reader_scan(msx_reader *R)
             if (!lost)
                 msx_reader_problem(R, off, "no chunk header here (size %u): skipping to the next chunk", size);
             lost = true;
-            off += MSF_CHUNK_ALIGN;
+            off = next_data(R, off + MSF_CHUNK_ALIGN, size_seen);
             continue;
         }
         lost = false;
@@ -301,12 +317,14 @@ int msx_reader_scan(msx_reader *R)
     uint8_t tb[8] = { 0 };
     read_at(R, tb, sizeof tb, MSF_H_SPACE_TAKEN);
     uint64_t taken = le64(tb);
-    bool unused_tail = !lost && empty_last && off > size_seen && off >= R->header_size + taken;
-    if (R->header_size + taken > size_seen && !unused_tail)
+    /* Compared as sizes after the header: header_size + taken can wrap for
+     * a hostile taken (UINT64_MAX read as "all there"); off >= header_size. */
+    uint64_t held = size_seen > R->header_size ? size_seen - R->header_size : 0;
+    bool unused_tail = !lost && empty_last && off > size_seen && off - R->header_size >= taken;
+    if (taken > held && !unused_tail)
         msx_reader_problem(R, size_seen,
                            "the header says %llu bytes of chunks were taken but the file holds %llu: truncated trace",
-                           (unsigned long long)taken,
-                           (unsigned long long)(size_seen > R->header_size ? size_seen - R->header_size : 0));
+                           (unsigned long long)taken, (unsigned long long)held);
     qsort(R->chunks, R->nchunks, sizeof *R->chunks, chunk_cmp);
 
     /* Drop duplicate (thread, seq) pairs, keeping the first in the file. */

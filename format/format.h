@@ -176,7 +176,7 @@ enum { MSF_SEG_X = 1, MSF_SEG_W = 2, MSF_SEG_R = 4 };
 /* Zig-zag coding of address deltas (the head's arg of an event). */
 static inline uint64_t msf_zz_enc(uint64_t d)
 {
-    return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
+    return (d << 1) ^ (0 - (d >> 63)); /* all ones when d is negative */
 }
 
 static inline uint64_t msf_zz_dec(uint64_t v)

@@ -1,14 +1,18 @@
 #!/bin/sh
-# Installs what memscope needs to build, test and demo, on Debian, when missing.
+# Installs what memscope needs to build, test and demo, on Debian, when missing
+# (clang and its runtime for the libFuzzer build, valgrind and cppcheck for the
+# checks of scripts/test.sh).
 # Run as root (or with sudo available). Idempotent and quiet when all is there.
 set -eu
 
-# The last line: the real programs of the `real` test suite (tests/real) and
-# valgrind, whose allocation counts that suite compares with the traces'.
+# The last two lines: the real programs of the `real` test suite (tests/real)
+# and valgrind, whose allocation counts that suite compares with the traces'
+# (and which memchecks the tool); clang for the fuzz build; cppcheck.
 PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
 libjemalloc-dev libmsgpack-dev libcmocka-dev \
 sqlite3 python3 python3-jsonschema \
-git redis-server redis-tools valgrind"
+git redis-server redis-tools valgrind \
+clang libclang-rt-14-dev cppcheck"
 
 missing=""
 for p in $PACKAGES; do

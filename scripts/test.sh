@@ -1,10 +1,11 @@
 #!/bin/sh
-# Builds memscope and runs every test: the normal build, then the sanitizer builds
-# (ASan+UBSan, TSan). Ends with the line "N passed, N failed, N skipped" and exits
-# 0 only if nothing failed.
+# Builds memscope and runs every test: the normal build, valgrind on the memscope
+# tool, cppcheck, then the sanitizer builds (ASan+UBSan, TSan) and the fuzz build
+# (clang, libFuzzer: suite "fuzz" only). Ends with the line "N passed, N failed,
+# N skipped" and exits 0 only if nothing failed.
 #
-# usage: ./scripts/test.sh            (all three configurations)
-#        MEMSCOPE_TEST_QUICK=1 ./scripts/test.sh   (the normal build only)
+# usage: ./scripts/test.sh            (everything)
+#        MEMSCOPE_TEST_QUICK=1 ./scripts/test.sh   (the normal build, valgrind, cppcheck)
 #
 # What is counted: test cases, read from meson's build/meson-logs/testlog.json
 # (one record per meson test, with its result and its stdout and stderr).
@@ -25,6 +26,9 @@
 #     one failed, so a failing suite never reads as all passed.
 #   - A configuration that does not set up, build or write its test log counts
 #     one failed.
+#   - valgrind (memcheck on `memscope summary` and `report` over a real trace, a
+#     synthetic one, a damaged one and an archive) counts one case, and so does
+#     cppcheck over the C sources.
 # Skipped cases are listed by name, and the counts of the three configurations
 # are added up.
 set -u
@@ -86,14 +90,24 @@ print(passed, failed, skipped)
 EOF
 }
 
-# run_config DIR MESON_ARGS...: configures, builds and tests one build directory,
+# run_config DIR [--cc CC] [--suite SUITE] MESON_ARGS...: configures (with
+# compiler CC), builds and tests one build directory (only SUITE's tests),
 # adding its counts to passed/failed/skipped.
 run_config() {
     dir=$1
     shift
-    echo "== $dir: meson setup $*"
+    cfg_cc="" cfg_suite=""
+    while [ $# -ge 2 ]; do
+        case $1 in
+        --cc) cfg_cc=$2; shift 2 ;;
+        --suite) cfg_suite=$2; shift 2 ;;
+        *) break ;;
+        esac
+    done
+    t0=$(date +%s)
+    echo "== $dir: ${cfg_cc:+CC=$cfg_cc }meson setup $*${cfg_suite:+ (suite $cfg_suite)}"
     if [ ! -f "$dir/build.ninja" ]; then
-        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || {
+        env ${cfg_cc:+CC=$cfg_cc} meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || {
             cat "$dir.setup.log"; failed=$((failed + 1)); return; }
     fi
     if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
@@ -102,7 +116,8 @@ run_config() {
         return
     fi
     rm -f "$dir/meson-logs/testlog.json"
-    meson test -C "$dir" --print-errorlogs --num-processes 2 >"$dir.test.log" 2>&1
+    meson test -C "$dir" --print-errorlogs --num-processes 2 ${cfg_suite:+--suite "$cfg_suite"} \
+        >"$dir.test.log" 2>&1
     grep -E '^ *[0-9]+/[0-9]+ ' "$dir.test.log" || true
     counts=""
     if [ -f "$dir/meson-logs/testlog.json" ]; then
@@ -120,16 +135,126 @@ run_config() {
     if [ "$2" -gt 0 ]; then
         grep -E -B2 -A30 '(FAILED|ERROR|Assertion|runtime error|WARNING: ThreadSanitizer|ERROR: AddressSanitizer)' "$dir.test.log" | head -150
     fi
-    echo "$dir: $1 passed, $2 failed, $3 skipped"
+    echo "$dir: $1 passed, $2 failed, $3 skipped ($(($(date +%s) - t0)) s)"
     passed=$((passed + $1))
     failed=$((failed + $2))
     skipped=$((skipped + $3))
 }
 
+# count_check NAME STATUS LOG: one case for a check that is not a meson test;
+# a failure shows the end of its log.
+count_check() {
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        echo "failed: $1 (see $3)"
+        tail -40 "$3"
+        failed=$((failed + 1))
+    fi
+}
+
+# check_valgrind: memcheck on the memscope tool of the normal build, over a
+# real trace (the core suite's workload under the preload library), a
+# synthetic one with hostile strings (gen_trace), a truncated copy, and the
+# archive report wrote. Any memcheck error (leaks included) or an exit status
+# other than the expected one fails it.
+check_valgrind() {
+    log=build.valgrind.log
+    : >"$log"
+    t0=$(date +%s)
+    vg_rc=0
+    work=$(mktemp -d)
+    tool=build/tools/memscope
+    # vg_run STATUS ARGS...: the tool under memcheck must exit with STATUS
+    vg_run() {
+        want=$1
+        shift
+        echo "+ memscope $*" >>"$log"
+        valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+            --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes \
+            "$tool" "$@" >>"$log" 2>&1
+        got=$?
+        if [ "$got" -ne "$want" ]; then
+            echo "valgrind: memscope $*: exit status $got, expected $want (99: a memcheck error)" >>"$log"
+            vg_rc=1
+        fi
+    }
+    if MEMSCOPE_OUTPUT="$work/real" MEMSCOPE_BUFFER_SIZE=64K \
+        LD_PRELOAD="$PWD/build/allocator/libmemscope_alloc.so" build/tests/core/workload stress 3 2000 \
+        >>"$log" 2>&1 && build/tests/export/gen_trace "$work/synth.msgpack" --threads 4 --events 20000 \
+        --hostile >/dev/null 2>>"$log"; then
+        real=$(ls "$work"/real/*.msgpack 2>/dev/null | head -1)
+    else
+        real=""
+    fi
+    if [ -n "$real" ]; then
+        head -c 20000 "$work/synth.msgpack" >"$work/cut.msgpack"
+        vg_run 0 summary "$real"
+        vg_run 0 report -q "$real" --json "$work/r.json" --html "$work/r.html" --bin "$work/r.msbin"
+        vg_run 0 report -q "$work/synth.msgpack" --json "$work/s.json" --html "$work/s.html"
+        vg_run 0 summary "$work/synth.msgpack"
+        vg_run 3 summary "$work/cut.msgpack"
+        vg_run 3 report -q "$work/cut.msgpack" --json "$work/c.json"
+        vg_run 0 report -q "$work/r.msbin" --json "$work/a.json" --html "$work/a.html"
+        vg_run 0 summary "$work/r.msbin"
+    else
+        echo "valgrind: could not make the traces (workload under the preload library, gen_trace)" >>"$log"
+        vg_rc=1
+    fi
+    rm -rf "$work"
+    echo "valgrind: memscope summary/report: $([ $vg_rc -eq 0 ] && echo clean || echo FAILED) ($(($(date +%s) - t0)) s)"
+    count_check valgrind $vg_rc "$log"
+}
+
+# check_cppcheck: cppcheck over every C source of the normal build (from its
+# compile_commands.json, each command split into arguments: cppcheck 2.10 does
+# not undo the shell quoting of -DNAME="value") and the fuzz targets. bench/ is
+# left out: cppcheck 2.10 cannot parse it (a syntaxError at its initializers of
+# macro strings) and would check nothing there anyway. Findings in tests/core
+# are suppressed in scripts/cppcheck.supp, each with its reason; findings
+# elsewhere are fixed, or suppressed inline next to the code with the reason.
+check_cppcheck() {
+    log=build.cppcheck.log
+    t0=$(date +%s)
+    python3 -c '
+import glob, json, os, shlex, sys
+cmds = json.load(open(sys.argv[1]))
+for c in cmds:
+    if "command" in c:
+        c["arguments"] = shlex.split(c.pop("command"))
+cmds = [c for c in cmds if "/bench/" not in c["file"]]
+# the fuzz targets (not in this build: -Dfuzz is off), with the include
+# directories of the code they fuzz
+src = os.getcwd()
+for f in sorted(glob.glob(os.path.join(src, "tests/fuzz/*.c"))):
+    cmds.append({"directory": src, "file": f, "arguments": ["cc", "-std=c11", "-D_GNU_SOURCE",
+                 "-Iexport", "-Iformat", "-Itracking", "-c", f]})
+json.dump(cmds, open(sys.argv[2], "w"))
+' build/compile_commands.json build/cppcheck-commands.json
+    cppcheck --quiet --project=build/cppcheck-commands.json -j2 --error-exitcode=1 \
+        --enable=warning,portability,performance --inline-suppr \
+        --suppress=missingIncludeSystem --suppressions-list=scripts/cppcheck.supp \
+        --template='{file}:{line}: {severity}: {id}: {message}' >"$log" 2>&1
+    cc_rc=$?
+    grep -E '^[^ ]+:[0-9]+: ' "$log" | sort -u || true
+    echo "cppcheck: $([ $cc_rc -eq 0 ] && echo clean || echo FAILED) ($(($(date +%s) - t0)) s)"
+    count_check cppcheck $cc_rc "$log"
+}
+
 run_config build
+if [ -x build/tools/memscope ]; then
+    check_valgrind
+    check_cppcheck
+else
+    echo "failed: valgrind, cppcheck: the normal build has no memscope tool"
+    failed=$((failed + 2))
+fi
 if [ "${MEMSCOPE_TEST_QUICK:-0}" != 1 ]; then
     run_config build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
     run_config build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
+    # the libFuzzer targets (tests/fuzz), clang only; the CMocka suites are
+    # left out (tests/core does not build with clang)
+    run_config build-fuzz --cc clang --suite fuzz -Dfuzz=enabled -Dtests=disabled
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"

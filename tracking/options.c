@@ -50,9 +50,12 @@ bool ms_parse_size(const char *s, uint64_t *out)
         return true;
     uint64_t v = 0;
     for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(*s - '0');
+        /* v * 10 + d <= UINT64_MAX; (UINT64_MAX - 9) / 10 refused
+         * 18446744073709551610 to ...615, the largest counts */
+        if (v > (UINT64_MAX - d) / 10)
             return true;
-        v = v * 10 + (uint64_t)(*s - '0');
+        v = v * 10 + d;
     }
     unsigned shift = 0;
     switch (*s) {

@@ -52,7 +52,10 @@ static void *work(void *arg)
             continue;
         }
         if (r % 16 == 0) {
-            p = realloc(p, size * 2);
+            char *q = realloc(p, size * 2);
+            if (!q)
+                abort();
+            p = q;
             w->reallocs++;
             w->bytes += size * 2;
             size *= 2;

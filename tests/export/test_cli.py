@@ -7,7 +7,9 @@ Usage: test_cli.py MEMSCOPE GEN_TRACE SCHEMA
 Needs the jsonschema module (Debian package python3-jsonschema)."""
 import json
 import os
+import random
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -509,6 +511,141 @@ class OptionSyntax(unittest.TestCase):
         st, _, err = run(MEMSCOPE, "run", "-q", "--", "true", env=env, cwd=self.dir)
         self.assertEqual(st, 0, err)
         self.assertTrue(os.path.isdir(self.p("MemoryAnalysis")), err)
+
+
+class HostileFiles(unittest.TestCase):
+    """`memscope report` and `summary` on files made to break a reader: each
+    must end quickly (the FIFO too: the readers open with O_NONBLOCK) with the
+    status of docs/CLI.md (1: not readable at all, 3: damaged, reports
+    written) and a message that names the file and the problem; never a
+    crash or a hang."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = cls.tmp.name
+        src = os.path.join(cls.dir, "good.msgpack")
+        st, _, err = run(GEN, src, "--threads", "2", "--events", "300")
+        assert st == 0, err
+        cls.good = read(src)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, data):
+        path = self.p(name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def patched(self, name, offset, fmt, value):
+        """The good trace with one field packed over, as a file."""
+        data = bytearray(self.good)
+        struct.pack_into(fmt, data, offset, value)
+        return self.write(name, bytes(data))
+
+    def check(self, path, status, problem):
+        """Both commands on path: the status, one message naming the file and
+        holding `problem`, and for status 3 a JSON report that validates."""
+        out = self.p("out.json")
+        if os.path.exists(out):
+            os.unlink(out)
+        for cmd in (["report", "-q", path, "--json", out], ["summary", path]):
+            st, _, err = run(MEMSCOPE, *cmd, timeout=20)
+            self.assertEqual(st, status, (cmd, err))
+            self.assertIn("memscope: " + path + ": ", err)
+            self.assertIn(problem, err)
+            self.assertNotIn("Sanitizer", err)
+        if status == 3:
+            with open(out) as f:
+                VALIDATOR.validate(json.load(f))
+        else:
+            self.assertFalse(os.path.exists(out))
+
+    def test_random_bytes(self):
+        self.check(self.write("random", random.Random(1).randbytes(70000)), 1, "not a memscope trace")
+
+    def test_random_chunks_after_a_good_header(self):
+        path = self.write("random-chunks", self.good[:4096] + random.Random(2).randbytes(65536))
+        self.check(path, 3, "no chunk header here")
+
+    def test_empty_file(self):
+        self.check(self.write("empty", b""), 1, "empty file")
+
+    def test_directory(self):
+        os.makedirs(self.p("dir.msgpack"), exist_ok=True)
+        self.check(self.p("dir.msgpack"), 1, "Is a directory")
+
+    def test_fifo(self):
+        path = self.p("fifo.msgpack")
+        if not os.path.exists(path):
+            os.mkfifo(path)
+        self.check(path, 1, "not a regular file")
+        # with a writer that holds it open and writes a trace's header
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.write(fd, self.good[:4096])
+            self.check(path, 1, "not a regular file")
+        finally:
+            os.close(fd)
+
+    def test_absurd_header_size(self):
+        self.check(self.patched("hs", 12, "<I", 0xFFFFFFFF), 1, "bad header_size 4294967295")
+        self.check(self.patched("hs0", 12, "<I", 0), 1, "bad header_size 0")
+        # the largest a reader accepts, far past the end of the file
+        self.check(self.patched("hsbig", 12, "<I", 1 << 20), 3, "file ends inside the file header")
+
+    def test_absurd_chunk_size(self):
+        self.check(self.patched("cs", 16, "<I", 0xFFFFF000), 1, "bad chunk_size 4294963200")
+        self.check(self.patched("cs1", 16, "<I", 4097), 1, "bad chunk_size 4097")
+
+    def test_absurd_space_taken(self):
+        self.check(self.patched("st", 48, "<Q", (1 << 64) - 1), 3,
+                   "the header says 18446744073709551615 bytes of chunks were taken")
+
+    def test_committed_beyond_chunk(self):
+        self.check(self.patched("cm", 4096 + 4, "<I", 0xFFFFFFF0), 3,
+                   "corrupt header (committed 4294967280")
+        # a chunk that claims more than the largest chunk
+        self.check(self.patched("csz", 4096 + 52, "<I", 0xFFFFF000), 3, "no chunk header here (size 4294963200)")
+
+    def test_sparse_terabyte(self):
+        """A hole of 1 TiB after the chunks, then one more chunk (of a thread
+        99 of its own): read quickly (holes are skipped, not read 4 KiB at a
+        time: that took 48 minutes), and the chunk after the hole is found."""
+        path = self.p("sparse.msgpack")
+        chunk = bytearray(self.good[4096:4096 + 65536])
+        struct.pack_into("<I", chunk, 8, 99)  # the chunk's thread serial
+        with open(path, "wb") as f:
+            f.write(self.good)
+            f.seek(len(self.good) + (1 << 40))
+            f.write(chunk)
+        out = self.p("sparse.json")
+        st, _, err = run(MEMSCOPE, "report", "-q", path, "--json", out, timeout=20)
+        self.assertEqual(st, 3, err)
+        self.assertIn(path + ": offset %d: no chunk header here (size 0)" % len(self.good), err)
+        with open(out) as f:
+            r = json.load(f)
+        self.assertIn(99, [t["id"] for t in r["threads"]])
+        os.unlink(path)
+
+    def test_archive_absurd_lengths(self):
+        head = b"MSBIN\0\0\0" + struct.pack("<II", 1, 0)
+        schema = b"\xaeschema_version\x01"
+        bodies = {
+            "root-map": b"\xdf\xff\xff\xff\xff",
+            "threads-array": b"\x82" + schema + b"\xa7threads\xdd\xff\xff\xff\xff",
+            "file-str": b"\x82" + schema + b"\xa6source\x81\xa4file\xdb\xff\xff\xff\xff",
+            "process-map": b"\x82" + schema + b"\xa7process\xdf\xff\xff\xff\xff",
+            "argv-array": b"\x82" + schema + b"\xa7process\x81\xa4argv\xdd\x7f\xff\xff\xff" + b"\xa1x" * 100,
+        }
+        for name, body in bodies.items():
+            with self.subTest(name):
+                self.check(self.write(name + ".msbin", head + body), 1, "corrupt archive")
 
 
 if __name__ == "__main__":
