@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "options.h"
 #include "stream.h"
 #include "trace_reader.h"
 #include "tracker.h"
@@ -331,6 +332,25 @@ static void test_reentrant_event_counted_dropped(void **state)
     tr_free(&t);
 }
 
+/* ---- the size parser at the edges of uint64 (found by fuzz_options) ---------- */
+
+static void test_parse_size_edges(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    assert_false(ms_parse_size("18446744073709551615", &v));
+    assert_true(v == UINT64_MAX);
+    assert_false(ms_parse_size("18446744073709551610", &v));
+    assert_true(v == UINT64_MAX - 5);
+    assert_true(ms_parse_size("18446744073709551616", &v)); /* one past */
+    assert_true(ms_parse_size("99999999999999999999", &v));
+    assert_false(ms_parse_size("16G", &v));
+    assert_true(v == (16ull << 30));
+    assert_true(ms_parse_size("17179869184G", &v)); /* 2^34 G overflows */
+    assert_true(ms_parse_size("", &v));
+    assert_true(ms_parse_size("12Q", &v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_chunk_time_bounds_a_racing_free),
         cmocka_unit_test(test_tick_time_bounds_a_racing_free),
         cmocka_unit_test(test_reentrant_event_counted_dropped),
+        cmocka_unit_test(test_parse_size_edges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
