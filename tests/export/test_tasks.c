@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "export.h"
 #include "fixture.h"
+#include "format.h"
 
 /* Writes the trace, destroys the builder, analyses it. */
 static msx_report *analyze(msf *t)
@@ -189,6 +190,36 @@ static void test_nested_tasks(void **state)
     msx_report_free(r);
 }
 
+/* A realloc in place by a thread in another task moves the block to that
+ * task; a thread that ends inside a task leaves it at its last time. */
+static void test_resize_in_other_task(void **state)
+{
+    (void)state;
+    msf *t = two_threads();
+    msf_task(t, 1, 20);
+    msf_alloc(t, 1, 0x5000, 100);
+    msf_task(t, 1, 0);
+    msf_time(t, 2, 300);
+    msf_task(t, 2, 21);
+    msf_realloc(t, 2, 0x5000, 0x5000, 40);
+    msf_time(t, 2, 900);
+    msf_time(t, 1, 1000);
+    msf_end(t, 1, 1000);
+    msx_report *r = analyze(t);
+    const msx_task_report *a = task(r, 20), *b = task(r, 21);
+    assert_int_equal(a->allocations, 1);
+    assert_int_equal(a->live_bytes, 0);
+    assert_int_equal(a->peak_live_bytes, 100);
+    assert_int_equal(b->allocations, 0);
+    assert_int_equal(b->reallocs, 1);
+    assert_int_equal(b->bytes_allocated, 40);
+    assert_int_equal(b->live_bytes, 40);
+    assert_int_equal(b->frees, 0);
+    assert_int_equal(b->first_time_ns, 300);
+    assert_int_equal(b->last_time_ns, 900);  /* thread 2 ended in it */
+    msx_report_free(r);
+}
+
 /* Version 1: TASK records only, no TASK_CREATE: rows without names, the
  * task carried over chunk headers (8000 allocations fill several 4 KiB
  * chunks); task 0 is no row; summary.tasks counts the ids. */
@@ -223,6 +254,31 @@ static void test_v1_task_records_only(void **state)
     assert_int_equal(b->allocations, 1);
     assert_int_equal(b->threads[0], 2);
     assert_false(a->ended);
+    msx_report_free(r);
+}
+
+/* A task known from chunk headers only: the TASK record is lost in a
+ * damaged first chunk, the later chunks' headers name the task, and every
+ * allocation decoded counts in it. */
+static void test_chunk_header_task(void **state)
+{
+    (void)state;
+    msf *t = msf_new(4096);
+    msf_thread(t, 1, 101, "one", 3, 0);
+    const uint8_t broken[] = { 0xc1 };
+    msf_raw(t, 1, msf_head(MSF_R_METRIC, MSF_K_RECORD), broken, sizeof broken);
+    msf_task(t, 1, 7);  /* skipped with the rest of the damaged chunk */
+    for (uint64_t i = 0; i < 8000; i++)
+        msf_alloc(t, 1, 0x100000 + i * 64, 3);
+    msf_end(t, 1, 10);
+    msx_report *r = analyze(t);
+    assert_int_equal(r->damaged_chunks, 1);
+    assert_int_equal(r->tasks, 1);
+    const msx_task_report *a = task(r, 7);
+    assert_true(a->allocations > 0 && a->allocations < 8000);
+    assert_int_equal(a->allocations, r->allocations);
+    assert_int_equal(a->live_bytes, 3 * r->allocations);
+    assert_int_equal(a->threads[0], 1);
     msx_report_free(r);
 }
 
@@ -278,7 +334,8 @@ static void test_bounds(void **state)
     msx_report_free(r);
 }
 
-/* A trace with a hostile task name, and a second task under it. */
+/* A trace with a hostile task name, and a second task under it; task 3's
+ * blocks are freed once on their thread, once on another. */
 static msx_report *hostile(void)
 {
     msf *t = two_threads();
@@ -286,6 +343,8 @@ static msx_report *hostile(void)
     msf_task_create(t, 1, 4, "child", 3);
     msf_task(t, 1, 3);
     msf_alloc(t, 1, 0x1000, 64);
+    msf_alloc(t, 1, 0x3000, 16);
+    msf_free(t, 1, 0x3000);
     msf_task(t, 2, 4);
     msf_alloc(t, 2, 0x2000, 32);
     msf_free(t, 2, 0x1000);
@@ -302,9 +361,9 @@ static void test_json(void **state)
     char *j = json_of(r);
     assert_non_null(strstr(j, "\"tasks\": [\n    {\"id\": 3, \"name\": "
                               "\"\\u003cb\\u003e\\\"q\\\"\\u0026'\\u003c/b\\u003e\", \"parent\": 0, \"ended\": false, "
-                              "\"allocations\": 1, \"reallocs\": 0, \"bytes_allocated\": 64, \"live_bytes\": 0, "
-                              "\"peak_live_bytes\": 64, "));
-    assert_non_null(strstr(j, "\"frees\": 1, \"cross_thread_frees\": 1, "));
+                              "\"allocations\": 2, \"reallocs\": 0, \"bytes_allocated\": 80, \"live_bytes\": 0, "
+                              "\"peak_live_bytes\": 80, "));
+    assert_non_null(strstr(j, "\"frees\": 2, \"cross_thread_frees\": 1, "));
     assert_non_null(strstr(j, "\"threads\": [1], \"threads_omitted\": 0},\n    {\"id\": 4, \"name\": \"child\", "
                               "\"parent\": 3, \"ended\": true, "));
     assert_non_null(strstr(j, "\"tasks_omitted\": 0,\n"));
@@ -364,7 +423,9 @@ int main(void)
         cmocka_unit_test(test_freed_by_another_thread),
         cmocka_unit_test(test_task_hops_threads),
         cmocka_unit_test(test_nested_tasks),
+        cmocka_unit_test(test_resize_in_other_task),
         cmocka_unit_test(test_v1_task_records_only),
+        cmocka_unit_test(test_chunk_header_task),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_html),
