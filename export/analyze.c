@@ -97,7 +97,8 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
         msx_reader_problem(&R, R.size,
                            "the process never reached its exit flush (no END record): it was killed or is still running; "
                            "blocks live at the end of the trace are reported as leaks");
-    msx_views_finish(&V, end);
+    if (msx_views_finish(&V, end) < 0)
+        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task list");
 
 done:
     msx_merge_free(&M);

@@ -100,6 +100,36 @@ static void pk_hist(msx_buf *b, const msx_bucket *h)
             pk_tuple(b, 3, (uint64_t)k, h[k].count, h[k].bytes);
 }
 
+/* Packs the "tasks" map: `omitted` and `list`, each task a 16-tuple (ARCHIVE.md). */
+static void pk_tasks(msx_buf *b, const msx_report *r)
+{
+    pk_key(b, "tasks");
+    msx_pk_map(b, 2);
+    pk_ku(b, "omitted", r->tasks_omitted);
+    pk_key(b, "list");
+    msx_pk_array(b, r->ntasklist);
+    for (uint32_t i = 0; i < r->ntasklist; i++) {
+        const msx_task_report *t = &r->tasklist[i];
+        msx_pk_array(b, 16);
+        msx_pk_uint64(b, t->id);
+        msx_pk_uint64(b, t->parent);
+        pk_mstr(b, &t->name);
+        if (t->ended)
+            msx_pk_true(b);
+        else
+            msx_pk_false(b);
+        const uint64_t v[11] = {
+            t->allocations, t->reallocs, t->bytes_allocated, t->live_bytes, t->peak_live_bytes, t->peak_time_ns,
+            t->frees, t->cross_thread_frees, t->first_time_ns, t->last_time_ns, t->nthreads,
+        };
+        for (int k = 0; k < 11; k++)
+            msx_pk_uint64(b, v[k]);
+        msx_pk_array(b, t->nlisted);
+        for (uint32_t j = 0; j < t->nlisted; j++)
+            msx_pk_uint64(b, t->threads[j]);
+    }
+}
+
 int msx_render_archive(msx_buf *b, const msx_report *r)
 {
     uint8_t hdr[ARCHIVE_HDR] = { 0 };
@@ -107,7 +137,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     hdr[8] = ARCHIVE_VERSION;  /* u32 little-endian version, then u32 flags = 0 */
     msx_buf_put(b, hdr, sizeof hdr);
 
-    msx_pk_map(b, 11);
+    msx_pk_map(b, 12);
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
@@ -207,6 +237,8 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
         for (int k = 0; k < 17; k++)
             msx_pk_uint64(b, v[k]);
     }
+
+    pk_tasks(b, r);
 
     pk_key(b, "timeline");
     msx_pk_array(b, 2);
@@ -497,6 +529,50 @@ static void get_threads(rd *R, const msx_obj *root)
     }
 }
 
+/* Reads the "tasks" map (absent in older archives: no tasks). */
+static void get_tasks(rd *R, const msx_obj *root)
+{
+    msx_report *r = R->r;
+    const msx_obj *m = msx_map_get(root, "tasks");
+    r->tasks_omitted = get_ku(R, m, "omitted");
+    const msx_obj *l = get_list(R, m, "list", MSX_MAX_TASKS, 16);
+    if (!l || !l->n)
+        return;
+    r->tasklist = calloc(l->n, sizeof *r->tasklist);
+    if (!r->tasklist) {
+        oom(R);
+        return;
+    }
+    for (uint32_t i = 0; i < l->n && !R->err; i++) {
+        const msx_obj *t = &l->v.a[i];
+        msx_task_report *x = &r->tasklist[r->ntasklist++];
+        x->id = tu(R, t, 0);
+        x->parent = tu(R, t, 1);
+        get_str(R, &x->name, &t->v.a[2], "task name");
+        const msx_obj *th = &t->v.a[15];
+        if (t->v.a[3].type != MSX_BOOL || th->type != MSX_ARRAY || th->n > MSX_TASK_THREADS) {
+            bad(R, "task");
+            return;
+        }
+        x->ended = t->v.a[3].v.b;
+        uint64_t *v[10] = {
+            &x->allocations, &x->reallocs, &x->bytes_allocated, &x->live_bytes, &x->peak_live_bytes,
+            &x->peak_time_ns, &x->frees, &x->cross_thread_frees, &x->first_time_ns, &x->last_time_ns,
+        };
+        for (uint32_t k = 0; k < 10; k++)
+            *v[k] = tu(R, t, 4 + k);
+        uint64_t nthreads = tu(R, t, 14);
+        if (nthreads < th->n || nthreads > UINT32_MAX) {
+            bad(R, "task threads");
+            return;
+        }
+        x->nthreads = (uint32_t)nthreads;
+        x->nlisted = th->n;
+        for (uint32_t j = 0; j < th->n; j++)
+            x->threads[j] = (uint32_t)get_u(R, &th->v.a[j], "task thread");
+    }
+}
+
 /* Reads timeline, histograms, leaks, peak snapshot and anomalies. */
 static void get_rest(rd *R, const msx_obj *root)
 {
@@ -643,6 +719,8 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
                 get_process(&R, &root);
             if (!R.err)
                 get_threads(&R, &root);
+            if (!R.err)
+                get_tasks(&R, &root);
             if (!R.err)
                 get_rest(&R, &root);
         }

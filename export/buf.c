@@ -110,6 +110,9 @@ void msx_report_free(msx_report *r)
     for (uint32_t i = 0; i < r->nthreads; i++)
         free(r->threads[i].name.p);
     free(r->threads);
+    for (uint32_t i = 0; i < r->ntasklist; i++)
+        free(r->tasklist[i].name.p);
+    free(r->tasklist);
     free(r);
 }
 

@@ -288,6 +288,40 @@ static void json_threads(msx_buf *b, const msx_report *r, const msx_json_limits 
     free(order);
 }
 
+/* Appends the "tasks" array (the report's list, by id) and "tasks_omitted". */
+static void json_tasks(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
+{
+    msx_buf_puts(b, "  \"tasks\": [");
+    for (uint32_t k = 0; k < r->ntasklist; k++) {
+        const msx_task_report *t = &r->tasklist[k];
+        msx_buf_puts(b, k ? ",\n    {" : "\n    {");
+        kv_u64(b, "id", t->id, false);
+        msx_buf_puts(b, "\"name\": ");
+        json_mstr(b, &t->name, lim->max_str);
+        msx_buf_puts(b, ", ");
+        kv_u64(b, "parent", t->parent, false);
+        kv_bool(b, "ended", t->ended, false);
+        kv_u64(b, "allocations", t->allocations, false);
+        kv_u64(b, "reallocs", t->reallocs, false);
+        kv_u64(b, "bytes_allocated", t->bytes_allocated, false);
+        kv_u64(b, "live_bytes", t->live_bytes, false);
+        kv_u64(b, "peak_live_bytes", t->peak_live_bytes, false);
+        kv_u64(b, "peak_time_ns", t->peak_time_ns, false);
+        kv_u64(b, "frees", t->frees, false);
+        kv_u64(b, "cross_thread_frees", t->cross_thread_frees, false);
+        kv_u64(b, "first_time_ns", t->first_time_ns, false);
+        kv_u64(b, "last_time_ns", t->last_time_ns, false);
+        msx_buf_puts(b, "\"threads\": [");
+        for (uint32_t j = 0; j < t->nlisted; j++)
+            msx_buf_printf(b, j ? ", %u" : "%u", t->threads[j]);
+        msx_buf_puts(b, "], ");
+        kv_u64(b, "threads_omitted", t->nthreads - t->nlisted, true);
+        msx_buf_puts(b, "}");
+    }
+    msx_buf_puts(b, r->ntasklist ? "\n  ],\n" : "],\n");
+    msx_buf_printf(b, "  \"tasks_omitted\": %llu,\n", (unsigned long long)r->tasks_omitted);
+}
+
 /* Appends a histogram array (non-empty classes only). */
 static void json_hist(msx_buf *b, const char *name, const char *unit, const char *count, const msx_bucket *h)
 {
@@ -380,6 +414,7 @@ int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
     json_summary(b, r);
     json_process(b, r, lim);
     json_threads(b, r, lim);
+    json_tasks(b, r, lim);
 
     msx_buf_puts(b, "  ");
     kv_u64(b, "timeline_bucket_ns", r->timeline_bucket_ns, true);

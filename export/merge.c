@@ -246,7 +246,8 @@ static bool apply_var(msx_merge *M, msx_cursor *T, const msx_obj *o, uint64_t of
 }
 
 /* Applies a control record other than TIME, decoded into o: what the merge
- * needs itself (TASK, FORK, VAR, SCOPE_ENTER, SCOPE_LEAVE), then the views. Returns false on a fatal error.
+ * needs itself (TASK, FORK, VAR, SCOPE_ENTER, SCOPE_LEAVE), then the views
+ * (TASK_CREATE and TASK_END are only checked). Returns false on a fatal error.
  * A known type holding the wrong type of object is reported and ignored. */
 static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_obj *o, uint64_t off)
 {
@@ -266,6 +267,12 @@ static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_o
     case MSF_R_FORK:
         M->forked = true;
         break;
+    case MSF_R_TASK_CREATE:
+    case MSF_R_TASK_END: {  /* view_tasks.c counts on a non-zero uint id */
+        const msx_obj *id = msx_map_get(o, MSF_KEY_ID);
+        ok = id && id->type == MSX_UINT && id->v.u != 0;
+        break;
+    }
     case MSF_R_VAR:
         ok = o->type == MSX_MAP;
         if (ok && !apply_var(M, T, o, off))
@@ -293,7 +300,10 @@ static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_o
                            T->serial, (unsigned long long)type);
         return true;
     }
-    msx_ctl_ev e = { .kind = MSX_CTL_RECORD, .actor = T->index, .time = T->now, .type = type, .obj = o };
+    /* its time: not before the thread's last event nor its TIME in force
+     * (a record before the thread's first event would otherwise get 0) */
+    msx_ctl_ev e = { .kind = MSX_CTL_RECORD, .actor = T->index, .time = T->now > T->win.t0 ? T->now : T->win.t0,
+                     .type = type, .obj = o };
     return emit_control(M, &e, off);
 }
 

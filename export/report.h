@@ -19,6 +19,8 @@ enum {
     MSX_MAX_ANOMALIES = 100, /* anomalies listed (all are counted) */
     MSX_MAX_PROBLEMS = 64,   /* damage messages kept (all are counted) */
     MSX_MAX_METRICS = 16,    /* METRIC names kept */
+    MSX_MAX_TASKS = 1000,    /* tasks listed, those with most bytes allocated (all are counted) */
+    MSX_TASK_THREADS = 32,   /* threads listed per task (all are counted) */
 };
 
 /* A byte string copied from the trace: raw bytes, any content, NUL-terminated
@@ -93,6 +95,28 @@ typedef struct msx_thread_report {
     uint64_t peak_snapshot_bytes;
 } msx_thread_report;
 
+/* Per-task results (view_tasks.c). A task's blocks are those born while it
+ * was current on their thread, whichever thread frees them. */
+typedef struct msx_task_report {
+    uint64_t id;                 /* > 0 */
+    uint64_t parent;             /* TASK_CREATE's parent (0: none, or no TASK_CREATE) */
+    msx_str name;                /* TASK_CREATE's name (empty without one) */
+    bool ended;                  /* a TASK_END was seen */
+    uint64_t allocations;        /* ALLOC events while it was current */
+    uint64_t reallocs;           /* REALLOC events while it was current */
+    uint64_t bytes_allocated;    /* ALLOC sizes plus REALLOC new sizes */
+    uint64_t frees;              /* FREEs of its blocks (any thread, any task) */
+    uint64_t cross_thread_frees; /* of those, by a thread other than the allocating one */
+    uint64_t live_bytes;         /* bytes of its blocks live at the end */
+    uint64_t peak_live_bytes;    /* highest live bytes of its blocks */
+    uint64_t peak_time_ns;
+    uint64_t first_time_ns;      /* creation, first entry or first event, the earliest */
+    uint64_t last_time_ns;       /* end, last leave or last event, the latest */
+    uint32_t nthreads;           /* threads it was current on */
+    uint32_t nlisted;            /* threads[] used: min(nthreads, MSX_TASK_THREADS) */
+    uint32_t threads[MSX_TASK_THREADS]; /* their serials, ascending (the first seen) */
+} msx_task_report;
+
 /* A METRIC value: the last one seen and the highest. */
 typedef struct msx_metric {
     msx_str name;
@@ -152,6 +176,11 @@ typedef struct msx_report {
     /* -- threads, ordered by id -- */
     uint32_t nthreads;
     msx_thread_report *threads;
+
+    /* -- tasks, ordered by id (the MSX_MAX_TASKS with most bytes allocated) -- */
+    uint32_t ntasklist;
+    msx_task_report *tasklist;
+    uint64_t tasks_omitted;    /* tasks - ntasklist */
 
     /* -- timeline -- */
     uint64_t timeline_bucket_ns;

@@ -1,5 +1,5 @@
 /* View: the process (PROCESS, FORK, END records), its METRIC series, dropped
- * records, and the distinct task ids (see views.h). */
+ * records (see views.h); task ids are view_tasks.c's. */
 #include "views.h"
 
 #include <errno.h>
@@ -10,39 +10,6 @@
 void msx_view_process_init(msx_view_process *v, msx_report *r)
 {
     v->r = r;
-}
-
-/* Adds a task id to the set. Returns 0 or -ENOMEM. */
-static int idset_add(msx_idset *s, uint64_t id)
-{
-    if (id == 0)
-        return 0;
-    if ((s->n + 1) * 2 > s->cap) {
-        uint64_t cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *k = calloc(cap, sizeof *k);
-        if (!k)
-            return -ENOMEM;
-        for (uint64_t i = 0; i < s->cap; i++) {
-            if (!s->k[i])
-                continue;
-            uint64_t j = (s->k[i] * UINT64_C(0x9E3779B97F4A7C15)) & (cap - 1);
-            while (k[j])
-                j = (j + 1) & (cap - 1);
-            k[j] = s->k[i];
-        }
-        free(s->k);
-        s->k = k;
-        s->cap = cap;
-    }
-    uint64_t j = (id * UINT64_C(0x9E3779B97F4A7C15)) & (s->cap - 1);
-    while (s->k[j]) {
-        if (s->k[j] == id)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->k[j] = id;
-    s->n++;
-    return 0;
 }
 
 /* Updates a METRIC series. Returns 0 or -ENOMEM. */
@@ -109,20 +76,16 @@ static int take_process(msx_report *r, const msx_obj *o)
     return 0;
 }
 
-/* Applies the records this view follows; task ids of chunk headers. */
+/* Applies the records this view follows. */
 int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e)
 {
     msx_report *r = v->r;
-    if (e->kind == MSX_CTL_CHUNK)
-        return idset_add(&v->tasks, e->chunk->task);
     if (e->kind != MSX_CTL_RECORD)
         return 0;
     const msx_obj *o = e->obj;
     switch (e->type) {
     case MSF_R_PROCESS:
         return take_process(r, o);
-    case MSF_R_TASK:
-        return idset_add(&v->tasks, o->v.u);
     case MSF_R_DROPPED:
         r->dropped_records += o->v.u;
         return 0;
@@ -150,22 +113,20 @@ int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e)
         }
         return 0;
     }
-    default:  /* MODULES, STACK, the version-2 records (later views) and unknown types */
+    default:  /* MODULES, STACK, TASK, the version-2 records (other views) and unknown types */
         return 0;
     }
 }
 
-/* Writes the task count and the dropped-events figure. */
+/* Writes the dropped-events figure. */
 void msx_view_process_finish(msx_view_process *v)
 {
     msx_report *r = v->r;
     r->dropped_events = r->dropped_header > r->dropped_records ? r->dropped_header : r->dropped_records;
-    r->tasks = v->tasks.n;
 }
 
 /* Frees the view's memory. */
 void msx_view_process_free(msx_view_process *v)
 {
-    free(v->tasks.k);
-    v->tasks.k = NULL;
+    (void)v;
 }

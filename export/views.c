@@ -13,6 +13,36 @@ int msx_str_take(msx_str *s, const msx_obj *o)
     return msx_str_set(s, o->v.s, o->n);
 }
 
+int msx_idset_add(msx_idset *s, uint64_t key)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        uint64_t cap = s->cap ? s->cap * 2 : 64;
+        uint64_t *k = calloc(cap, sizeof *k);
+        if (!k)
+            return -ENOMEM;
+        for (uint64_t i = 0; i < s->cap; i++) {
+            if (!s->k[i])
+                continue;
+            uint64_t j = (s->k[i] * UINT64_C(0x9E3779B97F4A7C15)) & (cap - 1);
+            while (k[j])
+                j = (j + 1) & (cap - 1);
+            k[j] = s->k[i];
+        }
+        free(s->k);
+        s->k = k;
+        s->cap = cap;
+    }
+    uint64_t j = (key * UINT64_C(0x9E3779B97F4A7C15)) & (s->cap - 1);
+    while (s->k[j]) {
+        if (s->k[j] == key)
+            return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->k[j] = key;
+    s->n++;
+    return 1;
+}
+
 void msx_topn_push(msx_topn *h, const msx_block *blk)
 {
     msx_block *b = h->b;
@@ -62,7 +92,8 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
 {
     memset(V, 0, sizeof *V);
     if (msx_view_threads_init(&V->threads, r, R) < 0 || msx_view_totals_init(&V->totals, r, R) < 0 ||
-        msx_view_sizes_init(&V->sizes, r) < 0 || msx_view_peak_init(&V->peak, r) < 0)
+        msx_view_sizes_init(&V->sizes, r) < 0 || msx_view_peak_init(&V->peak, r) < 0 ||
+        msx_view_tasks_init(&V->tasks, r, R) < 0)
         return -ENOMEM;
     msx_view_leaks_init(&V->leaks, r);
     msx_view_process_init(&V->process, r);
@@ -72,17 +103,18 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
 int msx_views_control(msx_views *V, const msx_ctl_ev *e)
 {
     if (msx_view_totals_control(&V->totals, e) < 0 || msx_view_threads_control(&V->threads, e) < 0 ||
-        msx_view_process_control(&V->process, e) < 0)
+        msx_view_process_control(&V->process, e) < 0 || msx_view_tasks_control(&V->tasks, e) < 0)
         return -ENOMEM;
     return 0;
 }
 
-void msx_views_finish(msx_views *V, uint64_t end)
+int msx_views_finish(msx_views *V, uint64_t end)
 {
     msx_view_leaks_finish(&V->leaks);
     msx_view_peak_finish(&V->peak);
     msx_view_process_finish(&V->process);
     msx_view_totals_finish(&V->totals, end);
+    return msx_view_tasks_finish(&V->tasks);
 }
 
 void msx_views_free(msx_views *V)
@@ -90,4 +122,5 @@ void msx_views_free(msx_views *V)
     msx_view_sizes_free(&V->sizes);
     msx_view_peak_free(&V->peak);
     msx_view_process_free(&V->process);
+    msx_view_tasks_free(&V->tasks);
 }

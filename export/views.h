@@ -23,7 +23,8 @@
  *   view_sizes.c    size and lifetime histograms, temporaries
  *   view_leaks.c    blocks live at the end
  *   view_peak.c     the peak and the exact snapshot of what was live then
- *   view_process.c  process, metrics, fork, end, dropped records, task ids */
+ *   view_tasks.c    per-task figures, the distinct task ids
+ *   view_process.c  process, metrics, fork, end, dropped records */
 #ifndef MSX_VIEWS_H
 #define MSX_VIEWS_H
 
@@ -89,7 +90,8 @@ typedef enum msx_ctl_kind {
 } msx_ctl_kind;
 
 /* A control event. obj's shape is checked by the merge for the types it
- * knows: TASK and DROPPED hold a uint, METRIC a map. */
+ * knows: TASK and DROPPED hold a uint, METRIC a map, TASK_CREATE and TASK_END
+ * a map with a non-zero uint id. */
 typedef struct msx_ctl_ev {
     msx_ctl_kind kind;
     uint32_t actor;          /* index of the thread */
@@ -182,16 +184,52 @@ typedef struct msx_view_peak {
     uint64_t top_epoch;        /* top holds this epoch's blocks iff == epoch */
 } msx_view_peak;
 
-/* Small open-addressing set of task ids (key 0 never stored). */
+/* Small open-addressing set of non-zero uint64 keys (views.c). */
 typedef struct msx_idset {
     uint64_t *k;
     uint64_t cap, n;
 } msx_idset;
 
+/* Adds key (non-zero) to the set. Returns 1 if it was added, 0 if it was
+ * there already, -ENOMEM. */
+int msx_idset_add(msx_idset *s, uint64_t key);
+
+/* One task while analysing: its report figures but for the thread list. */
+typedef struct msx_task_state {
+    uint64_t id, parent;
+    msx_str name;
+    uint64_t allocations, reallocs, bytes_allocated, frees, cross_thread_frees;
+    uint64_t live, peak, peak_time;
+    uint64_t first, last;      /* earliest and latest time seen (first starts at UINT64_MAX) */
+    uint32_t nthreads;         /* distinct threads it was current on */
+    uint32_t thread0;          /* index of the first of them */
+    uint32_t *more;            /* NULL, or room for the next MSX_TASK_THREADS - 1 thread indices */
+    bool ended;
+} msx_task_state;
+
+/* view_tasks.c. Tasks sit in t[0..n) in order of first sight; slot[] is an
+ * open-addressing index by id (Fibonacci hash, linear probing, at most half
+ * full) holding index + 1, 0 for empty. Memory follows the number of distinct
+ * task ids, each of which costs the file at least one record. cur[] is NULL
+ * until a non-zero task is seen: the dispatch below tests it, so a trace
+ * without tasks pays one predictable branch per event. A task on more than
+ * MSX_TASK_THREADS threads counts the others through the pair set `over`. */
+typedef struct msx_view_tasks {
+    msx_report *r;
+    uint32_t nthreads;
+    uint32_t *cur;             /* per thread index: index + 1 of its current task, 0: none */
+    msx_task_state *t;
+    uint32_t n, cap;
+    uint32_t *slot;
+    uint64_t slot_cap;         /* power of two (0 before the first task) */
+    msx_idset over;            /* (task index << MSX_THREAD_BITS | thread index) + 1 */
+    uint64_t last_id;          /* lookup cache: id of t[last_idx], 0 if none */
+    uint32_t last_idx;
+} msx_view_tasks;
+
 /* view_process.c */
 typedef struct msx_view_process {
     msx_report *r;
-    msx_idset tasks;
     uint64_t end_time;         /* from an END record, 0 if none */
     uint32_t end_how;          /* MSF_END_* of the last END record (exit if it says nothing) */
 } msx_view_process;
@@ -204,6 +242,7 @@ typedef struct msx_views {
     msx_view_leaks leaks;
     msx_view_peak peak;
     msx_view_process process;
+    msx_view_tasks tasks;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -233,6 +272,13 @@ void msx_view_peak_block(msx_view_peak *v, const msx_block_ev *e);
 void msx_view_peak_finish(msx_view_peak *v);
 void msx_view_peak_free(msx_view_peak *v);
 
+int msx_view_tasks_init(msx_view_tasks *v, msx_report *r, const msx_reader *R);
+void msx_view_tasks_op(msx_view_tasks *v, const msx_op_ev *e);
+void msx_view_tasks_block(msx_view_tasks *v, const msx_block_ev *e);
+int msx_view_tasks_control(msx_view_tasks *v, const msx_ctl_ev *e);
+int msx_view_tasks_finish(msx_view_tasks *v);
+void msx_view_tasks_free(msx_view_tasks *v);
+
 void msx_view_process_init(msx_view_process *v, msx_report *r);
 int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
 void msx_view_process_finish(msx_view_process *v);
@@ -245,8 +291,9 @@ void msx_view_process_free(msx_view_process *v);
 int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R);
 /* Hands a control event to every view. Returns 0 or -ENOMEM. */
 int msx_views_control(msx_views *V, const msx_ctl_ev *e);
-/* Completes every view's part of the report; end: the trace's duration. */
-void msx_views_finish(msx_views *V, uint64_t end);
+/* Completes every view's part of the report; end: the trace's duration.
+ * Returns 0 or -ENOMEM. */
+int msx_views_finish(msx_views *V, uint64_t end);
 /* Frees the views' own memory (not the report). */
 void msx_views_free(msx_views *V);
 
@@ -256,6 +303,8 @@ static inline void msx_views_op(msx_views *V, const msx_op_ev *e)
     msx_view_totals_op(&V->totals, e);
     msx_view_threads_op(&V->threads, e);
     msx_view_sizes_op(&V->sizes, e);
+    if (__builtin_expect(V->tasks.cur != NULL, 0) && V->tasks.cur[e->actor])
+        msx_view_tasks_op(&V->tasks, e);
 }
 
 /* Hands a block event to every view that follows blocks. */
@@ -265,6 +314,8 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
     msx_view_threads_block(&V->threads, e);
     msx_view_sizes_block(&V->sizes, e);
     msx_view_peak_block(&V->peak, e);
+    if (__builtin_expect(V->tasks.cur != NULL, 0))
+        msx_view_tasks_block(&V->tasks, e);
     if (e->kind == MSX_BEV_SURVIVED)
         msx_view_leaks_block(&V->leaks, e);
 }

@@ -130,11 +130,17 @@ int main(int argc, char **argv)
     else
         msf_process(t, 1, 4242, "/usr/bin/synthetic", 3, args_plain, 2, cfg);
 
+    if (hostile) {  /* tasks with hostile names, a child of the first */
+        msf_task_create(t, 1, 1, "<script>alert(3)</script>", 0);
+        msf_task_create(t, 1, 2, "\"q\"&'\xff", 1);
+    }
     uint64_t allocations = 0, frees = 0, reallocs = 0, bytes = 0;
     for (uint64_t e = 0; e < events; e++) {
         time += 20;
         uint32_t th = (uint32_t)(rng(&seed) % nthreads);
         gthread *g = &truth[th];
+        if (hostile && e % 97 == 0)
+            msf_task(t, th + 1, e / 97 % 3);  /* tasks 0, 1, 2 in turn */
         if (g->events % 256 == 255)
             msf_time(t, th + 1, time);
         g->events++;

@@ -134,6 +134,8 @@ class Cli(unittest.TestCase):
         self.assertEqual(page.count(b"<script"), 2)
         data = embedded_json(page.decode("utf-8"))
         self.assertIn("<script>alert(1)</script>", [t["name"] for t in data["threads"]])
+        self.assertIn("<script>alert(3)</script>", [t["name"] for t in data["tasks"]])
+        self.assertEqual([t["parent"] for t in data["tasks"]], [0, 1])
 
     def test_archive_round_trip(self):
         j, h, b = self.report("plain.1.msgpack", "rt")
