@@ -158,8 +158,16 @@ static void check_threads(const char *total, const char *alive)
     tr_counts_t n;
     uint64_t live;
     assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);
-    assert_int_equal(n.allocs, (uint64_t)atoi(total) * 20 + 100); /* + constructor, destructor */
-    assert_int_equal(n.frees, (uint64_t)atoi(total) * 20 + 100);
+    uint64_t want = (uint64_t)atoi(total) * 20 + 100; /* + constructor, destructor */
+    assert_int_equal(n.allocs, want);
+    /* Which block a free ends is the merge's pairing, exact up to the overlap
+     * of threads' TIME windows (as in test_process's stress test): within
+     * 0.1%, and at most 4 of these. */
+    uint64_t slack = want / 1000 + 1;
+    if (n.frees + slack < want || n.frees > want + slack)
+        fail_msg("%llu frees of tagged blocks, %llu made", (unsigned long long)n.frees,
+                 (unsigned long long)want);
+    assert_true(tr_count(&t, 1) >= want); /* every free is in the trace */
     int exited = 0;
     for (int i = 0; i < t.nthreads; i++)
         exited += t.threads[i].exited;
