@@ -39,6 +39,11 @@ static void thread_name(const char *full, char *buf, size_t len)
     }
 }
 
+void ms_rec_fill_u64(ms_cbuf_t *b, const void *arg)
+{
+    ms_pc_uint64(b, *(const uint64_t *)arg);
+}
+
 void ms_rec_fill_task_create(ms_cbuf_t *b, const void *arg)
 {
     const ms_rec_task_t *k = arg;

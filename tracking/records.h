@@ -31,6 +31,7 @@ typedef struct ms_rec_end {
 } ms_rec_end_t;
 
 /* records.c: packers; arg as named, NULL where none. */
+void ms_rec_fill_u64(ms_cbuf_t *b, const void *arg);        /* uint64_t: TIME, DROPPED, TASK */
 void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg);      /* ms_rec_thread_t */
 void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg); /* const char *: a name set
                                                               * with memscope_thread_name, or NULL */

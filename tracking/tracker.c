@@ -41,7 +41,6 @@ typedef struct ms_process {
     _Atomic uint64_t last_metric;   /* time of the last METRIC record */
     _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
     _Atomic bool ended;             /* the END record is written */
-    _Atomic uint64_t next_task;     /* task ids handed out */
     uint64_t pid;                   /* the process that opened the trace */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
     bool forked;                    /* this process is a fork child */
@@ -186,11 +185,6 @@ static bool put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *
     return true;
 }
 
-/* Packs *(uint64_t *)arg: the object of TIME and DROPPED records. */
-static void fill_u64(ms_cbuf_t *b, const void *arg)
-{
-    ms_pc_uint64(b, *(const uint64_t *)arg);
-}
 
 /* Writes a TIME record: this thread's own clock reading, taken before the
  * events that follow. Invariant: a thread's TIME records never go backwards;
@@ -198,7 +192,7 @@ static void fill_u64(ms_cbuf_t *b, const void *arg)
 static void put_time(ms_tls_t *t)
 {
     uint64_t tm = time_now(t);
-    put_record(t, MSF_R_TIME, fill_u64, &tm);
+    put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
     t->last_time = tm;
 }
 
@@ -525,7 +519,7 @@ static void thread_dtor(void *arg)
     ms_guard_enter();
     if (t->chunk && !atomic_load_explicit(&proc.stopped, memory_order_acquire)) {
         if (t->dropped) {
-            put_record(t, MSF_R_DROPPED, fill_u64, &t->dropped);
+            put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
             t->dropped = 0;
         }
         put_time(t);
@@ -574,11 +568,11 @@ void ms_record_modules(void)
     errno = saved_errno;
 }
 
-/* ---- tasks and names ---------------------------------------------------- */
+/* ---- records outside malloc ------------------------------------------ */
 
 /* Writes one control record into the calling thread's stream, after a TIME,
  * starting the thread's stream if it has none yet. Outside malloc only. */
-static void thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
+void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
 {
     if (t->guard)
         return;
@@ -592,79 +586,6 @@ static void thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const voi
     }
     ms_guard_leave(t);
     errno = saved_errno;
-}
-
-/* Makes `task` the thread's current task and records it. */
-static void task_switch(ms_tls_t *t, uint64_t task)
-{
-    t->task = task;
-    thread_record(t, MSF_R_TASK, fill_u64, &task);
-}
-
-/* True if `task` is an id this process handed out. */
-static bool task_known(uint64_t task)
-{
-    return task && task <= atomic_load_explicit(&proc.next_task, memory_order_relaxed);
-}
-
-uint64_t ms_task_create(const char *name, uint64_t parent)
-{
-    ms_process_init();
-    if (parent && !task_known(parent))
-        return 0;
-    uint64_t id = atomic_fetch_add_explicit(&proc.next_task, 1, memory_order_relaxed) + 1;
-    ms_rec_task_t k = { id, parent, name };
-    thread_record(&ms_tls, MSF_R_TASK_CREATE, ms_rec_fill_task_create, &k);
-    return id;
-}
-
-bool ms_task_enter(uint64_t task)
-{
-    ms_tls_t *t = &ms_tls;
-    if (!task_known(task))
-        return false;
-    if (t->task_depth == MS_TASK_DEPTH) {
-        t->task_overflow++; /* not recorded; balanced by its leave */
-        return true;
-    }
-    t->task_stack[t->task_depth++] = t->task;
-    task_switch(t, task);
-    return true;
-}
-
-bool ms_task_leave(void)
-{
-    ms_tls_t *t = &ms_tls;
-    if (t->task_overflow) {
-        t->task_overflow--;
-        return true;
-    }
-    if (t->task_depth == 0)
-        return false;
-    task_switch(t, t->task_stack[--t->task_depth]);
-    return true;
-}
-
-bool ms_task_end(uint64_t task)
-{
-    if (!task_known(task))
-        return false;
-    thread_record(&ms_tls, MSF_R_TASK_END, ms_rec_fill_task_end, &task);
-    return true;
-}
-
-void ms_thread_set_name(const char *name)
-{
-    ms_tls_t *t = &ms_tls;
-    strncpy(t->name, name, sizeof t->name - 1);
-    t->name[sizeof t->name - 1] = '\0';
-    char kernel[16];
-    strncpy(kernel, name, sizeof kernel - 1);
-    kernel[sizeof kernel - 1] = '\0';
-    pthread_setname_np(pthread_self(), kernel);
-    ms_rec_thread_t rt = { t->tid, false, t->name };
-    if (t->state != MS_T_NEW)
-        thread_record(t, MSF_R_THREAD, ms_rec_fill_thread, &rt);
 }
 
 /* ---- fork ------------------------------------------------------------- */
@@ -736,7 +657,7 @@ static void atfork_child(void)
 static void exit_records(ms_tls_t *t, unsigned how)
 {
     if (t->dropped) {
-        put_record(t, MSF_R_DROPPED, fill_u64, &t->dropped);
+        put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
         t->dropped = 0;
     }
     maybe_metric(t, true);

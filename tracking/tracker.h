@@ -120,8 +120,14 @@ void ms_record_modules(void);
 void ms_process_end(unsigned how);
 /* An exec after ms_process_end(MSF_END_EXEC) failed: the process goes on. */
 void ms_process_exec_failed(void);
-/* Tasks (memscope_task_*): ids are handed out process-wide, 1, 2, ...; the
- * records go to the calling thread's stream. Not for use inside malloc. */
+/* Writes one control record (type, packed by fill from arg, records.h) into
+ * the calling thread's stream, after a TIME, starting the thread's stream if
+ * it has none yet. Outside malloc only. */
+void ms_thread_record(ms_tls_t *t, unsigned type, void (*fill)(ms_cbuf_t *b, const void *arg),
+                      const void *arg);
+/* tasks.c. Tasks (memscope_task_*): ids are handed out process-wide, 1, 2,
+ * ...; the records go to the calling thread's stream. Not for use inside
+ * malloc. */
 uint64_t ms_task_create(const char *name, uint64_t parent); /* 0: bad parent */
 bool ms_task_enter(uint64_t task);  /* false: unknown id */
 bool ms_task_leave(void);           /* false: no task entered */

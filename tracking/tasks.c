@@ -1,0 +1,85 @@
+/* Tasks and thread names: the calls behind memscope_task_* and
+ * memscope_thread_name (api.c). Task ids are handed out process-wide; the
+ * records go to the calling thread's stream (ms_thread_record). Not for use
+ * inside malloc. */
+#include "records.h"
+#include "tracker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+static _Atomic uint64_t next_task; /* task ids handed out: 1, 2, ... */
+
+/* Makes `task` the thread's current task and records it. */
+static void task_switch(ms_tls_t *t, uint64_t task)
+{
+    t->task = task;
+    ms_thread_record(t, MSF_R_TASK, ms_rec_fill_u64, &task);
+}
+
+/* True if `task` is an id this process handed out. */
+static bool task_known(uint64_t task)
+{
+    return task && task <= atomic_load_explicit(&next_task, memory_order_relaxed);
+}
+
+uint64_t ms_task_create(const char *name, uint64_t parent)
+{
+    ms_process_init();
+    if (parent && !task_known(parent))
+        return 0;
+    uint64_t id = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed) + 1;
+    ms_rec_task_t k = { id, parent, name };
+    ms_thread_record(&ms_tls, MSF_R_TASK_CREATE, ms_rec_fill_task_create, &k);
+    return id;
+}
+
+bool ms_task_enter(uint64_t task)
+{
+    ms_tls_t *t = &ms_tls;
+    if (!task_known(task))
+        return false;
+    if (t->task_depth == MS_TASK_DEPTH) {
+        t->task_overflow++; /* not recorded; balanced by its leave */
+        return true;
+    }
+    t->task_stack[t->task_depth++] = t->task;
+    task_switch(t, task);
+    return true;
+}
+
+bool ms_task_leave(void)
+{
+    ms_tls_t *t = &ms_tls;
+    if (t->task_overflow) {
+        t->task_overflow--;
+        return true;
+    }
+    if (t->task_depth == 0)
+        return false;
+    task_switch(t, t->task_stack[--t->task_depth]);
+    return true;
+}
+
+bool ms_task_end(uint64_t task)
+{
+    if (!task_known(task))
+        return false;
+    ms_thread_record(&ms_tls, MSF_R_TASK_END, ms_rec_fill_task_end, &task);
+    return true;
+}
+
+void ms_thread_set_name(const char *name)
+{
+    ms_tls_t *t = &ms_tls;
+    strncpy(t->name, name, sizeof t->name - 1);
+    t->name[sizeof t->name - 1] = '\0';
+    char kernel[16];
+    strncpy(kernel, name, sizeof kernel - 1);
+    kernel[sizeof kernel - 1] = '\0';
+    pthread_setname_np(pthread_self(), kernel);
+    ms_rec_thread_t rt = { t->tid, false, t->name };
+    if (t->state != MS_T_NEW)
+        ms_thread_record(t, MSF_R_THREAD, ms_rec_fill_thread, &rt);
+}
