@@ -105,17 +105,32 @@ static uint64_t time_now(const ms_tls_t *t)
 }
 
 /* Takes the published clock's value as the one this thread has seen, and
- * keeps the helper publishing, or wakes it when the value says it stopped:
- * whoever sees a stopped clock first must wake it, or this thread's next
- * events would all carry the time of its last reading (clock.h). */
-static void clock_take(ms_tls_t *t)
+ * keeps the helper publishing. A value that says the helper stopped (bit 0)
+ * wakes it, once per such value; and until the helper publishes again this
+ * thread does not take the value as seen, so that each of its events comes
+ * back here and is stamped with its own reading (clock_moved): a helper that
+ * is slow to run (a loaded machine, or one just started) must not leave the
+ * events with the time of the thread's last reading. Returns true while the
+ * clock is stopped that way. Without a helper at all the value is taken as
+ * seen: the countdown refills bound the times then. */
+static bool clock_take(ms_tls_t *t)
 {
     uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
-    t->seen = c;
-    if (!(c & 1))
+    if (!(c & 1)) {
+        t->seen = c;
         ms_clock_note_demand();
-    else
-        ms_stream_wake_helper(); /* nothing if there is no helper */
+        return false;
+    }
+    if (!ms_stream_helper_running()) {
+        t->seen = c;
+        return false;
+    }
+    if (t->stopped_seen != c) {
+        t->stopped_seen = c;
+        ms_stream_wake_helper();
+    }
+    t->seen = c - 1; /* even: the next event differs from the clock again */
+    return true;
 }
 
 /* ---- chunks ----------------------------------------------------------- */
@@ -201,8 +216,9 @@ static void put_time(ms_tls_t *t)
  * stopped), and stamps the next events with a fresh TIME. */
 static void clock_moved(ms_tls_t *t)
 {
-    clock_take(t);
-    put_time(t);
+    /* while the clock is stopped, a TIME at most every period suffices */
+    if (!clock_take(t) || ms_stream_now() >= t->last_time + MS_CLOCK_PERIOD_NS)
+        put_time(t);
 }
 
 /* Writes a METRIC record if none was written in the last interval. */
@@ -552,20 +568,12 @@ void ms_thread_runs_exit(void)
 
 void ms_record_modules(void)
 {
-    ms_tls_t *t = &ms_tls;
-    if (t->guard)
+    /* The walk of the module list happens in the record's packer: no fork
+     * may start meanwhile (records.h). */
+    if (!ms_rec_walk_begin())
         return;
-    int saved_errno = errno;
-    ms_guard_enter();
-    if (t->state == MS_T_NEW)
-        thread_init(t);
-    if ((t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) && ms_rec_walk_begin()) {
-        put_time(t);
-        put_record(t, MSF_R_MODULES, ms_rec_fill_modules, NULL);
-        ms_rec_walk_end();
-    }
-    ms_guard_leave(t);
-    errno = saved_errno;
+    ms_thread_record(&ms_tls, MSF_R_MODULES, ms_rec_fill_modules, NULL);
+    ms_rec_walk_end();
 }
 
 /* ---- records outside malloc ------------------------------------------ */

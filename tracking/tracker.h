@@ -71,6 +71,7 @@ typedef struct ms_tls {
     uint64_t ev_base;             /* events recorded once this tick window is used up;
                                    * events so far = ev_base - tick */
     uint64_t last_time;           /* the TIME in force (ns since start) */
+    uint64_t stopped_seen;        /* the stopped clock value this thread woke the helper for */
     uint32_t state;               /* ms_thread_state_t */
     uint64_t task;                /* current task id, 0 = none (written as TASK records) */
     uint32_t task_depth;          /* tasks entered and not left, up to MS_TASK_DEPTH */

@@ -41,6 +41,16 @@ static void run_limited(const char *limit, char *const args[], const char *dir, 
     assert_int_equal(th_run(argv, (char *[]){ out_env, NULL }, NULL, 120000, r), 0);
 }
 
+/* Loads the workload's trace in dir into t: whole, nothing dropped. */
+static void load_whole(const char *dir, tr_trace_t *t)
+{
+    char path[4096];
+    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
+    assert_int_equal(tr_load(path, t), 0);
+    assert_int_equal(t->bad, 0);
+    assert_int_equal(t->header_dropped, 0);
+}
+
 /* SIGKILL at 50 moments of a two-thread run, from its start to past its end:
  * every trace decodes whole (a committed event is never half written), the
  * analysis marks a killed one incomplete, and reads every event it holds. */
@@ -127,12 +137,8 @@ static void test_out_of_descriptors(void **state)
     run_limited("--nofile=64", (char *[]){ "fdexhaust", NULL }, dir, &r);
     assert_int_equal(r.status, 0);
     assert_true(th_field(r.out, "exhausted") > 0);
-    char path[4096];
-    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
     tr_trace_t t;
-    assert_int_equal(tr_load(path, &t), 0);
-    assert_int_equal(t.bad, 0);
-    assert_int_equal(t.header_dropped, 0);
+    load_whole(dir, &t);
     assert_int_equal(t.n_end, 1);
     tr_counts_t n;
     uint64_t live;
@@ -149,12 +155,8 @@ static void check_threads(const char *total, const char *alive)
     run_result_t r;
     run_limited(NULL, (char *[]){ "threads", (char *)total, (char *)alive, NULL }, dir, &r);
     assert_int_equal(r.status, 0);
-    char path[4096];
-    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
     tr_trace_t t;
-    assert_int_equal(tr_load(path, &t), 0);
-    assert_int_equal(t.bad, 0);
-    assert_int_equal(t.header_dropped, 0);
+    load_whole(dir, &t);
     tr_counts_t n;
     uint64_t live;
     assert_int_equal(tr_check_causal(&t, &live, tagged, &n), 0);

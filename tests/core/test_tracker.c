@@ -332,6 +332,49 @@ static void test_reentrant_event_counted_dropped(void **state)
     tr_free(&t);
 }
 
+/* ---- a stopped clock and a helper that does not run (yet) -------------------- */
+
+#define STOPPED_ADDR 0x70000u
+static uint64_t stopped_before[3];
+
+/* Three events 5 ms apart, each time noted just before it. */
+static void *stopped_clock_thread(void *arg)
+{
+    (void)arg;
+    for (uintptr_t i = 0; i < 3; i++) {
+        struct timespec d = { 0, 5000000 };
+        nanosleep(&d, NULL);
+        stopped_before[i] = ms_stream_now();
+        ms_ev_alloc((void *)(STOPPED_ADDR + 64 * i), 8);
+    }
+    return NULL;
+}
+
+/* The helper is said to run but never publishes (as on a loaded machine, or
+ * right after it started): a thread meeting the stopped clock stamps its
+ * events with its own readings, not with the time of its first one. */
+static void test_stopped_clock_events_stamped(void **state)
+{
+    (void)state;
+    bool was = ms_stream_helper_running();
+    ms_stream_set_helper(true);
+    ms_clock_raise(ms_stream_now() | 1);
+    pthread_t th;
+    pthread_create(&th, NULL, stopped_clock_thread, NULL);
+    pthread_join(th, NULL);
+    ms_stream_set_helper(was);
+    tr_trace_t t;
+    assert_int_equal(tr_load(ms_stream_path(), &t), 0);
+    for (uintptr_t i = 0; i < 3; i++) {
+        const tr_event_t *e = find_event(&t, 0, STOPPED_ADDR + 64 * i);
+        assert_non_null(e);
+        if (e->time < stopped_before[i])
+            fail_msg("event %u: TIME %llu before %llu", (unsigned)i, (unsigned long long)e->time,
+                     (unsigned long long)stopped_before[i]);
+    }
+    tr_free(&t);
+}
+
 /* ---- the size parser at the edges of uint64 (found by fuzz_options) ---------- */
 
 static void test_parse_size_edges(void **state)
@@ -360,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_tick_time_bounds_a_racing_free),
         cmocka_unit_test(test_reentrant_event_counted_dropped),
         cmocka_unit_test(test_parse_size_edges),
+        cmocka_unit_test(test_stopped_clock_events_stamped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
