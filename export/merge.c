@@ -352,6 +352,15 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
     while (p < end && !M->R->err) {
         const uint8_t *rec = p;
         const char *bad = "";
+        if (T->win.next > limit) {
+            /* another thread's next event comes first: yield before an event
+             * without decoding it (the test below catches the other forms) */
+            int k = msx_rec_peek_kind(p, end);
+            if (k >= 0 && k != MSF_K_RECORD) {
+                SAVE();
+                return RUN_STOP;
+            }
+        }
         msx_rec r;
         msx_rec_result rr = msx_rec_decode(&p, end, version, &r, &bad);
         if (rr == MSX_REC_BAD)
@@ -547,6 +556,7 @@ static bool open_chunk(msx_merge *M, msx_cursor *T)
 static void thread_done(msx_merge *M, msx_cursor *T)
 {
     T->st = MSX_TS_DONE;
+    M->ndone++;
     T->cur = NULL;
     if (T->buf) {
         M->pool[M->npool++] = (msx_pooled){ T->buf, T->cap };
@@ -595,42 +605,50 @@ static void unblock(msx_merge *M, msx_cursor *T, bool force)
     M->nblocked--;
 }
 
+/* Unblocks the blocked threads whose wait is over: what they wait for has
+ * happened, or every other unfinished thread is past the end of their
+ * window. Returns false if no thread is left unfinished. */
+static bool settle_blocked(msx_merge *M)
+{
+    /* the two lowest window starts (TIME in force) of unfinished threads:
+     * every event a thread has left happened at or after its t0 */
+    uint64_t m1 = UINT64_MAX, m2 = UINT64_MAX;
+    msx_cursor *m1t = NULL;
+    for (uint32_t i = 0; i < M->nts; i++) {
+        msx_cursor *T = &M->ts[i];
+        if (T->st == MSX_TS_DONE)
+            continue;
+        if (!m1t || T->win.t0 < m1) {
+            m2 = m1;
+            m1 = T->win.t0;
+            m1t = T;
+        } else if (T->win.t0 < m2) {
+            m2 = T->win.t0;
+        }
+    }
+    if (!m1t)
+        return false;
+    for (uint32_t i = 0; i < M->nts; i++) {
+        msx_cursor *T = &M->ts[i];
+        if (T->st != MSX_TS_BLOCKED)
+            continue;
+        if (resolved(M, T)) {
+            unblock(M, T, false);
+            continue;
+        }
+        /* forcing uses the window's real end, not the spread's */
+        uint64_t others = T == m1t ? m2 : m1;
+        if (others == UINT64_MAX || others > T->win.end)
+            unblock(M, T, true);
+    }
+    return true;
+}
+
 int msx_merge_run(msx_merge *M)
 {
     while (!M->R->err) {
-        /* the two lowest window starts (TIME in force) of unfinished threads:
-         * every event a thread has left happened at or after its t0 */
-        uint64_t m1 = UINT64_MAX, m2 = UINT64_MAX;
-        msx_cursor *m1t = NULL;
-        for (uint32_t i = 0; i < M->nts; i++) {
-            msx_cursor *T = &M->ts[i];
-            if (T->st == MSX_TS_DONE)
-                continue;
-            if (!m1t || T->win.t0 < m1) {
-                m2 = m1;
-                m1 = T->win.t0;
-                m1t = T;
-            } else if (T->win.t0 < m2) {
-                m2 = T->win.t0;
-            }
-        }
-        if (!m1t)
+        if (M->nblocked ? !settle_blocked(M) : M->ndone == M->nts)
             return 0;
-        if (M->nblocked) {
-            for (uint32_t i = 0; i < M->nts; i++) {
-                msx_cursor *T = &M->ts[i];
-                if (T->st != MSX_TS_BLOCKED)
-                    continue;
-                if (resolved(M, T)) {
-                    unblock(M, T, false);
-                    continue;
-                }
-                /* forcing uses the window's real end, not the spread's */
-                uint64_t others = T == m1t ? m2 : m1;
-                if (others == UINT64_MAX || others > T->win.end)
-                    unblock(M, T, true);
-            }
-        }
         msx_cursor *Rn = NULL;
         uint64_t limit = UINT64_MAX;
         for (uint32_t i = 0; i < M->nts; i++) {
@@ -653,7 +671,7 @@ int msx_merge_run(msx_merge *M)
                 if (T->st == MSX_TS_BLOCKED && (!B || T->win.next < B->win.next))
                     B = T;
             }
-            if (!B)  /* cannot be: m1t is neither done nor running, so blocked */
+            if (!B)  /* cannot be: some thread is unfinished, none runs */
                 return msx_reader_fail(M->R, -EINVAL, 0, "merge: a thread is neither done, running nor blocked");
             M->forced_merges++;
             unblock(M, B, true);

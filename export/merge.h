@@ -71,6 +71,7 @@ typedef struct msx_merge {
     msx_cursor *ts;
     uint32_t nts;
     uint32_t nblocked;
+    uint32_t ndone;            /* cursors whose thread is done */
     msx_livemap map;
     msx_pending pend;          /* events waiting for their partner */
     msx_arena arena;           /* control record objects, reset per record */

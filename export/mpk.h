@@ -68,6 +68,16 @@ __attribute__((always_inline)) static inline bool msx_rd_uint(const uint8_t **pp
     return true;
 }
 
+/* The length of the non-negative MessagePack integer whose first byte is b,
+ * for the forms a writer uses (positive fixint, uint 8 to 64); 0 for any
+ * other byte, which the callers then hand to msx_rd_uint. */
+static inline size_t msx_uint_len(uint8_t b)
+{
+    if (b < 0x80)
+        return 1;
+    return b >= 0xcc && b <= 0xcf ? 1 + ((size_t)1 << (b - 0xcc)) : 0;
+}
+
 /* Decodes any MessagePack integer at *pp as a signed 64-bit value (unsigned
  * values above INT64_MAX are refused) and advances *pp. Returns false, leaving
  * *pp alone, on anything else. */

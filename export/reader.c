@@ -414,6 +414,23 @@ void msx_window_start(const msx_reader *R, msx_arena *arena, msx_window *w, uint
             t1 = next_chunk_time;
             break;
         }
+        /* the common events skipped by their lengths alone; anything else,
+         * or anything cut short, through skip_record */
+        size_t h = msx_uint_len(*p);
+        if (h && (size_t)(end - p) > h) {
+            unsigned kind = p[h - 1] & MSF_KIND_MASK;
+            size_t sz = msx_uint_len(p[h]);
+            if (kind == MSF_K_FREE) {
+                p += h;
+                n++;
+                continue;
+            }
+            if (kind == MSF_K_ALLOC && sz && (size_t)(end - p) >= h + sz) {
+                p += h + sz;
+                n++;
+                continue;
+            }
+        }
         int rc = skip_record(R, arena, &p, end, &v);
         if (rc < 0)
             break;

@@ -152,6 +152,17 @@ static inline msx_rec_result msx_rec_decode(const uint8_t **pp, const uint8_t *e
     return MSX_REC_BAD;
 }
 
+/* The kind of the record at p (before end) from its head alone, without
+ * decoding the rest; -1 if the head is not in a writer's form (the caller
+ * then decodes it with msx_rec_decode, which says what is wrong). */
+static inline int msx_rec_peek_kind(const uint8_t *p, const uint8_t *end)
+{
+    size_t n = p < end ? msx_uint_len(*p) : 0;
+    if (n == 0 || (size_t)(end - p) < n)
+        return -1;
+    return (int)(p[n - 1] & MSF_KIND_MASK);  /* the head's low bits: its last byte's */
+}
+
 /* -- time windows --------------------------------------------------------- */
 
 /* A thread's TIME window: the events after a TIME record t0 up to the next
