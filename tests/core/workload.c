@@ -442,12 +442,16 @@ static void paced_loop(int n, int ms)
     for (int i = 0; i < n; i++) {
         struct timespec d = { 0, (long)ms * 1000000L };
         nanosleep(&d, NULL);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         void *p = malloc(1000 + (size_t)i);
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         memset(p, 1, 1000 + (size_t)i);
-        snprintf(line, sizeof line, "at%d=%llu\n", i,
-                 (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec);
+        /* the allocation happened somewhere in [before, at]: on a loaded
+         * machine the thread can lose the CPU on either side of it */
+        snprintf(line, sizeof line, "before%d=%llu\nat%d=%llu\n", i,
+                 (unsigned long long)t0.tv_sec * 1000000000ull + (unsigned long long)t0.tv_nsec, i,
+                 (unsigned long long)t1.tv_sec * 1000000000ull + (unsigned long long)t1.tv_nsec);
         fputs(line, stdout);
     }
 }
