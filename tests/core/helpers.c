@@ -41,7 +41,8 @@ void th_rmtree(const char *dir)
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Builds environ + overrides into a NULL-terminated array (leaked: tests). */
+/* Builds environ + overrides into a NULL-terminated array, freed by the caller
+ * (the strings are environ's and extra's). */
 static char **make_env(char *const extra[])
 {
     size_t n = 0, m = 0;
@@ -73,9 +74,10 @@ static char **make_env(char *const extra[])
 pid_t th_spawn(char *const argv[], char *const env_extra[])
 {
     pid_t pid;
-    if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, make_env(env_extra)) != 0)
-        return -1;
-    return pid;
+    char **env = make_env(env_extra);
+    int e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, env);
+    free(env);
+    return e != 0 ? -1 : pid;
 }
 
 static void slurp(int fd, char *buf, size_t len)
@@ -99,7 +101,9 @@ int th_run(char *const argv[], char *const env_extra[], const char *in_path, int
     posix_spawn_file_actions_adddup2(&fa, ofd, 1);
     posix_spawn_file_actions_adddup2(&fa, efd, 2);
     pid_t pid;
-    int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, make_env(env_extra));
+    char **env = make_env(env_extra);
+    int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, env);
+    free(env);
     posix_spawn_file_actions_destroy(&fa);
     if (e != 0) {
         close(ofd);

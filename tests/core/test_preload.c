@@ -23,7 +23,9 @@
 #error MS_ALLOC_DIR must name the build directory of libmemscope_alloc
 #endif
 
-/* Returns "LD_PRELOAD=<the built libmemscope_alloc.so>". */
+/* Returns "LD_PRELOAD=<the built libmemscope_alloc.so>". In a sanitizer
+ * build the library brings the sanitizer's runtime after it (its malloc must
+ * come first), which meson.build allows through ASAN_OPTIONS. */
 static const char *preload_env(void)
 {
     return "LD_PRELOAD=" MS_ALLOC_DIR "/libmemscope_alloc.so";
@@ -79,7 +81,13 @@ static void same_output_and_trace(char *const argv[], const char *in_path, const
     assert_true(tr_count(t, 0) > 100);
     assert_true(tr_count(t, 1) > 100);
     uint64_t live;
+#ifdef MS_SANITIZER_HEAP
+    /* blocks made before the runtime was up are not recorded
+     * (allocator/sanitizer_backend.c): a few of their frees are unknown */
+    assert_true(tr_check_causal(t, &live, NULL, NULL) <= 8);
+#else
     assert_int_equal(tr_check_causal(t, &live, NULL, NULL), 0);
+#endif
     th_rmtree(dir);
     free(plain);
     free(traced);
@@ -152,6 +160,11 @@ static void test_cxx_new_delete(void **state)
 static void test_static_link_command_line(void **state)
 {
     (void)state;
+#ifdef MS_SANITIZER_HEAP
+    /* the archive of a checking build needs the sanitizer at link time, and
+     * the runtime's malloc would win the link; the normal build runs this */
+    skip();
+#endif
     char *dir = th_tmpdir();
     char exe[512];
     snprintf(exe, sizeof exe, "%s/app", dir);

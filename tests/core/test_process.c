@@ -154,6 +154,11 @@ static void test_thread_exit_and_names(void **state)
 static void test_fork_child_writes_own_trace(void **state)
 {
     (void)state;
+#ifdef MS_SANITIZER_HEAP
+    /* the sanitizer's own allocator (GCC 12) deadlocks in a child forked while
+     * other threads allocate: a limit of the checking build, not of memscope */
+    skip();
+#endif
     char *dir = th_tmpdir();
     run_result_t r;
     run_workload((char *[]){ "fork", NULL }, NULL, dir, &r, NULL);
@@ -250,7 +255,11 @@ static void test_max_events_counts_drops(void **state)
     run_workload((char *[]){ "small", NULL }, (char *[]){ "MEMSCOPE_MAX_EVENTS=100", NULL }, dir,
                  &r, &t);
     assert_int_equal(r.status, 0);
+#ifndef MS_SANITIZER_HEAP
+    /* (the sanitizer runtime allocates in the helper thread before its start
+     * routine runs, where memscope cannot tell it from the program) */
     assert_int_equal(t.nthreads, 1);
+#endif
     assert_int_equal(t.threads[0].events, 100);
     /* The program made more than 2001 events; all beyond 100 were counted. */
     assert_true(t.header_dropped >= 2001 - 100);
@@ -331,6 +340,10 @@ static void test_closed_descriptor_is_not_reused(void **state)
 static void test_arena_per_thread_reused(void **state)
 {
     (void)state;
+#ifdef MS_SANITIZER_HEAP
+    /* arenas are jemalloc's; the sanitizer's heap has none */
+    skip();
+#endif
     const char *modes[] = { "MEMSCOPE_MODE=full", "MEMSCOPE_MODE=off" };
     for (int m = 0; m < 2; m++) {
         char *dir = th_tmpdir();
@@ -559,6 +572,10 @@ static void test_fork_child_keeps_errno(void **state)
 static void test_fork_child_has_module_map(void **state)
 {
     (void)state;
+#ifdef MS_SANITIZER_HEAP
+    /* as test_fork_child_writes_own_trace */
+    skip();
+#endif
     char *dir = th_tmpdir();
     run_result_t r;
     run_workload((char *[]){ "fork", NULL }, NULL, dir, &r, NULL);

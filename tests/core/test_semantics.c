@@ -179,6 +179,11 @@ static void test_usable_size(void **state)
 static void test_realloc_shrinks_large_block_in_place(void **state)
 {
     (void)state;
+#ifdef MS_SANITIZER_HEAP
+    /* the sanitizer's heap (allocator/sanitizer_backend.c) never resizes in
+     * place; the normal build runs this */
+    skip();
+#endif
     char *p = malloc(64u << 20);
     assert_non_null(p);
     p[0] = 7;

@@ -70,7 +70,7 @@ static void check_paced(int n, int ms, bool busy, bool late)
     assert_non_null(b.p);
 
     for (int i = 0; i < n; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "before%d", i);
         long long before = th_field(r.out, key) - (long long)t.start_monotonic;
         snprintf(key, sizeof key, "at%d", i);

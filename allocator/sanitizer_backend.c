@@ -1,0 +1,197 @@
+/* The allocator under memscope in a sanitizer build: the sanitizer's own heap
+ * instead of the private jemalloc. The ASan+UBSan build runs every suite over
+ * it; under TSan the traced programs cannot run (tests/core/meson.build).
+ *
+ * A sanitizer runtime brings its own malloc; a program that replaces malloc
+ * as well (every program linked with memscope) would bypass it, and the
+ * sanitizer could check none of its heap. So a checking build
+ * (-Db_sanitize=...) links this file in place of jemalloc_private.o: memscope's
+ * malloc family still records every event, and hands the memory itself to
+ * the runtime's allocator through the __interceptor_* entry points that ASan
+ * (and TSan) export (their malloc, free, ... are weak aliases of those, which
+ * the definitions below override). The recorder, the program and memscope's
+ * tracking code then all run over a checked heap.
+ *
+ * The runtime calls malloc while it starts, before its shadow memory exists;
+ * instrumented code run then would fault. So this file is built without
+ * instrumentation, and its malloc family hands everything straight to the
+ * runtime until a constructor that runs before the program's own says it is up
+ * (libraries the program depends on, the runtime among them, are initialised
+ * before it); from then on it calls alloc.c's functions, which the build
+ * renames ms_checked_* and instruments. Blocks made before are not recorded:
+ * in a checking build the trace starts at that constructor.
+ *
+ * What jemalloc gives and a sanitizer heap does not, this file declines the
+ * way jemalloc would on failure: no arenas (mallctl fails, so threads keep
+ * the default), no in-place resizing (xallocx returns the current size), no
+ * statistics. Never part of a release build (allocator/meson.build). */
+#include <errno.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jemalloc_private.h"
+
+void *__interceptor_malloc(size_t size);
+void *__interceptor_calloc(size_t n, size_t size);
+void __interceptor_free(void *p);
+int __interceptor_posix_memalign(void **out, size_t align, size_t size);
+size_t __interceptor_malloc_usable_size(const void *p);
+
+void *msjem_malloc(size_t size)
+{
+    return __interceptor_malloc(size);
+}
+
+void *msjem_calloc(size_t n, size_t size)
+{
+    return __interceptor_calloc(n, size);
+}
+
+void msjem_free(void *p)
+{
+    __interceptor_free(p);
+}
+
+/* jemalloc's aligned_alloc takes any size; C11's, which the sanitizers
+ * check, only multiples of the alignment. */
+void *msjem_aligned_alloc(size_t align, size_t size)
+{
+    void *p = NULL;
+    if (align < sizeof(void *))
+        align = sizeof(void *);  /* posix_memalign's least */
+    return __interceptor_posix_memalign(&p, align, size) == 0 ? p : NULL;
+}
+
+size_t msjem_malloc_usable_size(const void *p)
+{
+    return __interceptor_malloc_usable_size(p);
+}
+
+/* Never in place: the block keeps its size. */
+size_t msjem_xallocx(void *p, size_t size, size_t extra, int flags)
+{
+    (void)size;
+    (void)extra;
+    (void)flags;
+    return __interceptor_malloc_usable_size(p);
+}
+
+/* No arenas and no statistics here. */
+int msjem_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+{
+    (void)name;
+    (void)oldp;
+    (void)oldlenp;
+    (void)newp;
+    (void)newlen;
+    return ENOENT;
+}
+
+/* -- the malloc family ---------------------------------------------------- */
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+void *ms_checked_malloc(size_t n);
+void ms_checked_free(void *p);
+void *ms_checked_calloc(size_t n, size_t size);
+void *ms_checked_realloc(void *p, size_t n);
+void *ms_checked_reallocarray(void *p, size_t n, size_t size);
+int ms_checked_posix_memalign(void **out, size_t align, size_t n);
+void *ms_checked_aligned_alloc(size_t align, size_t n);
+void *ms_checked_memalign(size_t align, size_t n);
+void *ms_checked_valloc(size_t n);
+void *ms_checked_pvalloc(size_t n);
+size_t ms_checked_malloc_usable_size(void *p);
+
+void *__interceptor_realloc(void *p, size_t size);
+void *__interceptor_reallocarray(void *p, size_t n, size_t size);
+void *__interceptor_aligned_alloc(size_t align, size_t size);
+void *__interceptor_memalign(size_t align, size_t size);
+void *__interceptor_valloc(size_t size);
+void *__interceptor_pvalloc(size_t size);
+
+/* ASan's options for a program linked with memscope: malloc fails
+ * with ENOMEM as glibc's does, instead of aborting the program (a test asks
+ * for impossible sizes on purpose); no leak report at exit (memscope reports
+ * leaks itself, and the test workloads leak on purpose). The environment's
+ * ASAN_OPTIONS still applies over these. */
+MS_EXPORT const char *__asan_default_options(void);
+MS_EXPORT const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1:detect_leaks=0";
+}
+
+/* Written once, by the constructor below, before the program's threads. */
+static bool runtime_up;
+
+/* Priority 100, below any a program may use (101 and up), so that the
+ * program's first constructor is recorded already. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
+__attribute__((constructor(100))) static void sanitizer_runtime_up(void)
+{
+    runtime_up = true;
+}
+#pragma GCC diagnostic pop
+
+MS_EXPORT void *malloc(size_t n)
+{
+    return runtime_up ? ms_checked_malloc(n) : __interceptor_malloc(n);
+}
+
+MS_EXPORT void free(void *p)
+{
+    if (runtime_up)
+        ms_checked_free(p);
+    else
+        __interceptor_free(p);
+}
+
+MS_EXPORT void *calloc(size_t n, size_t size)
+{
+    return runtime_up ? ms_checked_calloc(n, size) : __interceptor_calloc(n, size);
+}
+
+MS_EXPORT void *realloc(void *p, size_t n)
+{
+    return runtime_up ? ms_checked_realloc(p, n) : __interceptor_realloc(p, n);
+}
+
+MS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    return runtime_up ? ms_checked_reallocarray(p, n, size) : __interceptor_reallocarray(p, n, size);
+}
+
+MS_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    return runtime_up ? ms_checked_posix_memalign(out, align, n) : __interceptor_posix_memalign(out, align, n);
+}
+
+MS_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    return runtime_up ? ms_checked_aligned_alloc(align, n) : __interceptor_aligned_alloc(align, n);
+}
+
+MS_EXPORT void *memalign(size_t align, size_t n)
+{
+    return runtime_up ? ms_checked_memalign(align, n) : __interceptor_memalign(align, n);
+}
+
+MS_EXPORT void *valloc(size_t n)
+{
+    return runtime_up ? ms_checked_valloc(n) : __interceptor_valloc(n);
+}
+
+MS_EXPORT void *pvalloc(size_t n)
+{
+    return runtime_up ? ms_checked_pvalloc(n) : __interceptor_pvalloc(n);
+}
+
+MS_EXPORT size_t malloc_usable_size(void *p)
+{
+    return runtime_up ? ms_checked_malloc_usable_size(p) : __interceptor_malloc_usable_size(p);
+}
