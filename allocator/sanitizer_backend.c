@@ -18,8 +18,9 @@
  * runtime until a constructor that runs before the program's own says it is up
  * (libraries the program depends on, the runtime among them, are initialised
  * before it); from then on it calls alloc.c's functions, which the build
- * renames ms_checked_* and instruments. Blocks made before are not recorded:
- * in a checking build the trace starts at that constructor.
+ * renames ms_checked_* and instruments. Blocks made before are not recorded,
+ * so a later free of one is an unknown free in the trace; the C++ operators
+ * (cxx.c) record from the start, as ASan runs no C++ code while it starts.
  *
  * What jemalloc gives and a sanitizer heap does not, this file declines the
  * way jemalloc would on failure: no arenas (mallctl fails, so threads keep
@@ -27,6 +28,7 @@
  * statistics. Never part of a release build (allocator/meson.build). */
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,7 +73,8 @@ size_t msjem_malloc_usable_size(const void *p)
     return __interceptor_malloc_usable_size(p);
 }
 
-/* Never in place: the block keeps its size. */
+/* Never resized in place. (alloc.c's realloc still keeps a block that a
+ * smaller size fits, so ASan then checks accesses against the old size.) */
 size_t msjem_xallocx(void *p, size_t size, size_t extra, int flags)
 {
     (void)size;
@@ -118,15 +121,18 @@ void *__interceptor_pvalloc(size_t size);
  * with ENOMEM as glibc's does, instead of aborting the program (a test asks
  * for impossible sizes on purpose); no leak report at exit (memscope reports
  * leaks itself, and the test workloads leak on purpose). The environment's
- * ASAN_OPTIONS still applies over these. */
+ * ASAN_OPTIONS still applies over these. Programs linked with the archive
+ * only: the shared library's version script hides the symbol, so a preloaded
+ * one takes its options from ASAN_OPTIONS (tests/core/meson.build). */
 MS_EXPORT const char *__asan_default_options(void);
 MS_EXPORT const char *__asan_default_options(void)
 {
     return "allocator_may_return_null=1:detect_leaks=0";
 }
 
-/* Written once, by the constructor below, before the program's threads. */
-static bool runtime_up;
+/* Set once, by the constructor below; a library's constructor may already
+ * have started a thread, hence atomic (relaxed: it only picks a path). */
+static atomic_bool runtime_up;
 
 /* Priority 100, below any a program may use (101 and up), so that the
  * program's first constructor is recorded already. */
@@ -134,18 +140,20 @@ static bool runtime_up;
 #pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
 __attribute__((constructor(100))) static void sanitizer_runtime_up(void)
 {
-    runtime_up = true;
+    atomic_store_explicit(&runtime_up, true, memory_order_relaxed);
 }
 #pragma GCC diagnostic pop
 
+#define UP() atomic_load_explicit(&runtime_up, memory_order_relaxed)
+
 MS_EXPORT void *malloc(size_t n)
 {
-    return runtime_up ? ms_checked_malloc(n) : __interceptor_malloc(n);
+    return UP() ? ms_checked_malloc(n) : __interceptor_malloc(n);
 }
 
 MS_EXPORT void free(void *p)
 {
-    if (runtime_up)
+    if (UP())
         ms_checked_free(p);
     else
         __interceptor_free(p);
@@ -153,45 +161,45 @@ MS_EXPORT void free(void *p)
 
 MS_EXPORT void *calloc(size_t n, size_t size)
 {
-    return runtime_up ? ms_checked_calloc(n, size) : __interceptor_calloc(n, size);
+    return UP() ? ms_checked_calloc(n, size) : __interceptor_calloc(n, size);
 }
 
 MS_EXPORT void *realloc(void *p, size_t n)
 {
-    return runtime_up ? ms_checked_realloc(p, n) : __interceptor_realloc(p, n);
+    return UP() ? ms_checked_realloc(p, n) : __interceptor_realloc(p, n);
 }
 
 MS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 {
-    return runtime_up ? ms_checked_reallocarray(p, n, size) : __interceptor_reallocarray(p, n, size);
+    return UP() ? ms_checked_reallocarray(p, n, size) : __interceptor_reallocarray(p, n, size);
 }
 
 MS_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-    return runtime_up ? ms_checked_posix_memalign(out, align, n) : __interceptor_posix_memalign(out, align, n);
+    return UP() ? ms_checked_posix_memalign(out, align, n) : __interceptor_posix_memalign(out, align, n);
 }
 
 MS_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-    return runtime_up ? ms_checked_aligned_alloc(align, n) : __interceptor_aligned_alloc(align, n);
+    return UP() ? ms_checked_aligned_alloc(align, n) : __interceptor_aligned_alloc(align, n);
 }
 
 MS_EXPORT void *memalign(size_t align, size_t n)
 {
-    return runtime_up ? ms_checked_memalign(align, n) : __interceptor_memalign(align, n);
+    return UP() ? ms_checked_memalign(align, n) : __interceptor_memalign(align, n);
 }
 
 MS_EXPORT void *valloc(size_t n)
 {
-    return runtime_up ? ms_checked_valloc(n) : __interceptor_valloc(n);
+    return UP() ? ms_checked_valloc(n) : __interceptor_valloc(n);
 }
 
 MS_EXPORT void *pvalloc(size_t n)
 {
-    return runtime_up ? ms_checked_pvalloc(n) : __interceptor_pvalloc(n);
+    return UP() ? ms_checked_pvalloc(n) : __interceptor_pvalloc(n);
 }
 
 MS_EXPORT size_t malloc_usable_size(void *p)
 {
-    return runtime_up ? ms_checked_malloc_usable_size(p) : __interceptor_malloc_usable_size(p);
+    return UP() ? ms_checked_malloc_usable_size(p) : __interceptor_malloc_usable_size(p);
 }

@@ -354,9 +354,11 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
         const char *bad = "";
         if (T->win.next > limit) {
             /* another thread's next event comes first: yield before an event
-             * without decoding it (the test below catches the other forms) */
+             * without decoding it; a reserved kind, another head form or a
+             * control record goes on to the decoder, as before */
             int k = msx_rec_peek_kind(p, end);
-            if (k >= 0 && k != MSF_K_RECORD) {
+            if (k == MSF_K_ALLOC || k == MSF_K_FREE || k == MSF_K_REALLOC || k == MSF_K_ALLOC_EX ||
+                (k == MSF_K_REALLOC_EX && version >= 2)) {
                 SAVE();
                 return RUN_STOP;
             }

@@ -72,8 +72,10 @@ static void check_paced(int n, int ms, bool busy, bool late)
     for (int i = 0; i < n; i++) {
         char key[32];
         snprintf(key, sizeof key, "before%d", i);
+        assert_true(th_field(r.out, key) > 0);
         long long before = th_field(r.out, key) - (long long)t.start_monotonic;
         snprintf(key, sizeof key, "at%d", i);
+        assert_true(th_field(r.out, key) > 0);
         long long at = th_field(r.out, key) - (long long)t.start_monotonic;
         assert_true(before <= at);
         const tr_event_t *e = NULL;
