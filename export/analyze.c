@@ -81,6 +81,7 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
     }
     if (msx_merge_init(&M, &R, &V) < 0)
         goto done;
+    V.vars.labels = &M.labels;
     M.progress = progress;
     M.progress_ctx = progress_ctx;
     M.tap = tap;
@@ -98,7 +99,7 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
                            "the process never reached its exit flush (no END record): it was killed or is still running; "
                            "blocks live at the end of the trace are reported as leaks");
     if (msx_views_finish(&V, end) < 0)
-        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task list");
+        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task or variable list");
 
 done:
     msx_merge_free(&M);

@@ -130,6 +130,29 @@ static void pk_tasks(msx_buf *b, const msx_report *r)
     }
 }
 
+/* Packs the "variables" map: `omitted` and `list`, each a 15-tuple (ARCHIVE.md). */
+static void pk_vars(msx_buf *b, const msx_report *r)
+{
+    pk_key(b, "variables");
+    msx_pk_map(b, 2);
+    pk_ku(b, "omitted", r->vars_omitted);
+    pk_key(b, "list");
+    msx_pk_array(b, r->nvars);
+    for (uint32_t i = 0; i < r->nvars; i++) {
+        const msx_var_report *x = &r->vars[i];
+        msx_pk_array(b, 15);
+        pk_mstr(b, &x->name);
+        pk_mstr(b, &x->type);
+        pk_mstr(b, &x->file);
+        const uint64_t v[12] = {
+            x->line, x->blocks, x->bytes_labelled, x->reallocs, x->frees, x->lifetime_ns_total,
+            x->live_blocks, x->live_bytes, x->peak_live_bytes, x->peak_time_ns, x->first_time_ns, x->last_time_ns,
+        };
+        for (int k = 0; k < 12; k++)
+            msx_pk_uint64(b, v[k]);
+    }
+}
+
 int msx_render_archive(msx_buf *b, const msx_report *r)
 {
     uint8_t hdr[ARCHIVE_HDR] = { 0 };
@@ -137,7 +160,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     hdr[8] = ARCHIVE_VERSION;  /* u32 little-endian version, then u32 flags = 0 */
     msx_buf_put(b, hdr, sizeof hdr);
 
-    msx_pk_map(b, 12);
+    msx_pk_map(b, 13);
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
@@ -239,6 +262,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     }
 
     pk_tasks(b, r);
+    pk_vars(b, r);
 
     pk_key(b, "timeline");
     msx_pk_array(b, 2);
@@ -573,6 +597,36 @@ static void get_tasks(rd *R, const msx_obj *root)
     }
 }
 
+/* Reads the "variables" map (absent in older archives: none labelled). */
+static void get_vars(rd *R, const msx_obj *root)
+{
+    msx_report *r = R->r;
+    const msx_obj *m = msx_map_get(root, "variables");
+    r->vars_omitted = get_ku(R, m, "omitted");
+    const msx_obj *l = get_list(R, m, "list", MSX_MAX_VARS, 15);
+    if (!l || !l->n)
+        return;
+    r->vars = calloc(l->n, sizeof *r->vars);
+    if (!r->vars) {
+        oom(R);
+        return;
+    }
+    for (uint32_t i = 0; i < l->n && !R->err; i++) {
+        const msx_obj *t = &l->v.a[i];
+        msx_var_report *x = &r->vars[r->nvars++];
+        get_str(R, &x->name, &t->v.a[0], "variable name");
+        get_str(R, &x->type, &t->v.a[1], "variable type");
+        get_str(R, &x->file, &t->v.a[2], "variable file");
+        uint64_t *v[12] = {
+            &x->line, &x->blocks, &x->bytes_labelled, &x->reallocs, &x->frees, &x->lifetime_ns_total,
+            &x->live_blocks, &x->live_bytes, &x->peak_live_bytes, &x->peak_time_ns, &x->first_time_ns,
+            &x->last_time_ns,
+        };
+        for (uint32_t k = 0; k < 12; k++)
+            *v[k] = tu(R, t, 3 + k);
+    }
+}
+
 /* Reads timeline, histograms, leaks, peak snapshot and anomalies. */
 static void get_rest(rd *R, const msx_obj *root)
 {
@@ -721,6 +775,8 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
                 get_threads(&R, &root);
             if (!R.err)
                 get_tasks(&R, &root);
+            if (!R.err)
+                get_vars(&R, &root);
             if (!R.err)
                 get_rest(&R, &root);
         }

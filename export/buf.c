@@ -113,6 +113,12 @@ void msx_report_free(msx_report *r)
     for (uint32_t i = 0; i < r->ntasklist; i++)
         free(r->tasklist[i].name.p);
     free(r->tasklist);
+    for (uint32_t i = 0; i < r->nvars; i++) {
+        free(r->vars[i].name.p);
+        free(r->vars[i].type.p);
+        free(r->vars[i].file.p);
+    }
+    free(r->vars);
     free(r);
 }
 

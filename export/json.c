@@ -322,6 +322,38 @@ static void json_tasks(msx_buf *b, const msx_report *r, const msx_json_limits *l
     msx_buf_printf(b, "  \"tasks_omitted\": %llu,\n", (unsigned long long)r->tasks_omitted);
 }
 
+/* Appends the "variables" array (highest peak first) and "variables_omitted". */
+static void json_vars(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
+{
+    msx_buf_puts(b, "  \"variables\": [");
+    for (uint32_t k = 0; k < r->nvars; k++) {
+        const msx_var_report *x = &r->vars[k];
+        msx_buf_puts(b, k ? ",\n    {" : "\n    {");
+        msx_buf_puts(b, "\"name\": ");
+        json_mstr(b, &x->name, lim->max_str);
+        msx_buf_puts(b, ", \"type\": ");
+        json_mstr(b, &x->type, lim->max_str);
+        msx_buf_puts(b, ", \"file\": ");
+        json_mstr(b, &x->file, lim->max_str);
+        msx_buf_puts(b, ", ");
+        kv_u64(b, "line", x->line, false);
+        kv_u64(b, "blocks", x->blocks, false);
+        kv_u64(b, "bytes_labelled", x->bytes_labelled, false);
+        kv_u64(b, "reallocs", x->reallocs, false);
+        kv_u64(b, "frees", x->frees, false);
+        kv_u64(b, "mean_lifetime_ns", x->frees ? x->lifetime_ns_total / x->frees : 0, false);
+        kv_u64(b, "live_blocks", x->live_blocks, false);
+        kv_u64(b, "live_bytes", x->live_bytes, false);
+        kv_u64(b, "peak_live_bytes", x->peak_live_bytes, false);
+        kv_u64(b, "peak_time_ns", x->peak_time_ns, false);
+        kv_u64(b, "first_time_ns", x->first_time_ns, false);
+        kv_u64(b, "last_time_ns", x->last_time_ns, true);
+        msx_buf_puts(b, "}");
+    }
+    msx_buf_puts(b, r->nvars ? "\n  ],\n" : "],\n");
+    msx_buf_printf(b, "  \"variables_omitted\": %llu,\n", (unsigned long long)r->vars_omitted);
+}
+
 /* Appends a histogram array (non-empty classes only). */
 static void json_hist(msx_buf *b, const char *name, const char *unit, const char *count, const msx_bucket *h)
 {
@@ -415,6 +447,7 @@ int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
     json_process(b, r, lim);
     json_threads(b, r, lim);
     json_tasks(b, r, lim);
+    json_vars(b, r, lim);
 
     msx_buf_puts(b, "  ");
     kv_u64(b, "timeline_bucket_ns", r->timeline_bucket_ns, true);

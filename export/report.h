@@ -19,7 +19,8 @@ enum {
     MSX_MAX_ANOMALIES = 100, /* anomalies listed (all are counted) */
     MSX_MAX_PROBLEMS = 64,   /* damage messages kept (all are counted) */
     MSX_MAX_METRICS = 16,    /* METRIC names kept */
-    MSX_MAX_TASKS = 1000,    /* tasks listed, those with most bytes allocated (all are counted) */
+    MSX_MAX_TASKS = 1000,
+    MSX_MAX_VARS = 1000,     /* variables listed, those with the highest peak (all are counted) */    /* tasks listed, those with most bytes allocated (all are counted) */
     MSX_TASK_THREADS = 32,   /* threads listed per task (all are counted) */
 };
 
@@ -117,6 +118,25 @@ typedef struct msx_task_report {
     uint32_t threads[MSX_TASK_THREADS]; /* their serials, ascending (the first seen) */
 } msx_task_report;
 
+/* Per-variable results (view_vars.c): the blocks a VAR record labelled with
+ * this name, type, file and line, and what became of them. A realloc keeps a
+ * block's label; a later label of a labelled block moves it to the new one. */
+typedef struct msx_var_report {
+    msx_str name, type, file;    /* empty if the record lacked them */
+    uint64_t line;
+    uint64_t blocks;             /* blocks labelled */
+    uint64_t bytes_labelled;     /* their sizes when labelled */
+    uint64_t reallocs;           /* reallocs of its blocks, in place or moving */
+    uint64_t frees;              /* its blocks freed */
+    uint64_t lifetime_ns_total;  /* birth (the allocation) to free, summed over those */
+    uint64_t live_blocks;        /* its blocks live at the end */
+    uint64_t live_bytes;
+    uint64_t peak_live_bytes;    /* highest live bytes of its blocks */
+    uint64_t peak_time_ns;
+    uint64_t first_time_ns;      /* first labelled */
+    uint64_t last_time_ns;       /* its last event */
+} msx_var_report;
+
 /* A METRIC value: the last one seen and the highest. */
 typedef struct msx_metric {
     msx_str name;
@@ -181,6 +201,11 @@ typedef struct msx_report {
     uint32_t ntasklist;
     msx_task_report *tasklist;
     uint64_t tasks_omitted;    /* tasks - ntasklist */
+
+    /* -- variables, highest peak first (the MSX_MAX_VARS highest) -- */
+    uint32_t nvars;
+    msx_var_report *vars;
+    uint64_t vars_omitted;
 
     /* -- timeline -- */
     uint64_t timeline_bucket_ns;

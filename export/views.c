@@ -97,6 +97,7 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
         return -ENOMEM;
     msx_view_leaks_init(&V->leaks, r);
     msx_view_process_init(&V->process, r);
+    msx_view_vars_init(&V->vars, r);
     return 0;
 }
 
@@ -114,6 +115,8 @@ int msx_views_finish(msx_views *V, uint64_t end)
     msx_view_peak_finish(&V->peak);
     msx_view_process_finish(&V->process);
     msx_view_totals_finish(&V->totals, end);
+    if (msx_view_vars_finish(&V->vars) < 0)
+        return -ENOMEM;
     return msx_view_tasks_finish(&V->tasks);
 }
 
@@ -123,4 +126,5 @@ void msx_views_free(msx_views *V)
     msx_view_peak_free(&V->peak);
     msx_view_process_free(&V->process);
     msx_view_tasks_free(&V->tasks);
+    msx_view_vars_free(&V->vars);
 }

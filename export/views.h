@@ -234,6 +234,17 @@ typedef struct msx_view_process {
     uint32_t end_how;          /* MSF_END_* of the last END record (exit if it says nothing) */
 } msx_view_process;
 
+/* view_vars.c: per-variable figures, by label id (keys.var, dense from 1).
+ * `labels` is the merge's table (set once the merge exists), read at the
+ * finish for the names. A trace without VAR records pays one predictable
+ * branch per block event. */
+typedef struct msx_view_vars {
+    msx_report *r;
+    const msx_labels *labels;
+    msx_var_report *v;         /* v[id - 1]; strings filled at the finish */
+    uint64_t n;                /* ids seen (0: no VAR record took effect) */
+} msx_view_vars;
+
 /* All views. */
 typedef struct msx_views {
     msx_view_totals totals;
@@ -243,6 +254,7 @@ typedef struct msx_views {
     msx_view_peak peak;
     msx_view_process process;
     msx_view_tasks tasks;
+    msx_view_vars vars;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -278,6 +290,11 @@ void msx_view_tasks_block(msx_view_tasks *v, const msx_block_ev *e);
 int msx_view_tasks_control(msx_view_tasks *v, const msx_ctl_ev *e);
 int msx_view_tasks_finish(msx_view_tasks *v);
 void msx_view_tasks_free(msx_view_tasks *v);
+
+void msx_view_vars_init(msx_view_vars *v, msx_report *r);
+void msx_view_vars_block(msx_view_vars *v, const msx_block_ev *e);
+int msx_view_vars_finish(msx_view_vars *v);
+void msx_view_vars_free(msx_view_vars *v);
 
 void msx_view_process_init(msx_view_process *v, msx_report *r);
 int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
@@ -318,6 +335,8 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
         msx_view_tasks_block(&V->tasks, e);
     if (e->kind == MSX_BEV_SURVIVED)
         msx_view_leaks_block(&V->leaks, e);
+    if (__builtin_expect(V->vars.n != 0 || e->kind == MSX_BEV_LABELED, 0))
+        msx_view_vars_block(&V->vars, e);
 }
 
 #endif /* MSX_VIEWS_H */

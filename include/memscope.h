@@ -56,6 +56,23 @@ int memscope_task_enter(uint64_t task);
 int memscope_task_leave(void);
 int memscope_task_end(uint64_t task);
 
+/* Variables: names a heap block, so that reports give its size, lifetime and
+ * fate under that name. `addr` is the block's start, as malloc (or new)
+ * returned it; a realloc that moves the block keeps the name, a block the
+ * address does not start is not labelled. `type` is the type as written
+ * (may be NULL), `file` and `line` where it was labelled. Returns 0, -EINVAL
+ * for a NULL addr or name, or -ENAMETOOLONG for a name or type of 256 bytes
+ * or more, or a file of 1024 or more (nothing is recorded).
+ *
+ *   char *buf = malloc(n);
+ *   MEMSCOPE_TRACK(buf);                    // "buf" at this file and line
+ *   struct node *t = malloc(sizeof *t);
+ *   MEMSCOPE_TRACK_TYPED(t, struct node *); // with its type
+ */
+int memscope_track_var(const void *addr, const char *name, const char *type, const char *file, int line);
+#define MEMSCOPE_TRACK(var) memscope_track_var((var), #var, NULL, __FILE__, __LINE__)
+#define MEMSCOPE_TRACK_TYPED(var, type) memscope_track_var((var), #var, #type, __FILE__, __LINE__)
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,17 @@ MS_EXPORT int memscope_thread_name(const char *name)
     return 0;
 }
 
+MS_EXPORT int memscope_track_var(const void *addr, const char *name, const char *type, const char *file,
+                                 int line)
+{
+    if (addr == NULL || name == NULL)
+        return -EINVAL;
+    if (strlen(name) >= 256 || (type && strlen(type) >= 256) || (file && strlen(file) >= 1024))
+        return -ENAMETOOLONG;
+    ms_track_var((uint64_t)(uintptr_t)addr, name, type, file, line > 0 ? (uint64_t)line : 0);
+    return 0;
+}
+
 MS_EXPORT uint64_t memscope_task_create(const char *name, uint64_t parent)
 {
     return ms_task_create(name, parent);

@@ -63,6 +63,26 @@ void ms_rec_fill_task_end(ms_cbuf_t *b, const void *arg)
     ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
+void ms_rec_fill_var(ms_cbuf_t *b, const void *arg)
+{
+    const ms_rec_var_t *v = arg;
+    ms_pc_map(b, 2 + (v->type != NULL) + 2 * (v->file != NULL));
+    ms_pc_cstr(b, MSF_KEY_ADDR);
+    ms_pc_uint64(b, v->addr);
+    ms_pc_cstr(b, MSF_KEY_NAME);
+    ms_pc_cstr(b, v->name);
+    if (v->type) {
+        ms_pc_cstr(b, MSF_KEY_TYPE);
+        ms_pc_cstr(b, v->type);
+    }
+    if (v->file) {
+        ms_pc_cstr(b, MSF_KEY_FILE);
+        ms_pc_cstr(b, v->file);
+        ms_pc_cstr(b, MSF_KEY_LINE);
+        ms_pc_uint64(b, v->line);
+    }
+}
+
 void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg)
 {
     const ms_rec_thread_t *t = arg;

@@ -24,6 +24,12 @@ typedef struct ms_rec_task {
     const char *name;   /* NULL: unnamed */
 } ms_rec_task_t;
 
+/* A VAR record's content (a heap block's label). */
+typedef struct ms_rec_var {
+    uint64_t addr, line;
+    const char *name, *type, *file;  /* type, file: NULL if not given */
+} ms_rec_var_t;
+
 /* The END record's content. */
 typedef struct ms_rec_end {
     uint64_t time;
@@ -37,6 +43,7 @@ void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg); /* const char *: a 
                                                               * with memscope_thread_name, or NULL */
 void ms_rec_fill_task_create(ms_cbuf_t *b, const void *arg); /* ms_rec_task_t */
 void ms_rec_fill_task_end(ms_cbuf_t *b, const void *arg);    /* uint64_t id */
+void ms_rec_fill_var(ms_cbuf_t *b, const void *arg);         /* ms_rec_var_t */
 void ms_rec_fill_process(ms_cbuf_t *b, const void *arg);     /* once per process */
 void ms_rec_fill_fork(ms_cbuf_t *b, const void *arg);        /* uint64_t parent pid */
 void ms_rec_fill_end(ms_cbuf_t *b, const void *arg);         /* ms_rec_end_t */

@@ -1,5 +1,5 @@
-/* Tasks and thread names: the calls behind memscope_task_* and
- * memscope_thread_name (api.c). Task ids are handed out process-wide; the
+/* Tasks, thread names and variable labels: the calls behind memscope_task_*,
+ * memscope_thread_name and memscope_track_var (api.c). Task ids are handed out process-wide; the
  * records go to the calling thread's stream (ms_thread_record). Not for use
  * inside malloc. */
 #include "records.h"
@@ -68,6 +68,13 @@ bool ms_task_end(uint64_t task)
         return false;
     ms_thread_record(&ms_tls, MSF_R_TASK_END, ms_rec_fill_task_end, &task);
     return true;
+}
+
+void ms_track_var(uint64_t addr, const char *name, const char *type, const char *file, uint64_t line)
+{
+    ms_process_init();
+    ms_rec_var_t v = { addr, line, name, type, file };
+    ms_thread_record(&ms_tls, MSF_R_VAR, ms_rec_fill_var, &v);
 }
 
 void ms_thread_set_name(const char *name)

@@ -135,6 +135,8 @@ bool ms_task_leave(void);           /* false: no task entered */
 bool ms_task_end(uint64_t task);    /* false: unknown id */
 /* Names the calling thread (memscope_thread_name). */
 void ms_thread_set_name(const char *name);
+/* Labels the block at addr (a VAR record on the calling thread's stream). */
+void ms_track_var(uint64_t addr, const char *name, const char *type, const char *file, uint64_t line);
 /* Marks the calling thread as memscope's own (its allocations are not
  * traced). For the helper thread. */
 void ms_thread_is_internal(void);

@@ -420,6 +420,50 @@ static void test_before_main_and_after_exit(void **state)
     th_rmtree(dir);
 }
 
+/* MEMSCOPE_TRACK labels reach the report through the real writer: the
+ * variable's type, file and line, its realloc and free; refusals record
+ * nothing. */
+static void test_tracked_variables(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    run_result_t r;
+    run_workload((char *[]){ "vars", NULL }, NULL, dir, &r, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(th_field(r.out, "track"), 0);
+    assert_int_equal(th_field(r.out, "null_einval"), 1);
+    assert_int_equal(th_field(r.out, "long_refused"), 1);
+    char path[4096];
+    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
+    msx_report *rep = NULL;
+    char err[512];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &rep, err, sizeof err), 0);
+    assert_int_equal(rep->nvars, 2);
+    const msx_var_report *buf = NULL, *keep = NULL;
+    for (uint32_t i = 0; i < rep->nvars; i++) {
+        if (!strcmp(rep->vars[i].name.p, "buf"))
+            buf = &rep->vars[i];
+        if (!strcmp(rep->vars[i].name.p, "keep"))
+            keep = &rep->vars[i];
+    }
+    assert_non_null(buf);
+    assert_non_null(keep);
+    assert_string_equal(buf->type.p, "char *");
+    assert_non_null(strstr(buf->file.p, "workload.c"));
+    assert_true(buf->line > 0);
+    assert_int_equal(buf->blocks, 1);
+    assert_int_equal(buf->bytes_labelled, 100);
+    assert_int_equal(buf->reallocs, 1);
+    assert_int_equal(buf->frees, 1);
+    assert_int_equal(buf->peak_live_bytes, 50000);
+    assert_int_equal(buf->live_bytes, 0);
+    assert_string_equal(keep->type.p, "");
+    assert_int_equal(keep->live_blocks, 1);
+    assert_int_equal(keep->live_bytes, 64);
+    msx_report_free(rep);
+    th_rmtree(dir);
+}
+
 static void test_dlopen_rewrites_module_map(void **state)
 {
     (void)state;
@@ -691,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_invalid_options_warn_once),
         cmocka_unit_test(test_buffer_size_accepts_units),
         cmocka_unit_test(test_before_main_and_after_exit),
+        cmocka_unit_test(test_tracked_variables),
         cmocka_unit_test(test_dlopen_rewrites_module_map),
         cmocka_unit_test(test_name_option),
         cmocka_unit_test(test_name_option_refuses_paths),

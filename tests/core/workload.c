@@ -410,6 +410,26 @@ static int run_paced(int n, int ms, bool busy)
     return 0;
 }
 
+/* Labelled blocks: buf grows by a realloc and is freed, keep leaks; the
+ * calls' refusals are printed. */
+static int run_vars(void)
+{
+    char long_name[300];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    char *buf = malloc(100);
+    printf("track=%d\n", MEMSCOPE_TRACK_TYPED(buf, char *));
+    printf("null_einval=%d\n", memscope_track_var(NULL, "x", NULL, NULL, 0) == -EINVAL);
+    printf("long_refused=%d\n", memscope_track_var(buf, long_name, NULL, NULL, 0) == -ENAMETOOLONG);
+    buf = realloc(buf, 50000);
+    memset(buf, 1, 50000);
+    free(buf);
+    int *keep = malloc(64);
+    MEMSCOPE_TRACK(keep);
+    keep[0] = 1;
+    return 0;
+}
+
 /* The arguments of a late paced thread. */
 static int late_n, late_ms;
 
@@ -587,8 +607,8 @@ int main(int argc, char **argv)
         r = run_signals(atoi(argv[2]));
     else if (argc >= 6 && strcmp(argv[1], "paced") == 0 && atoi(argv[5]))
         r = run_paced_late(atoi(argv[2]), atoi(argv[3]));
-    else if (argc >= 6 && strcmp(argv[1], "paced") == 0 && atoi(argv[5]))
-        r = run_paced_late(atoi(argv[2]), atoi(argv[3]));
+    else if (argc >= 2 && strcmp(argv[1], "vars") == 0)
+        r = run_vars();
     else if (argc >= 5 && strcmp(argv[1], "paced") == 0)
         r = run_paced(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]) != 0);
 

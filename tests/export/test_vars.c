@@ -1,0 +1,225 @@
+/* The per-variable view (export/view_vars.c) and its JSON: exact figures for
+ * a labelled block that is resized in place, moved by a realloc and freed; a
+ * label that names several blocks; a block labelled twice; a label of an
+ * address that holds no block; names escaped. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "export.h"
+#include "fixture.h"
+#include "format.h"
+
+/* Writes the trace, destroys the builder, analyses it. */
+static msx_report *analyze(msf *t)
+{
+    char *path = msf_path(msf_dir, "vars.msgpack");
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    msx_report *r = NULL;
+    char err[512];
+    if (msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err))
+        fail_msg("analysis failed: %s", err);
+    free(path);
+    return r;
+}
+
+/* The listed variable named name, or fails. */
+static const msx_var_report *var(const msx_report *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->nvars; i++)
+        if (!strcmp(r->vars[i].name.p, name))
+            return &r->vars[i];
+    fail_msg("variable %s is not listed", name);
+    return NULL;
+}
+
+static msf *two_threads(void)
+{
+    msf *t = msf_new(4096);
+    msf_set_version(t, 2);
+    msf_thread(t, 1, 101, "one", 3, 0);
+    msf_thread(t, 2, 102, "two", 3, 0);
+    return t;
+}
+
+/* buf: labelled at 64 bytes, grown in place to 128, moved to 256, freed. */
+static void test_resized_moved_freed(void **state)
+{
+    (void)state;
+    msf *t = two_threads();
+    msf_time(t, 1, 1000);
+    msf_alloc(t, 1, 0x1000, 64);
+    msf_var(t, 1, 0x1000, "buf", "char *", "app.c", 10, 0);
+    msf_realloc(t, 1, 0x1000, 0x1000, 128);
+    msf_realloc(t, 1, 0x1000, 0x5000, 256);
+    msf_time(t, 1, 5000);
+    msf_free(t, 1, 0x5000);
+    msf_time(t, 1, 9000);
+    msf_end(t, 1, 9000);
+    msx_report *r = analyze(t);
+    assert_int_equal(r->nvars, 1);
+    const msx_var_report *x = var(r, "buf");
+    assert_string_equal(x->type.p, "char *");
+    assert_string_equal(x->file.p, "app.c");
+    assert_int_equal(x->line, 10);
+    assert_int_equal(x->blocks, 1);
+    assert_int_equal(x->bytes_labelled, 64);
+    assert_int_equal(x->reallocs, 2);
+    assert_int_equal(x->frees, 1);
+    assert_int_equal(x->live_blocks, 0);
+    assert_int_equal(x->live_bytes, 0);
+    assert_int_equal(x->peak_live_bytes, 256);
+    /* born in [1000, 5000), freed in [5000, 9000): the moving realloc kept
+     * the allocation's birth */
+    assert_true(x->lifetime_ns_total > 0 && x->lifetime_ns_total < 8000);
+    assert_true(x->first_time_ns >= 1000 && x->first_time_ns < 5000);
+    assert_true(x->last_time_ns >= 5000);
+    msx_report_free(r);
+}
+
+/* One label (a loop's node) on two blocks; the other thread frees one, the
+ * other leaks. A label of an address that holds no block names nothing. */
+static void test_label_on_several_blocks(void **state)
+{
+    (void)state;
+    msf *t = two_threads();
+    msf_time(t, 1, 1000);
+    msf_alloc(t, 1, 0x2000, 10);
+    msf_var(t, 1, 0x2000, "node", "struct node *", "list.c", 42, 0);
+    msf_alloc(t, 1, 0x3000, 20);
+    msf_var(t, 1, 0x3000, "node", "struct node *", "list.c", 42, 0);
+    msf_var(t, 1, 0x9000, "ghost", NULL, NULL, 0, 0);
+    msf_time(t, 2, 3000);
+    msf_free(t, 2, 0x2000);
+    msf_time(t, 1, 6000);
+    msf_time(t, 2, 6000);
+    msf_end(t, 1, 6000);
+    msx_report *r = analyze(t);
+    assert_int_equal(r->nvars, 1);
+    const msx_var_report *x = var(r, "node");
+    assert_int_equal(x->blocks, 2);
+    assert_int_equal(x->bytes_labelled, 30);
+    assert_int_equal(x->frees, 1);
+    assert_int_equal(x->reallocs, 0);
+    assert_int_equal(x->live_blocks, 1);
+    assert_int_equal(x->live_bytes, 20);
+    assert_int_equal(x->peak_live_bytes, 30);
+    msx_report_free(r);
+}
+
+/* A block labelled twice belongs to its last label only; the same label
+ * again changes nothing. The list is ordered by peak. */
+static void test_relabelled(void **state)
+{
+    (void)state;
+    msf *t = two_threads();
+    msf_time(t, 1, 1000);
+    msf_alloc(t, 1, 0x1000, 100);
+    msf_var(t, 1, 0x1000, "first", NULL, NULL, 0, 0);
+    msf_var(t, 1, 0x1000, "second", NULL, NULL, 0, 0);
+    msf_var(t, 1, 0x1000, "second", NULL, NULL, 0, 0);
+    msf_alloc(t, 1, 0x2000, 300);
+    msf_var(t, 1, 0x2000, "big", NULL, NULL, 0, 0);
+    msf_free(t, 1, 0x1000);
+    msf_time(t, 1, 2000);
+    msf_end(t, 1, 2000);
+    msx_report *r = analyze(t);
+    assert_int_equal(r->nvars, 3);
+    assert_string_equal(r->vars[0].name.p, "big");
+    const msx_var_report *a = var(r, "first"), *b = var(r, "second");
+    assert_int_equal(a->blocks, 1);
+    assert_int_equal(a->live_blocks, 0);
+    assert_int_equal(a->live_bytes, 0);
+    assert_int_equal(a->frees, 0);
+    assert_int_equal(b->blocks, 1);
+    assert_int_equal(b->frees, 1);
+    assert_int_equal(b->live_bytes, 0);
+    assert_int_equal(b->peak_live_bytes, 100);
+    msx_report_free(r);
+}
+
+/* The JSON: members as documented, the name escaped. */
+static void test_json(void **state)
+{
+    (void)state;
+    msf *t = two_threads();
+    msf_time(t, 1, 1000);
+    msf_alloc(t, 1, 0x1000, 64);
+    msf_var(t, 1, 0x1000, "<b>\"q\"&'</b>", "T", "f.c", 7, 0);
+    msf_time(t, 1, 2000);
+    msf_end(t, 1, 2000);
+    msx_report *r = analyze(t);
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_json(&b, r, NULL), 0);
+    msx_buf_putc(&b, '\0');
+    assert_non_null(strstr(b.p, "\"variables\": [\n    {\"name\": \"\\u003cb\\u003e\\\"q\\\"\\u0026'\\u003c/b\\u003e\", "
+                                "\"type\": \"T\", \"file\": \"f.c\", \"line\": 7, \"blocks\": 1, "
+                                "\"bytes_labelled\": 64, \"reallocs\": 0, \"frees\": 0, \"mean_lifetime_ns\": 0, "
+                                "\"live_blocks\": 1, \"live_bytes\": 64, \"peak_live_bytes\": 64, "));
+    assert_non_null(strstr(b.p, "\"variables_omitted\": 0,\n"));
+    assert_null(strstr(b.p, "<b>"));
+    msx_buf_free(&b);
+    msx_report_free(r);
+}
+
+static char *json_of(const msx_report *r)
+{
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_json(&b, r, NULL), 0);
+    msx_buf_putc(&b, '\0');
+    return b.p;
+}
+
+/* The archive keeps the variables: the same JSON comes back. */
+static void test_archive_round_trip(void **state)
+{
+    (void)state;
+    msf *t = two_threads();
+    msf_time(t, 1, 1000);
+    msf_alloc(t, 1, 0x1000, 64);
+    msf_var(t, 1, 0x1000, "one", "int *", "a.c", 3, 0);
+    msf_alloc(t, 1, 0x2000, 640);
+    msf_var(t, 1, 0x2000, "two", NULL, NULL, 0, 0);
+    msf_realloc(t, 1, 0x2000, 0x3000, 900);
+    msf_free(t, 1, 0x1000);
+    msf_time(t, 1, 2000);
+    msf_end(t, 1, 2000);
+    msx_report *r = analyze(t), *back;
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_archive(&b, r), 0);
+    char *path = msf_path(msf_dir, "vars.msbin");
+    assert_int_equal(msx_write_file(path, b.p, b.len, 0600), 0);
+    msx_buf_free(&b);
+    char err[512];
+    assert_int_equal(msx_read_archive(path, &back, err, sizeof err), 0);
+    assert_int_equal(back->nvars, 2);
+    char *j1 = json_of(r), *j2 = json_of(back);
+    assert_non_null(strstr(j1, "\"name\": \"two\", \"type\": \"\", \"file\": \"\", \"line\": 0, \"blocks\": 1, "
+                               "\"bytes_labelled\": 640, \"reallocs\": 1, "));
+    assert_string_equal(j1, j2);
+    free(j1);
+    free(j2);
+    msx_report_free(back);
+    msx_report_free(r);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resized_moved_freed),
+        cmocka_unit_test(test_label_on_several_blocks),
+        cmocka_unit_test(test_relabelled),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_archive_round_trip),
+    };
+    return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
+}
