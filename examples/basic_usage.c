@@ -2,7 +2,9 @@
  *
  * It builds a word-frequency table from a text it generates deterministically,
  * keeps a history of lines, resizes a buffer as it grows, frees most of it, and
- * forgets one block on purpose so that the report has a leak to show.
+ * forgets one block on purpose so that the report has a leak to show. It
+ * labels its table, its history and the words' texts (MEMSCOPE_TRACK), so
+ * that the report's Variables section names them.
  *
  * Build it against the library (the demo does this) and run it:
  *     MEMSCOPE_OUTPUT=MemoryAnalysis ./basic_usage
@@ -42,6 +44,7 @@ static void count_word(word_t **table, const char *w)
     }
     word_t *e = malloc(sizeof *e);
     e->text = strdup(w);
+    MEMSCOPE_TRACK_TYPED(e->text, char *); /* one row in the report for every word's text */
     e->count = 1;
     e->next = table[h];
     table[h] = e;
@@ -51,6 +54,7 @@ int main(void)
 {
     static const char *const syllables[] = { "ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi" };
     word_t **table = calloc(BUCKETS, sizeof *table);
+    MEMSCOPE_TRACK_TYPED(table, word_t **);
     char *history = NULL;
     size_t history_len = 0;
     uint32_t x = 12345;
@@ -71,6 +75,8 @@ int main(void)
         char *grown = realloc(history, history_len + n + 1);
         if (!grown)
             return 1;
+        if (!history)
+            MEMSCOPE_TRACK(grown); /* the label follows the block through its reallocs */
         history = grown;
         memcpy(history + history_len, buf, n + 1);
         history_len += n;

@@ -170,6 +170,29 @@ static void test_json(void **state)
     msx_report_free(r);
 }
 
+/* The dashboard: the name reaches the page escaped only, and the page has a
+ * Variables section. */
+static void test_html(void **state)
+{
+    (void)state;
+    msf *t = two_threads();
+    msf_time(t, 1, 1000);
+    msf_alloc(t, 1, 0x1000, 64);
+    msf_var(t, 1, 0x1000, "<b>\"q\"&'</b>", "T", "f.c", 7, 0);
+    msf_time(t, 1, 2000);
+    msf_end(t, 1, 2000);
+    msx_report *r = analyze(t);
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_html(&b, r), 0);
+    msx_buf_putc(&b, '\0');
+    assert_null(strstr(b.p, "<b>"));
+    assert_null(strstr(b.p, "\"q\"&"));
+    assert_non_null(strstr(b.p, "\"variables\": [\n    {\"name\": \"\\u003cb\\u003e\\\"q\\\"\\u0026'\\u003c/b\\u003e\""));
+    assert_non_null(strstr(b.p, "section(\"Variables\""));
+    msx_buf_free(&b);
+    msx_report_free(r);
+}
+
 static char *json_of(const msx_report *r)
 {
     msx_buf b = { 0 };
@@ -219,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_label_on_several_blocks),
         cmocka_unit_test(test_relabelled),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_html),
         cmocka_unit_test(test_archive_round_trip),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
