@@ -421,9 +421,13 @@ static int run_vars(void)
     printf("track=%d\n", MEMSCOPE_TRACK_TYPED(buf, char *));
     printf("null_einval=%d\n", memscope_track_var(NULL, "x", NULL, NULL, 0) == -EINVAL);
     printf("long_refused=%d\n", memscope_track_var(buf, long_name, NULL, NULL, 0) == -ENAMETOOLONG);
-    buf = realloc(buf, 50000);
-    memset(buf, 1, 50000);
-    free(buf);
+    char *grown = realloc(buf, 50000);
+    if (!grown) {
+        free(buf);
+        return 1;
+    }
+    memset(grown, 1, 50000);
+    free(grown);
     int *keep = malloc(64);
     MEMSCOPE_TRACK(keep);
     keep[0] = 1;
