@@ -187,6 +187,41 @@ static void print_summary(FILE *f, const msx_report *r)
             fprintf(f, "  ... and %u more threads\n", n - 10);
     }
     free(order);
+    if (r->ntasklist) {
+        fprintf(f, "\n  %-8s %12s %11s %11s %11s  %s\n", "task", "allocations", "allocated", "peak live",
+                "live", "name");
+        for (uint32_t i = 0; i < r->ntasklist && i < 10; i++) {
+            const msx_task_report *t = &r->tasklist[i];
+            fprintf(f, "  %-8llu %12s %11s %11s %11s  ", (unsigned long long)t->id,
+                    fmt_count(a, sizeof a, t->allocations), fmt_bytes(b, sizeof b, t->bytes_allocated),
+                    fmt_bytes(c, sizeof c, t->peak_live_bytes), fmt_bytes(d, sizeof d, t->live_bytes));
+            put_safe(f, t->name.p, t->name.n, 64);
+            fputc('\n', f);
+        }
+        if (r->ntasklist + r->tasks_omitted > 10)
+            fprintf(f, "  ... and %llu more tasks\n", (unsigned long long)(r->ntasklist + r->tasks_omitted - 10));
+    }
+    if (r->nvars) {
+        fprintf(f, "\n  %-24s %8s %11s %11s %8s  %s\n", "variable", "blocks", "peak live", "live", "frees",
+                "type, where");
+        for (uint32_t i = 0; i < r->nvars && i < 10; i++) {
+            const msx_var_report *x = &r->vars[i];
+            fputs("  ", f);
+            put_safe(f, x->name.p, x->name.n, 24);
+            fprintf(f, "%*s %8s %11s %11s %8llu  ", x->name.n < 24 ? (int)(24 - x->name.n) : 0, "",
+                    fmt_count(a, sizeof a, x->blocks), fmt_bytes(b, sizeof b, x->peak_live_bytes),
+                    fmt_bytes(c, sizeof c, x->live_bytes), (unsigned long long)x->frees);
+            put_safe(f, x->type.p, x->type.n, 64);
+            if (x->file.n) {
+                fputs(x->type.n ? ", " : "", f);
+                put_safe(f, x->file.p, x->file.n, 256);
+                fprintf(f, ":%llu", (unsigned long long)x->line);
+            }
+            fputc('\n', f);
+        }
+        if (r->nvars + r->vars_omitted > 10)
+            fprintf(f, "  ... and %llu more variables\n", (unsigned long long)(r->nvars + r->vars_omitted - 10));
+    }
     if (r->nleaks) {
         fputs("\n  largest leaks:\n", f);
         for (uint32_t i = 0; i < r->nleaks && i < 5; i++)

@@ -461,6 +461,17 @@ static void test_tracked_variables(void **state)
     assert_int_equal(keep->live_blocks, 1);
     assert_int_equal(keep->live_bytes, 64);
     msx_report_free(rep);
+    /* memscope summary lists them, highest peak first */
+    run_result_t s;
+    assert_int_equal(th_run((char *[]){ MS_TOOL, "summary", path, NULL }, NULL, NULL, 60000, &s), 0);
+    assert_int_equal(s.status, 0);
+    const char *v = strstr(s.out, "\n  variable ");
+    assert_non_null(v);
+    const char *b = strstr(v, "\n  buf "), *k = strstr(v, "\n  keep ");
+    assert_true(b && k && b < k);
+    assert_non_null(strstr(b, "48.8 KiB"));  /* its peak: 50,000 bytes */
+    assert_non_null(strstr(b, "char *, "));
+    assert_non_null(strstr(b, "workload.c:"));
     th_rmtree(dir);
 }
 
