@@ -166,6 +166,10 @@ class Cli(unittest.TestCase):
         st, out, err = run(MEMSCOPE, "summary", self.p("hostile.1.msgpack"))
         self.assertEqual(st, 0, err)
         self.assertFalse(re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out), "raw control characters")
+        # its two tasks, each a row under the task header, the invalid byte escaped
+        tasks = out[out.index("\n  task "):]
+        self.assertRegex(tasks, r"\n  1 +[0-9,]+ .*<script>alert\(3\)</script>\n")
+        self.assertRegex(tasks, r"\n  2 +[0-9,]+ .*\"q\"&'\\xff\n")
 
     def test_summary_invalid_utf8(self):
         """Every byte of an invalid UTF-8 sequence (overlong, surrogate) is
