@@ -66,13 +66,21 @@ static void test_sigkill_at_random_moments(void **state)
         char *argv[] = { (char *)th_build_path("workload"), "stress", "2", "400000", NULL };
         pid_t pid = th_spawn(argv, (char *[]){ out_env, NULL });
         assert_true(pid > 0);
-        /* from its start to past its end (about 0.1 s here) */
-        struct timespec d = { 0, (long)(rand_r(&seed) % 150000000) };
+        char path[4096];
+        long range = 5000000; /* one round in five: its first 5 ms, start-up included */
+        if (round % 5) {
+            /* the others from the trace's creation to past the run's end
+             * (about 0.1 s here): a loaded machine may take longer than
+             * that to start the program at all */
+            for (int w = 0; w < 2000 && tr_find(dir, "workload.", path, sizeof path) != 0; w++)
+                usleep(1000);
+            range = 150000000;
+        }
+        struct timespec d = { 0, (long)(rand_r(&seed) % (unsigned long)range) };
         nanosleep(&d, NULL);
         kill(pid, SIGKILL);
         int st = 0;
         assert_int_equal(waitpid(pid, &st, 0), pid);
-        char path[4096];
         if (tr_find(dir, "workload.", path, sizeof path) != 0) { /* killed before its first malloc */
             th_rmtree(dir);
             continue;
@@ -93,8 +101,11 @@ static void test_sigkill_at_random_moments(void **state)
         assert_int_equal(msx_analyze_trace(path, NULL, NULL, &rep, err, sizeof err), 0);
         if (WIFSIGNALED(st)) {
             killed++;
-            assert_int_equal(t.n_end, 0);
-            assert_false(rep->complete);
+            /* killed before its exit flush: no END, and the report says so;
+             * a kill that lands after the END was written (the process was
+             * exiting) leaves a complete trace, and the report says that */
+            assert_true(t.n_end <= 1);
+            assert_int_equal(rep->complete, t.n_end == 1);
         }
         assert_int_equal(rep->events, t.nev);
         msx_report_free(rep);
