@@ -14,23 +14,9 @@
 
 #include "export.h"
 #include "fixture.h"
+#include "suite.h"
 #include "format.h"
 
-
-/* Writes the trace, destroys the builder, and returns its analysis. */
-static msx_report *analyze(msf *t)
-{
-    char *path = msf_path(msf_dir, "t.msgpack");
-    assert_int_equal(msf_write(t, path), 0);
-    msf_destroy(t);
-    msx_report *r = NULL;
-    char err[512];
-    int rc = msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err);
-    if (rc)
-        fail_msg("analysis failed: %s", err);
-    free(path);
-    return r;
-}
 
 /* Finds a thread of the report by id. */
 static const msx_thread_report *thread(const msx_report *r, uint32_t id)
@@ -69,7 +55,7 @@ static void test_single_thread_known(void **state)
     msf_time(t, 1, 50);
     msf_end(t, 1, 50);
     msf_set_end_time(t, 50);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->events, 7);
     assert_int_equal(r->allocations, 3);
     assert_int_equal(r->frees, 2);
@@ -119,7 +105,7 @@ static void test_temporary(void **state)
     msf_free(t, 1, 0x20);       /* not: 0x30 came in between */
     msf_free(t, 1, 0x30);       /* temporary */
     msf_end(t, 1, 100);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->temporary, 2);
     assert_int_equal(thread(r, 1)->temporary, 2);
     uint64_t lifetimes = 0;
@@ -146,7 +132,7 @@ static void test_reuse_across_threads(void **state)
     msf_time(t, 3, 400);
     msf_end(t, 1, 500);
     msf_set_end_time(t, 500);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(anomalies(r), 0);
     assert_int_equal(r->forced_merges, 0);
     assert_int_equal(r->allocations, 2);
@@ -174,7 +160,7 @@ static void test_free_waits_for_alloc(void **state)
     msf_alloc(t, 2, 0xb000, 10);
     msf_time(t, 2, 160);
     msf_end(t, 2, 200);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(anomalies(r), 0);
     assert_int_equal(r->leaked_blocks, 0);
     assert_int_equal(thread(r, 1)->cross_thread_frees, 1);
@@ -197,7 +183,7 @@ static void test_anomalies_counted(void **state)
     for (int i = 0; i < 150; i++)
         msf_free(t, 1, 0x100000 + (uint64_t)i * 16);
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->anomaly_counts[MSX_ANOM_DOUBLE_FREE], 1);
     assert_int_equal(r->anomaly_counts[MSX_ANOM_UNKNOWN_FREE], 151);
     assert_int_equal(r->anomaly_counts[MSX_ANOM_UNKNOWN_REALLOC], 1);
@@ -225,7 +211,7 @@ static void test_free_of_address_zero(void **state)
     msf_free(t, 1, 0x1000);
     msf_free(t, 1, 0);
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->anomaly_counts[MSX_ANOM_UNKNOWN_FREE], 2);
     assert_int_equal(r->nanomalies, 2);
     assert_int_equal(r->anomalies[0].addr, 0x1000);
@@ -248,7 +234,7 @@ static void test_address_zero_paired(void **state)
     msf_free(t, 1, 0x3000);
     msf_free(t, 1, 0x5000);
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->anomaly_counts[MSX_ANOM_UNKNOWN_FREE], 3);
     assert_int_equal(anomalies(r), 3);
     assert_int_equal(r->nanomalies, 3);
@@ -275,7 +261,7 @@ static void test_unpaired_allocation_counted(void **state)
     msf_alloc(t, 1, 0xa00, 3000);
     msf_realloc(t, 1, 0xa00, 0x900, 20);    /* onto a live address: waits, never paired */
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->anomaly_counts[MSX_ANOM_LIVE_ALLOC], 2);
     assert_int_equal(r->allocations, 3);
     assert_int_equal(r->reallocs, 2);
@@ -305,7 +291,7 @@ static void test_fork_inherited(void **state)
     msf_free(t, 1, 0x5000);
     msf_realloc(t, 1, 0x6000, 0x7000, 3);
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_true(r->forked);
     assert_int_equal(r->parent_pid, 999);
     assert_int_equal(anomalies(r), 0);
@@ -326,7 +312,7 @@ static void test_dropped(void **state)
     msf_dropped(t, 2, 2);
     msf_set_dropped(t, 5);
     msf_end(t, 1, 1);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->dropped_events, 5);
     assert_int_equal(r->dropped_header, 5);
     assert_int_equal(r->dropped_records, 5);
@@ -338,7 +324,7 @@ static void test_dropped(void **state)
     msf_dropped(t, 1, 3);
     msf_set_dropped(t, 10);   /* the header counts drops no record could hold */
     msf_end(t, 1, 1);
-    r = analyze(t);
+    r = suite_analyze(t);
     assert_int_equal(r->dropped_events, 10);
     msx_report_free(r);
 }
@@ -421,7 +407,7 @@ static void test_peak_snapshot_exact(void **state)
         }
     }
     msf_end(t, 1, time + 1);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->peak_live_bytes, peak);
     msx_bucket by[MSX_HIST_BUCKETS] = { { 0 } };
     uint64_t blocks = 0, largest = 0, leaked = 0, nleaked = 0;
@@ -480,7 +466,7 @@ static void test_process_threads_tasks_metrics(void **state)
     msf_thread_exit(t, 2, "renamed");
     msf_exit_flag(t, 2);
     msf_end(t, 1, 5);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->pid, 501);
     assert_string_equal(r->exe.p, "/bin/prog");
     assert_int_equal(r->nargv, 2);

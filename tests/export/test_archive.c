@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "export.h"
 #include "fixture.h"
+#include "suite.h"
 
 static char *tmpdir, *trace, *archive;
 static size_t trace_len;
@@ -66,15 +67,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The JSON of a report, NUL-terminated. */
-static char *json_of(const msx_report *r)
-{
-    msx_buf b = { 0 };
-    assert_int_equal(msx_render_json(&b, r, NULL), 0);
-    msx_buf_putc(&b, '\0');
-    return b.p;
-}
-
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -91,7 +83,7 @@ static void test_round_trip(void **state)
     assert_true(msx_is_archive(archive));
     assert_false(msx_is_archive(trace));
     assert_int_equal(msx_read_archive(archive, &back, err, sizeof err), 0);
-    char *j1 = json_of(r), *j2 = json_of(back);
+    char *j1 = suite_json(r), *j2 = suite_json(back);
     assert_string_equal(j1, j2);
     free(j1);
     free(j2);

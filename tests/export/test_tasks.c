@@ -15,21 +15,8 @@
 #include "buf.h"
 #include "export.h"
 #include "fixture.h"
+#include "suite.h"
 #include "format.h"
-
-/* Writes the trace, destroys the builder, analyses it. */
-static msx_report *analyze(msf *t)
-{
-    char *path = msf_path(msf_dir, "tasks.msgpack");
-    assert_int_equal(msf_write(t, path), 0);
-    msf_destroy(t);
-    msx_report *r = NULL;
-    char err[512];
-    if (msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err))
-        fail_msg("analysis failed: %s", err);
-    free(path);
-    return r;
-}
 
 /* The listed task of id, or fails. */
 static const msx_task_report *task(const msx_report *r, uint64_t id)
@@ -41,31 +28,12 @@ static const msx_task_report *task(const msx_report *r, uint64_t id)
     return NULL;
 }
 
-/* The JSON of a report, NUL-terminated. */
-static char *json_of(const msx_report *r)
-{
-    msx_buf b = { 0 };
-    assert_int_equal(msx_render_json(&b, r, NULL), 0);
-    msx_buf_putc(&b, '\0');
-    return b.p;
-}
-
-/* A new version-2 trace with threads 1 and 2 started at time 0. */
-static msf *two_threads(void)
-{
-    msf *t = msf_new(4096);
-    msf_set_version(t, 2);
-    msf_thread(t, 1, 101, "one", 3, 0);
-    msf_thread(t, 2, 102, "two", 3, 0);
-    return t;
-}
-
 /* Task A allocates on thread 1; thread 2, in no task, frees one block: the
  * free is A's, and a cross-thread one; the other block stays A's. */
 static void test_freed_by_another_thread(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 1000);
     msf_task_create(t, 1, 1, "A", 0);
     msf_task(t, 1, 1);
@@ -78,7 +46,7 @@ static void test_freed_by_another_thread(void **state)
     msf_alloc(t, 2, 0x9000, 7);  /* task 0: no row */
     msf_end(t, 1, 6000);
     msf_set_end_time(t, 6000);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->problems_total, 0);
     assert_int_equal(r->tasks, 1);
     assert_int_equal(r->ntasklist, 1);
@@ -108,7 +76,7 @@ static void test_freed_by_another_thread(void **state)
 static void test_task_hops_threads(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 100);
     msf_task_create(t, 1, 5, "hop", 0);
     msf_task(t, 1, 5);
@@ -125,7 +93,7 @@ static void test_task_hops_threads(void **state)
     msf_task(t, 2, 0);
     msf_end(t, 1, 500);
     msf_set_end_time(t, 500);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->problems_total, 0);
     const msx_task_report *h = task(r, 5);
     assert_int_equal(h->allocations, 2);
@@ -150,7 +118,7 @@ static void test_task_hops_threads(void **state)
 static void test_nested_tasks(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_task_create(t, 1, 10, "request", 0);
     msf_task_create(t, 1, 11, "parse", 10);
     msf_task_create(t, 1, 12, "lex", 11);
@@ -167,7 +135,7 @@ static void test_nested_tasks(void **state)
     msf_task_end(t, 1, 11);
     msf_task(t, 1, 10);
     msf_end(t, 1, 50);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->tasks, 3);
     const msx_task_report *a = task(r, 10), *b = task(r, 11), *c = task(r, 12);
     assert_int_equal(a->parent, 0);
@@ -195,7 +163,7 @@ static void test_nested_tasks(void **state)
 static void test_resize_in_other_task(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_task(t, 1, 20);
     msf_alloc(t, 1, 0x5000, 100);
     msf_task(t, 1, 0);
@@ -205,7 +173,7 @@ static void test_resize_in_other_task(void **state)
     msf_time(t, 2, 900);
     msf_time(t, 1, 1000);
     msf_end(t, 1, 1000);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     const msx_task_report *a = task(r, 20), *b = task(r, 21);
     assert_int_equal(a->allocations, 1);
     assert_int_equal(a->live_bytes, 0);
@@ -237,7 +205,7 @@ static void test_v1_task_records_only(void **state)
     msf_task(t, 2, 0);
     msf_alloc(t, 2, 0xa000, 5);
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->format_version, 1);
     assert_true(r->chunks > 3);
     assert_int_equal(r->tasks, 2);
@@ -271,7 +239,7 @@ static void test_chunk_header_task(void **state)
     for (uint64_t i = 0; i < 8000; i++)
         msf_alloc(t, 1, 0x100000 + i * 64, 3);
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->damaged_chunks, 1);
     assert_int_equal(r->tasks, 1);
     const msx_task_report *a = task(r, 7);
@@ -300,7 +268,7 @@ static void test_bounds(void **state)
     }
     msf_task(t, 1, 0);
     msf_end(t, 1, 10);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->tasks, 1501);
     assert_int_equal(r->ntasklist, 1000);
     assert_int_equal(r->tasks_omitted, 501);
@@ -320,14 +288,14 @@ static void test_bounds(void **state)
         msf_task(t, k, 9);  /* entered again: counted once */
     }
     msf_end(t, 1, 10);
-    r = analyze(t);
+    r = suite_analyze(t);
     const msx_task_report *w = task(r, 9);
     assert_int_equal(w->nthreads, 40);
     assert_int_equal(w->nlisted, 32);
     for (uint32_t j = 0; j < 32; j++)
         assert_int_equal(w->threads[j], j + 1);
     assert_int_equal(w->allocations, 40);
-    char *j = json_of(r);
+    char *j = suite_json(r);
     assert_non_null(strstr(j, "\"threads\": [1, 2, 3, "));
     assert_non_null(strstr(j, "31, 32], \"threads_omitted\": 8}"));
     free(j);
@@ -338,7 +306,7 @@ static void test_bounds(void **state)
  * blocks are freed once on their thread, once on another. */
 static msx_report *hostile(void)
 {
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_task_create(t, 1, 3, "<b>\"q\"&'</b>", 0);
     msf_task_create(t, 1, 4, "child", 3);
     msf_task(t, 1, 3);
@@ -350,7 +318,7 @@ static msx_report *hostile(void)
     msf_free(t, 2, 0x1000);
     msf_task_end(t, 2, 4);
     msf_end(t, 1, 10);
-    return analyze(t);
+    return suite_analyze(t);
 }
 
 /* The JSON: members as documented, the name escaped. */
@@ -358,7 +326,7 @@ static void test_json(void **state)
 {
     (void)state;
     msx_report *r = hostile();
-    char *j = json_of(r);
+    char *j = suite_json(r);
     assert_non_null(strstr(j, "\"tasks\": [\n    {\"id\": 3, \"name\": "
                               "\"\\u003cb\\u003e\\\"q\\\"\\u0026'\\u003c/b\\u003e\", \"parent\": 0, \"ended\": false, "
                               "\"allocations\": 2, \"reallocs\": 0, \"bytes_allocated\": 80, \"live_bytes\": 0, "
@@ -407,7 +375,7 @@ static void test_archive_round_trip(void **state)
     char err[512];
     assert_int_equal(msx_read_archive(path, &back, err, sizeof err), 0);
     assert_int_equal(back->ntasklist, 2);
-    char *j1 = json_of(r), *j2 = json_of(back);
+    char *j1 = suite_json(r), *j2 = suite_json(back);
     assert_non_null(strstr(j1, "\"name\": \"child\""));
     assert_string_equal(j1, j2);
     free(j1);

@@ -15,21 +15,8 @@
 #include "buf.h"
 #include "export.h"
 #include "fixture.h"
+#include "suite.h"
 #include "format.h"
-
-/* Writes the trace, destroys the builder, analyses it. */
-static msx_report *analyze(msf *t)
-{
-    char *path = msf_path(msf_dir, "vars.msgpack");
-    assert_int_equal(msf_write(t, path), 0);
-    msf_destroy(t);
-    msx_report *r = NULL;
-    char err[512];
-    if (msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err))
-        fail_msg("analysis failed: %s", err);
-    free(path);
-    return r;
-}
 
 /* The listed variable named name, or fails. */
 static const msx_var_report *var(const msx_report *r, const char *name)
@@ -41,20 +28,11 @@ static const msx_var_report *var(const msx_report *r, const char *name)
     return NULL;
 }
 
-static msf *two_threads(void)
-{
-    msf *t = msf_new(4096);
-    msf_set_version(t, 2);
-    msf_thread(t, 1, 101, "one", 3, 0);
-    msf_thread(t, 2, 102, "two", 3, 0);
-    return t;
-}
-
 /* buf: labelled at 64 bytes, grown in place to 128, moved to 256, freed. */
 static void test_resized_moved_freed(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 1000);
     msf_alloc(t, 1, 0x1000, 64);
     msf_var(t, 1, 0x1000, "buf", "char *", "app.c", 10, 0);
@@ -64,7 +42,7 @@ static void test_resized_moved_freed(void **state)
     msf_free(t, 1, 0x5000);
     msf_time(t, 1, 9000);
     msf_end(t, 1, 9000);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->nvars, 1);
     const msx_var_report *x = var(r, "buf");
     assert_string_equal(x->type.p, "char *");
@@ -90,7 +68,7 @@ static void test_resized_moved_freed(void **state)
 static void test_label_on_several_blocks(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 1000);
     msf_alloc(t, 1, 0x2000, 10);
     msf_var(t, 1, 0x2000, "node", "struct node *", "list.c", 42, 0);
@@ -102,7 +80,7 @@ static void test_label_on_several_blocks(void **state)
     msf_time(t, 1, 6000);
     msf_time(t, 2, 6000);
     msf_end(t, 1, 6000);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->nvars, 1);
     const msx_var_report *x = var(r, "node");
     assert_int_equal(x->blocks, 2);
@@ -120,7 +98,7 @@ static void test_label_on_several_blocks(void **state)
 static void test_relabelled(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 1000);
     msf_alloc(t, 1, 0x1000, 100);
     msf_var(t, 1, 0x1000, "first", NULL, NULL, 0, 0);
@@ -131,7 +109,7 @@ static void test_relabelled(void **state)
     msf_free(t, 1, 0x1000);
     msf_time(t, 1, 2000);
     msf_end(t, 1, 2000);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     assert_int_equal(r->nvars, 3);
     assert_string_equal(r->vars[0].name.p, "big");
     const msx_var_report *a = var(r, "first"), *b = var(r, "second");
@@ -150,13 +128,13 @@ static void test_relabelled(void **state)
 static void test_json(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 1000);
     msf_alloc(t, 1, 0x1000, 64);
     msf_var(t, 1, 0x1000, "<b>\"q\"&'</b>", "T", "f.c", 7, 0);
     msf_time(t, 1, 2000);
     msf_end(t, 1, 2000);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     msx_buf b = { 0 };
     assert_int_equal(msx_render_json(&b, r, NULL), 0);
     msx_buf_putc(&b, '\0');
@@ -175,13 +153,13 @@ static void test_json(void **state)
 static void test_html(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 1000);
     msf_alloc(t, 1, 0x1000, 64);
     msf_var(t, 1, 0x1000, "<b>\"q\"&'</b>", "T", "f.c", 7, 0);
     msf_time(t, 1, 2000);
     msf_end(t, 1, 2000);
-    msx_report *r = analyze(t);
+    msx_report *r = suite_analyze(t);
     msx_buf b = { 0 };
     assert_int_equal(msx_render_html(&b, r), 0);
     msx_buf_putc(&b, '\0');
@@ -193,19 +171,11 @@ static void test_html(void **state)
     msx_report_free(r);
 }
 
-static char *json_of(const msx_report *r)
-{
-    msx_buf b = { 0 };
-    assert_int_equal(msx_render_json(&b, r, NULL), 0);
-    msx_buf_putc(&b, '\0');
-    return b.p;
-}
-
 /* The archive keeps the variables: the same JSON comes back. */
 static void test_archive_round_trip(void **state)
 {
     (void)state;
-    msf *t = two_threads();
+    msf *t = suite_two_threads();
     msf_time(t, 1, 1000);
     msf_alloc(t, 1, 0x1000, 64);
     msf_var(t, 1, 0x1000, "one", "int *", "a.c", 3, 0);
@@ -215,7 +185,7 @@ static void test_archive_round_trip(void **state)
     msf_free(t, 1, 0x1000);
     msf_time(t, 1, 2000);
     msf_end(t, 1, 2000);
-    msx_report *r = analyze(t), *back;
+    msx_report *r = suite_analyze(t), *back;
     msx_buf b = { 0 };
     assert_int_equal(msx_render_archive(&b, r), 0);
     char *path = msf_path(msf_dir, "vars.msbin");
@@ -224,7 +194,7 @@ static void test_archive_round_trip(void **state)
     char err[512];
     assert_int_equal(msx_read_archive(path, &back, err, sizeof err), 0);
     assert_int_equal(back->nvars, 2);
-    char *j1 = json_of(r), *j2 = json_of(back);
+    char *j1 = suite_json(r), *j2 = suite_json(back);
     assert_non_null(strstr(j1, "\"name\": \"two\", \"type\": \"\", \"file\": \"\", \"line\": 0, \"blocks\": 1, "
                                "\"bytes_labelled\": 640, \"reallocs\": 1, "));
     assert_string_equal(j1, j2);
