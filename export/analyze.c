@@ -5,6 +5,8 @@
  *   merge.c    the causal merge of threads (FORMAT.md "Merging threads"),
  *              emitting op, block and control events
  *   view_*.c   each view fills one part of the report from those events
+ *   view_snaps.c  the runtime snapshots: the program's own fold
+ *              (format/fold.h), run again up to each SNAPSHOT record's cut
  *
  * This file wires them together and derives what needs all of them (the
  * trace's duration, completeness). */
@@ -82,6 +84,7 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
     if (msx_merge_init(&M, &R, &V) < 0)
         goto done;
     V.vars.labels = &M.labels;
+
     M.progress = progress;
     M.progress_ctx = progress_ctx;
     M.tap = tap;
@@ -100,6 +103,8 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
                            "blocks live at the end of the trace are reported as leaks");
     if (msx_views_finish(&V, end) < 0)
         msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task or variable list");
+    else if (msx_snaps_analyze(&R, r) < 0)
+        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the runtime snapshots");
 
 done:
     msx_merge_free(&M);

@@ -119,6 +119,9 @@ void msx_report_free(msx_report *r)
         free(r->vars[i].file.p);
     }
     free(r->vars);
+    for (uint32_t i = 0; i < r->nsnaps; i++)
+        free(r->snaps[i].tasks);
+    free(r->snaps);
     free(r);
 }
 

@@ -354,6 +354,36 @@ static void json_vars(msx_buf *b, const msx_report *r, const msx_json_limits *li
     msx_buf_printf(b, "  \"variables_omitted\": %llu,\n", (unsigned long long)r->vars_omitted);
 }
 
+/* Appends the "snapshots" array (by id) and "snapshots_omitted"; the
+ * dashboard's limits keep the first max_list. */
+static void json_snaps(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
+{
+    uint32_t n = r->nsnaps;
+    uint64_t omitted = r->snaps_omitted;
+    if (lim->max_list && n > lim->max_list) {
+        omitted += n - lim->max_list;
+        n = lim->max_list;
+    }
+    msx_buf_puts(b, "  \"snapshots\": [");
+    for (uint32_t k = 0; k < n; k++) {
+        const msx_snap_report *x = &r->snaps[k];
+        msx_buf_puts(b, k ? ",\n    {" : "\n    {");
+        kv_u64(b, "id", x->id, false);
+        kv_u64(b, "time_ns", x->time_ns, false);
+        kv_u64(b, "live_bytes", x->live_bytes, false);
+        kv_u64(b, "active_tasks", x->active_tasks, false);
+        msx_buf_puts(b, "\"tasks\": [");
+        for (uint32_t i = 0; i < x->ntasks; i++)
+            msx_buf_printf(b, "%s{\"id\": %llu, \"live_bytes\": %llu}", i ? ", " : "",
+                           (unsigned long long)x->tasks[i].id, (unsigned long long)x->tasks[i].live_bytes);
+        msx_buf_puts(b, "], ");
+        kv_u64(b, "tasks_omitted", x->tasks_omitted, true);
+        msx_buf_puts(b, "}");
+    }
+    msx_buf_puts(b, n ? "\n  ],\n" : "],\n");
+    msx_buf_printf(b, "  \"snapshots_omitted\": %llu,\n", (unsigned long long)omitted);
+}
+
 /* Appends a histogram array (non-empty classes only). */
 static void json_hist(msx_buf *b, const char *name, const char *unit, const char *count, const msx_bucket *h)
 {
@@ -448,6 +478,7 @@ int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
     json_threads(b, r, lim);
     json_tasks(b, r, lim);
     json_vars(b, r, lim);
+    json_snaps(b, r, lim);
 
     msx_buf_puts(b, "  ");
     kv_u64(b, "timeline_bucket_ns", r->timeline_bucket_ns, true);

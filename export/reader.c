@@ -166,6 +166,9 @@ void msx_reader_close(msx_reader *R)
         close(R->fd);
     R->fd = -1;
     free(R->chunks);
+    free(R->snapchunks);
+    R->snapchunks = NULL;
+    R->nsnapchunks = 0;
     R->chunks = NULL;
     R->nchunks = 0;
 }
@@ -336,6 +339,16 @@ int msx_reader_scan(msx_reader *R)
                 r->damaged_chunks++;
             msx_reader_problem(R, k->off, "chunk %llu repeats seq %u of thread %u: chunk skipped",
                                (unsigned long long)k->slot, k->seq, k->thread);
+            R->work_total -= MSF_CHUNK_HEADER_SIZE + (uint64_t)k->present;
+            continue;
+        }
+        if (k->thread == MSF_SNAPSHOT_THREAD && (k->flags & MSF_CF_SNAPSHOTS) && R->version >= 3) {
+            /* the snapshot log (sorted last, by seq): read apart from the threads */
+            msx_chunk *m = realloc(R->snapchunks, (R->nsnapchunks + 1) * sizeof *m);
+            if (!m)
+                return msx_reader_fail(R, -ENOMEM, 0, "out of memory for the snapshot log");
+            R->snapchunks = m;
+            R->snapchunks[R->nsnapchunks++] = *k;
             R->work_total -= MSF_CHUNK_HEADER_SIZE + (uint64_t)k->present;
             continue;
         }

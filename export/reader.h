@@ -52,6 +52,8 @@ typedef struct msx_reader {
     msx_chunk *chunks;         /* sorted by (thread, seq), duplicates dropped */
     uint64_t nchunks;
     uint32_t nthreads;         /* distinct thread serials among the chunks */
+    msx_chunk *snapchunks;     /* the snapshot log's chunks (v3), by seq: not a thread */
+    uint64_t nsnapchunks;
     uint64_t max_time;         /* highest chunk time */
     uint64_t work_total;       /* chunk bytes to decode (progress) */
 
@@ -72,6 +74,10 @@ int msx_reader_scan(msx_reader *R);
  * I/O error) is damage: reported, c->present and the return value cut to
  * what was read. Returns -ENOMEM (and a fatal error) if the buffer cannot grow. */
 long msx_reader_load(msx_reader *R, msx_chunk *c, uint8_t **buf, size_t *cap);
+/* The runtime snapshots of the trace (view_snaps.c): reads the snapshot log
+ * and runs the snapshot fold (format/fold.h) up to each SNAPSHOT record's
+ * cut, into r->snaps. Returns 0 or -ENOMEM (damage is reported). */
+int msx_snaps_analyze(msx_reader *R, msx_report *r);
 /* Closes the file and frees the index. Safe to call twice. */
 void msx_reader_close(msx_reader *R);
 

@@ -19,8 +19,10 @@ enum {
     MSX_MAX_ANOMALIES = 100, /* anomalies listed (all are counted) */
     MSX_MAX_PROBLEMS = 64,   /* damage messages kept (all are counted) */
     MSX_MAX_METRICS = 16,    /* METRIC names kept */
-    MSX_MAX_TASKS = 1000,
-    MSX_MAX_VARS = 1000,     /* variables listed, those with the highest peak (all are counted) */    /* tasks listed, those with most bytes allocated (all are counted) */
+    MSX_MAX_TASKS = 1000,    /* tasks listed, those with most bytes allocated (all are counted) */
+    MSX_MAX_VARS = 1000,     /* variables listed, those with the highest peak (all are counted) */
+    MSX_MAX_SNAPS = 10000,   /* runtime snapshots reported, the first by id (all are counted) */
+    MSX_MAX_SNAP_TASKS = 64, /* tasks listed per snapshot, those with most live bytes */
     MSX_TASK_THREADS = 32,   /* threads listed per task (all are counted) */
 };
 
@@ -137,6 +139,22 @@ typedef struct msx_var_report {
     uint64_t last_time_ns;       /* its last event */
 } msx_var_report;
 
+/* A runtime snapshot (SNAPSHOT record, view_snaps.c): what was live at its
+ * cut, computed from the trace as memscope_snapshot_take computed it in the
+ * program. */
+typedef struct msx_snap_task {
+    uint64_t id, live_bytes;
+} msx_snap_task;
+
+typedef struct msx_snap_report {
+    uint64_t id, time_ns;
+    uint64_t live_bytes;         /* blocks allocated in the cut and not freed in it */
+    uint64_t active_tasks;       /* created in the cut and not ended in it */
+    uint32_t ntasks;             /* tasks with live bytes (the MSX_MAX_SNAP_TASKS most), by id */
+    msx_snap_task *tasks;
+    uint64_t tasks_omitted;
+} msx_snap_report;
+
 /* A METRIC value: the last one seen and the highest. */
 typedef struct msx_metric {
     msx_str name;
@@ -206,6 +224,11 @@ typedef struct msx_report {
     uint32_t nvars;
     msx_var_report *vars;
     uint64_t vars_omitted;
+
+    /* -- runtime snapshots, by id (the first MSX_MAX_SNAPS) -- */
+    uint32_t nsnaps;
+    msx_snap_report *snaps;
+    uint64_t snaps_omitted;
 
     /* -- timeline -- */
     uint64_t timeline_bucket_ns;

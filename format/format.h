@@ -2,7 +2,7 @@
  *
  * Every constant of the format lives here: the writer (tracking/), the
  * readers (export/, the tests' own decoder) and the test fixtures include this
- * header and nothing else for them. It holds no code beyond two inline
+ * header and nothing else for them. It holds no code beyond small inline
  * helpers of the head encoding, and includes only <stdint.h>, <stddef.h> and
  * <stdatomic.h>.
  *
@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* Versions: the writer writes MSF_VERSION; readers read 1 .. MSF_VERSION. */
-#define MSF_VERSION 2u
+#define MSF_VERSION 3u
 #define MSF_VERSION_MIN 1u
 
 #define MSF_MAGIC "MEMSCOPE"            /* file header, 8 bytes, no NUL */
@@ -97,7 +97,12 @@ enum {
 /* Chunk flags. */
 enum {
     MSF_CF_THREAD_EXITED = 1u << 0, /* the thread exited after this chunk */
+    MSF_CF_SNAPSHOTS = 1u << 2,     /* v3: a chunk of the snapshot log (thread MSF_SNAPSHOT_THREAD) */
 };
+
+/* v3: the thread serial of the snapshot log's chunks: SNAPSHOT records only,
+ * written by memscope_snapshot_take, not a thread of the program. */
+#define MSF_SNAPSHOT_THREAD 0xffffffffu
 
 /* Record kinds: the low 3 bits of a record head. */
 enum {
@@ -130,7 +135,17 @@ enum {
     MSF_R_VAR = 14,         /* map {addr, name, type, file, line, size, value} */
     MSF_R_SCOPE_ENTER = 15, /* map {id, name, file, line} */
     MSF_R_SCOPE_LEAVE = 16, /* map {id} */
+    /* version 3 */
+    MSF_R_SNAPSHOT = 17,    /* map {id, time, cut}: cut is an array of [thread, pos] */
 };
+
+/* A position in a thread's stream (SNAPSHOT cuts): chunk seq << 32 | payload
+ * bytes up to the end of a record. A record is in a cut [thread, pos] when
+ * the position of its end is at most pos. */
+static inline uint64_t msf_pos(uint32_t seq, uint32_t end)
+{
+    return (uint64_t)seq << 32 | end;
+}
 
 /* Map keys of control records. */
 #define MSF_KEY_TID "tid"
@@ -156,6 +171,7 @@ enum {
 #define MSF_KEY_SIZE "size"
 #define MSF_KEY_VALUE "value"
 #define MSF_KEY_THREADS "threads"
+#define MSF_KEY_CUT "cut"
 
 /* METRIC keys: process-wide measurements, bytes or counts. */
 #define MSF_M_RSS "rss"                 /* resident set, bytes (/proc/self/statm) */

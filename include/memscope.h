@@ -21,7 +21,7 @@ extern "C" {
 #define MEMSCOPE_VERSION_MINOR 1
 #define MEMSCOPE_VERSION_PATCH 0
 /* The trace format version this library writes (docs/FORMAT.md). */
-#define MEMSCOPE_FORMAT_VERSION 1
+#define MEMSCOPE_FORMAT_VERSION 3
 
 /* "MAJOR.MINOR.PATCH" of the library actually linked. */
 const char *memscope_version(void);
@@ -72,6 +72,24 @@ int memscope_task_end(uint64_t task);
 int memscope_track_var(const void *addr, const char *name, const char *type, const char *file, int line);
 #define MEMSCOPE_TRACK(var) memscope_track_var((var), #var, NULL, __FILE__, __LINE__)
 #define MEMSCOPE_TRACK_TYPED(var, type) memscope_track_var((var), #var, #type, __FILE__, __LINE__)
+
+/* Runtime snapshot: what is live now, computed in the program from its own
+ * trace (full mode), incrementally: a snapshot costs time in proportion to
+ * the events recorded since the previous one. Each snapshot is also written
+ * to the trace, so that the report's snapshots[] gives the same figures for
+ * the same moment (docs/FORMAT.md "Snapshots").
+ *
+ * memscope_snapshot_take returns NULL with errno ENOENT when nothing is
+ * traced (MEMSCOPE_MODE=off, or no trace could be made), or ENOMEM. The
+ * queries take NULL (they return 0). Release each snapshot once. */
+typedef struct memscope_snapshot memscope_snapshot_t;
+memscope_snapshot_t *memscope_snapshot_take(void);
+uint64_t memscope_snapshot_live_bytes(const memscope_snapshot_t *s);       /* all live blocks */
+uint64_t memscope_snapshot_task_live_bytes(const memscope_snapshot_t *s, uint64_t task); /* blocks born in task */
+size_t memscope_snapshot_active_tasks(const memscope_snapshot_t *s);      /* created, not ended */
+uint64_t memscope_snapshot_id(const memscope_snapshot_t *s);              /* 1, 2, ... in the process */
+uint64_t memscope_snapshot_time_ns(const memscope_snapshot_t *s);         /* ns since the trace started */
+void memscope_snapshot_release(memscope_snapshot_t *s);
 
 #ifdef __cplusplus
 }

@@ -315,6 +315,11 @@ void ms_stream_set_end(uint64_t time_ns)
         atomic_store_explicit(&stream.hdr->end_time_ns, time_ns, memory_order_release);
 }
 
+int ms_stream_fd(void)
+{
+    return stream.hdr ? stream.fd : -1;
+}
+
 const char *ms_stream_path(void)
 {
     return stream.hdr ? stream.path : "";
