@@ -233,18 +233,21 @@ class AsyncShowcase(ExampleCase, unittest.TestCase):
     def test_work_blocks_freed_on_the_loop(self):
         p = self.printed()
         tasks = self.tasks_by_name()
-        body = 0
+        work = [tasks["work-%d" % n] for n in range(p["requests"])]
+        for w in work:
+            self.assertGreater(w["reallocs"], 0, w)  # the body grows
+            self.assertEqual(w["live_bytes"], 0, w)
         for n in range(p["requests"]):
-            work = tasks["work-%d" % n]
-            # every block the work made is freed: the headers on its pool
-            # thread, the body on the loop thread
-            self.assertEqual(work["frees"], work["allocations"], work)
-            self.assertGreaterEqual(work["cross_thread_frees"], 1, work)
-            self.assertGreater(work["reallocs"], 0, work)
-            body += work["bytes_allocated"]
             self.assertEqual(tasks["request-%d" % n]["allocations"], 2)  # the request and its text
-            self.assertEqual(tasks["request-%d" % n]["frees"], 2)
-        self.assertGreaterEqual(body, p["body_bytes"] + p["requests"])
+        # Every block a work made is freed: the headers on its pool thread,
+        # the body on the loop thread (at least one cross-thread free per
+        # work). Which block a free pairs with is the merge's estimate when
+        # threads hand an address back and forth inside overlapping TIME
+        # windows (FORMAT.md "Merging threads"), so per task the frees can
+        # move between tasks: they are checked summed up.
+        self.assertEqual(sum(w["frees"] for w in work), sum(w["allocations"] for w in work))
+        self.assertGreaterEqual(sum(w["cross_thread_frees"] for w in work), p["requests"])
+        self.assertGreaterEqual(sum(w["bytes_allocated"] for w in work), p["body_bytes"] + p["requests"])
         head = sum(tasks["respond-%d" % n]["bytes_allocated"] for n in range(p["requests"]))
         self.assertGreaterEqual(head, p["head_bytes"])
 
@@ -291,10 +294,14 @@ class Enhanced30Threads(ExampleCase, unittest.TestCase):
             self.assertEqual(len(t["threads"]), 4, name)
             self.assertEqual(t["allocations"] + t["reallocs"], j["blocks"], name)
             self.assertEqual(t["bytes_allocated"], j["bytes"], name)
-            self.assertEqual(t["frees"], t["allocations"], name)
             self.assertEqual(t["live_bytes"], 0, name)
             self.assertGreater(t["cross_thread_frees"], 0, name)
         self.assertTrue(any(len(t["threads"]) > 1 for t in tasks.values()))
+        # every block of every job is freed; which job's block a free pairs
+        # with can be the merge's estimate (see AsyncShowcase), so the frees
+        # are checked summed up
+        self.assertEqual(sum(t["frees"] for t in tasks.values()),
+                         sum(t["allocations"] for t in tasks.values()))
 
     def test_thread_totals_match_tasks(self):
         # every allocation of a stage thread is made inside a job's task
