@@ -8,7 +8,7 @@
  * worker drains its inbox as it goes, checks each received block's contents
  * and frees it there: the report's cross-thread frees are those. Once every
  * worker has churned (a barrier), each drains what is left in its inbox and
- * frees its ring and its buffer, so nothing leaks.
+ * frees its ring and its buffer: no block a worker allocated is left at exit.
  *
  * The program prints what it did per thread; the report must say the same
  * (tests/examples checks it). Run it from the build tree:

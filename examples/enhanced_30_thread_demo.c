@@ -8,8 +8,9 @@
  * the word counts out and free everything the job allocated on the other
  * threads. Every stage enters the job's task around its work
  * (memscope_task_enter/leave), so each job runs on four threads: main, one
- * load, one index and one store thread (route() spreads the jobs evenly). The report's
- * hybrid view joins them: bytes per thread and task, which task ran where.
+ * load, one index and one store thread (route() gives each thread ten jobs).
+ * The report's hybrid view joins them: bytes per thread and task, which task
+ * ran where.
  *
  * With -v the program prints, per job, the threads that ran it and the
  * blocks and bytes it asked for (tests/examples compares them with the
