@@ -1,6 +1,7 @@
 #!/bin/sh
 # The two-minute tour: installs what is missing, builds, runs the basic example
-# under memscope, and says where its trace and reports are.
+# under memscope, says where its trace and reports are, and how to run the
+# other examples.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -24,3 +25,10 @@ for f in "$out/basic_usage.json" "$out/basic_usage.html"; do
 done
 echo
 echo "Open $out/basic_usage.html in a browser; it needs no network."
+echo
+echo "The other examples (README, \"The examples\") run the same way:"
+for ex in complex_multithread_showcase comprehensive_async_showcase enhanced_30_thread_demo; do
+    if [ -x "build/examples/$ex" ]; then
+        echo "    MEMSCOPE_OUTPUT=$out MEMSCOPE_AUTO_EXPORT=json,html ./build/examples/$ex"
+    fi
+done

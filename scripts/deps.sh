@@ -5,11 +5,13 @@
 # Run as root (or with sudo available). Idempotent and quiet when all is there.
 set -eu
 
-# The last two lines: the real programs of the `real` test suite (tests/real)
-# and valgrind, whose allocation counts that suite compares with the traces'
-# (and which memchecks the tool); clang for the fuzz build; cppcheck.
+# libuv for the event-loop example (examples/comprehensive_async_showcase.c,
+# built only when meson finds it). The last two lines: the real programs of
+# the `real` test suite (tests/real) and valgrind, whose allocation counts that
+# suite compares with the traces' (and which memchecks the tool); clang for
+# the fuzz build; cppcheck.
 PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
-libjemalloc-dev libmsgpack-dev libcmocka-dev \
+libjemalloc-dev libmsgpack-dev libcmocka-dev libuv1-dev \
 sqlite3 python3 python3-jsonschema \
 git redis-server redis-tools valgrind \
 clang libclang-rt-14-dev cppcheck"
