@@ -119,6 +119,11 @@ void msx_report_free(msx_report *r)
         free(r->vars[i].file.p);
     }
     free(r->vars);
+    free(r->hybrid.cells);
+    for (uint32_t i = 0; i < r->hybrid.nlanes; i++)
+        free(r->hybrid.lanes[i].spans);
+    free(r->hybrid.by_thread);
+    free(r->hybrid.by_task);
     free(r);
 }
 
