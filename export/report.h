@@ -167,7 +167,7 @@ typedef struct msx_hybrid_lane {
  * task their block was born in; 0: none). */
 typedef struct msx_hybrid_vars {
     uint64_t id;                 /* thread serial, or task id */
-    uint64_t variables;          /* distinct labels that named its blocks */
+    uint64_t variables;          /* distinct labels its blocks carried */
     uint64_t blocks;             /* labellings (as variables[].blocks counts them) */
     uint64_t bytes_labelled;
     uint64_t live_blocks;        /* its labelled blocks live at the end */

@@ -171,7 +171,9 @@ static void pair_add(msx_view_hybrid *v, uint64_t label, uint64_t ci)
 
 /* Follows labelled blocks by cell, as view_vars.c follows them by label: a
  * labelling counts once in blocks and bytes (a relabel too: it leaves the
- * block where it is), the live figures follow the block. */
+ * block where it is), the live figures follow the block, and a cell's
+ * labels are those its blocks carried at any time (a realloc by another
+ * thread or task carries the block and its label there). */
 void msx_view_hybrid_var_block(msx_view_hybrid *v, const msx_block_ev *e)
 {
     msx_hy_cell *c;
@@ -197,12 +199,14 @@ void msx_view_hybrid_var_block(msx_view_hybrid *v, const msx_block_ev *e)
         if ((c = cell_of(v, &e->blk))) {
             c->vlive_blocks++;
             c->vlive += e->blk.size;
+            pair_add(v, e->blk.keys.var, (uint64_t)(c - v->c));
         }
         break;
     case MSX_BEV_BORN:  /* a labelled block moved by a realloc */
         if (e->blk.keys.var && (c = cell_of(v, &e->blk))) {
             c->vlive_blocks++;
             c->vlive += e->blk.size;
+            pair_add(v, e->blk.keys.var, (uint64_t)(c - v->c));
         }
         break;
     case MSX_BEV_FREED:
