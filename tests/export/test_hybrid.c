@@ -167,6 +167,30 @@ static void test_matrix_task_hops_threads(void **state)
     msx_report_free(r);
 }
 
+/* A realloc in place by another thread in another task: the block moves to
+ * that thread's and task's cell, its old cell keeps nothing live. */
+static void test_resize_in_another_task(void **state)
+{
+    (void)state;
+    msf *t = suite_two_threads();
+    msf_task(t, 1, 20);
+    msf_alloc(t, 1, 0x5000, 100);
+    msf_task(t, 1, 0);
+    msf_time(t, 2, 300);
+    msf_task(t, 2, 21);
+    msf_realloc(t, 2, 0x5000, 0x5000, 40);
+    msf_time(t, 2, 900);
+    msf_time(t, 1, 1000);
+    msf_end(t, 1, 1000);
+    msx_report *r = suite_analyze(t);
+    expect_cell(r, 0, 1, 1, 100, 0);  /* thread 1 in task 20 */
+    expect_cell(r, 1, 2, 1, 40, 40);  /* thread 2 in task 21 */
+    expect_cell(r, 0, 0, 0, 0, 0);
+    expect_cell(r, 1, 0, 0, 0, 0);
+    expect_sums(r);
+    msx_report_free(r);
+}
+
 /* No task at all: one column, the threads' own figures; no lanes. */
 static void test_no_tasks(void **state)
 {
@@ -448,6 +472,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matrix_task_hops_threads),
+        cmocka_unit_test(test_resize_in_another_task),
         cmocka_unit_test(test_no_tasks),
         cmocka_unit_test(test_spans),
         cmocka_unit_test(test_bounds),
