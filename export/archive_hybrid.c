@@ -193,11 +193,11 @@ int msx_archive_get_hybrid(const msx_obj *root, msx_report *r, const char **bad)
         return -EINVAL;
     size_t ncells = (size_t)msx_hybrid_nrows(h) * msx_hybrid_ncols(h);
     const msx_obj *cells = list_of(m, "cells", ncells, 3, bad);
-    if (*bad || (cells ? cells->n : 0) != (h->ncols ? ncells : 0)) {
+    if (*bad || (cells ? cells->n : 0) != ncells) {  /* the JSON reads every cell of the shape */
         *bad = "cells";
         return -EINVAL;
     }
-    if (cells && cells->n) {
+    if (ncells) {
         if (!(h->cells = calloc(ncells, sizeof *h->cells)))
             return -ENOMEM;
         for (size_t i = 0; i < ncells; i++) {

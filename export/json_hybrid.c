@@ -8,7 +8,7 @@
 /* Appends `"name": [[...], ...]`, one field of every cell, row by row. */
 static void matrix(msx_buf *b, const char *name, const msx_hybrid_report *h, size_t field)
 {
-    uint32_t nr = msx_hybrid_nrows(h), nc = msx_hybrid_ncols(h);
+    uint32_t nr = h->cells ? msx_hybrid_nrows(h) : 0, nc = msx_hybrid_ncols(h);
     msx_buf_printf(b, ",\n    \"%s\": [", name);
     for (uint32_t i = 0; i < nr; i++) {
         msx_buf_puts(b, i ? ",\n      [" : "\n      [");

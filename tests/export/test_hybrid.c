@@ -4,6 +4,7 @@
  * per thread (chunk headers, nesting, thread end, the cap); labelled blocks
  * by thread and by task; the JSON, the archive round trip, names escaped in
  * the page. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -468,6 +469,28 @@ static void test_archive_round_trip(void **state)
     free(path);
 }
 
+/* An archive whose matrix lacks its cells is refused, not read past. */
+static void test_archive_without_cells(void **state)
+{
+    (void)state;
+    msx_report *r = hopping("A"), *back = NULL;
+    free(r->hybrid.cells);
+    r->hybrid.cells = NULL;  /* packs "cells": [] beside two rows, no listed column and an "other" one */
+    r->hybrid.ncols = 0;
+    r->hybrid.cols_other = 3;
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_archive(&b, r), 0);
+    char *path = msf_path(msf_dir, "nocells.msbin");
+    assert_int_equal(msx_write_file(path, b.p, b.len, 0600), 0);
+    msx_buf_free(&b);
+    char err[512];
+    assert_int_equal(msx_read_archive(path, &back, err, sizeof err), -EINVAL);
+    assert_null(back);
+    assert_non_null(strstr(err, "bad \"cells\""));
+    msx_report_free(r);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_html_hostile_name),
         cmocka_unit_test(test_archive_round_trip),
+        cmocka_unit_test(test_archive_without_cells),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
