@@ -356,7 +356,8 @@ async function checkPair(chromium, html, jsonPath, args) {
     });
     ctx.on("request", function (r) { if (r.url() !== url && !requests.includes(r.url())) requests.push(r.url()); });
     const page = await ctx.newPage();
-    page.setDefaultTimeout(5000);  /* a bar that is not drawn fails at once, not after 30 s */
+    page.setDefaultTimeout(15000);  /* a bar that is not drawn fails soon, not after 30 s */
+    page.setDefaultNavigationTimeout(120000);  /* a loaded machine (the sanitizer builds beside) */
     page.on("console", function (m) { if (m.type() === "error" || m.type() === "warning") errors.push(m.type() + ": " + m.text()); });
     page.on("pageerror", function (e) { errors.push("page error: " + e.message); });
     await page.goto(url, { waitUntil: "load" });
