@@ -160,7 +160,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     hdr[8] = ARCHIVE_VERSION;  /* u32 little-endian version, then u32 flags = 0 */
     msx_buf_put(b, hdr, sizeof hdr);
 
-    msx_pk_map(b, 13);
+    msx_pk_map(b, 14);
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
@@ -263,6 +263,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
 
     pk_tasks(b, r);
     pk_vars(b, r);
+    msx_archive_pack_hybrid(b, r);
 
     pk_key(b, "timeline");
     msx_pk_array(b, 2);
@@ -777,6 +778,14 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
                 get_tasks(&R, &root);
             if (!R.err)
                 get_vars(&R, &root);
+            if (!R.err) {
+                const char *what = NULL;
+                int hrc = msx_archive_get_hybrid(&root, R.r, &what);
+                if (hrc == -ENOMEM)
+                    oom(&R);
+                else if (hrc < 0)
+                    bad(&R, what);
+            }
             if (!R.err)
                 get_rest(&R, &root);
         }

@@ -122,6 +122,11 @@ void msx_report_free(msx_report *r)
     for (uint32_t i = 0; i < r->nsnaps; i++)
         free(r->snaps[i].tasks);
     free(r->snaps);
+    free(r->hybrid.cells);
+    for (uint32_t i = 0; i < r->hybrid.nlanes; i++)
+        free(r->hybrid.lanes[i].spans);
+    free(r->hybrid.by_thread);
+    free(r->hybrid.by_task);
     free(r);
 }
 

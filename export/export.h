@@ -44,10 +44,20 @@ typedef struct msx_buf {
  * an HTML <script> element: '<', '>', '&', U+2028 and U+2029 are escaped.
  * Returns 0 or -ENOMEM. */
 int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim);
+/* Appends the report's "hybrid" member (json_hybrid.c; called by
+ * msx_render_json), ending with a comma and a newline. */
+void msx_json_hybrid(msx_buf *b, const msx_report *r);
 /* Appends the self-contained HTML dashboard to b. Returns 0 or -ENOMEM. */
 int msx_render_html(msx_buf *b, const msx_report *r);
 /* Appends the binary archive (docs/ARCHIVE.md) to b. Returns 0 or -ENOMEM. */
 int msx_render_archive(msx_buf *b, const msx_report *r);
+
+/* The archive's "hybrid" member (archive_hybrid.c, called by archive.c):
+ * packs key and value; reads it from the body map into r (absent: none).
+ * The reader returns 0, -ENOMEM, or -EINVAL with the bad field in *bad. */
+struct msx_obj;
+void msx_archive_pack_hybrid(msx_buf *b, const msx_report *r);
+int msx_archive_get_hybrid(const struct msx_obj *root, msx_report *r, const char **bad);
 
 /* True if the file at path starts with the archive magic. */
 int msx_is_archive(const char *path);

@@ -479,6 +479,7 @@ int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
     json_tasks(b, r, lim);
     json_vars(b, r, lim);
     json_snaps(b, r, lim);
+    msx_json_hybrid(b, r);
 
     msx_buf_puts(b, "  ");
     kv_u64(b, "timeline_bucket_ns", r->timeline_bucket_ns, true);

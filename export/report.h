@@ -24,6 +24,10 @@ enum {
     MSX_MAX_SNAPS = 10000,   /* runtime snapshots reported, the first by id (all are counted) */
     MSX_MAX_SNAP_TASKS = 64, /* tasks listed per snapshot, those with most live bytes */
     MSX_TASK_THREADS = 32,   /* threads listed per task (all are counted) */
+    MSX_HYBRID_THREADS = 32, /* hybrid matrix rows and lanes: the threads that allocated most (the rest: one row) */
+    MSX_HYBRID_TASKS = 128,  /* hybrid matrix columns besides "no task": the tasks that allocated most (the rest: one) */
+    MSX_HYBRID_SPANS = 256,  /* task spans kept per lane: the first ones (the rest are counted) */
+    MSX_HYBRID_VAR_ROWS = 1000, /* rows of variables by thread, by task: the lowest ids (the rest are counted) */
 };
 
 /* A byte string copied from the trace: raw bytes, any content, NUL-terminated
@@ -154,6 +158,60 @@ typedef struct msx_snap_report {
     msx_snap_task *tasks;
     uint64_t tasks_omitted;
 } msx_snap_report;
+/* The hybrid view (view_hybrid.c): threads, tasks and variables joined.
+ * One cell of the thread x task matrix: what a thread did while a task was
+ * current on it (task 0: none). */
+typedef struct msx_hybrid_cell {
+    uint64_t allocations;        /* ALLOC and REALLOC events */
+    uint64_t bytes;              /* their sizes (new sizes for reallocs) */
+    uint64_t live_bytes;         /* of the blocks born there, live at the end */
+} msx_hybrid_cell;
+
+/* A task current on a thread over [start_ns, end_ns). */
+typedef struct msx_hybrid_span {
+    uint64_t task, start_ns, end_ns;
+} msx_hybrid_span;
+
+/* One thread's task spans, in time order. */
+typedef struct msx_hybrid_lane {
+    uint32_t thread;             /* serial */
+    uint32_t nspans;             /* at most MSX_HYBRID_SPANS: the first ones */
+    uint64_t spans_omitted;      /* its later spans */
+    msx_hybrid_span *spans;
+} msx_hybrid_lane;
+
+/* Labelled blocks of one thread (by allocating thread) or one task (the
+ * task their block was born in; 0: none). */
+typedef struct msx_hybrid_vars {
+    uint64_t id;                 /* thread serial, or task id */
+    uint64_t variables;          /* distinct labels its blocks carried */
+    uint64_t blocks;             /* labellings (as variables[].blocks counts them) */
+    uint64_t bytes_labelled;
+    uint64_t live_blocks;        /* its labelled blocks live at the end */
+    uint64_t live_bytes;
+} msx_hybrid_vars;
+
+typedef struct msx_hybrid_report {
+    uint32_t nrows;              /* listed threads, by id */
+    uint32_t rows[MSX_HYBRID_THREADS];
+    uint64_t rows_other;         /* threads folded into one more row (0: no such row) */
+    uint32_t ncols;              /* listed tasks, by id; cols[0] is 0, "no task" */
+    uint64_t cols[MSX_HYBRID_TASKS + 1];
+    uint64_t cols_other;         /* tasks folded into one more column (0: no such column) */
+    msx_hybrid_cell *cells;      /* row-major, (nrows + (rows_other > 0)) x (ncols + (cols_other > 0)) */
+    uint32_t nlanes;             /* the listed threads that ran a task, by id */
+    msx_hybrid_lane lanes[MSX_HYBRID_THREADS];
+    uint64_t lanes_omitted;      /* threads that ran a task and have no lane */
+    uint64_t lane_spans_omitted; /* their spans */
+    uint32_t nby_thread, nby_task;
+    msx_hybrid_vars *by_thread;  /* threads with labelled blocks, by serial */
+    msx_hybrid_vars *by_task;    /* tasks with labelled blocks, by id */
+    uint64_t by_thread_omitted, by_task_omitted;
+} msx_hybrid_report;
+
+/* Rows and columns of the hybrid matrix. */
+static inline uint32_t msx_hybrid_nrows(const msx_hybrid_report *h) { return h->nrows + (h->rows_other > 0); }
+static inline uint32_t msx_hybrid_ncols(const msx_hybrid_report *h) { return h->ncols + (h->cols_other > 0); }
 
 /* A METRIC value: the last one seen and the highest. */
 typedef struct msx_metric {
@@ -256,6 +314,9 @@ typedef struct msx_report {
     uint64_t forced_merges;       /* times every thread waited and the earliest was forced on */
     uint32_t nanomalies;
     msx_anomaly anomalies[MSX_MAX_ANOMALIES];
+
+    /* -- hybrid: threads x tasks, task spans, variables by thread and task -- */
+    msx_hybrid_report hybrid;
 } msx_report;
 
 /* Frees everything a report owns, including the report itself. NULL is fine. */

@@ -24,7 +24,9 @@
  *   view_leaks.c    blocks live at the end
  *   view_peak.c     the peak and the exact snapshot of what was live then
  *   view_tasks.c    per-task figures, the distinct task ids
- *   view_process.c  process, metrics, fork, end, dropped records */
+ *   view_process.c  process, metrics, fork, end, dropped records
+ *   view_hybrid.c   the thread x task matrix, task spans per thread,
+ *                   labelled blocks by thread and by task */
 #ifndef MSX_VIEWS_H
 #define MSX_VIEWS_H
 
@@ -245,6 +247,47 @@ typedef struct msx_view_vars {
     uint64_t n;                /* ids seen (0: no VAR record took effect) */
 } msx_view_vars;
 
+/* view_hybrid.c: one cell per (task, thread index) pair seen with a
+ * non-zero task, or holding a labelled block (task 0 too). */
+typedef struct msx_hy_cell {
+    uint64_t task;
+    uint32_t thread;           /* thread index */
+    uint64_t allocations, bytes, live;          /* task != 0 only (task 0's are derived at the finish) */
+    uint64_t vblocks, vbytes, vlive_blocks, vlive;  /* labelled blocks */
+} msx_hy_cell;
+
+/* A thread's current task and its spans so far. */
+typedef struct msx_hy_thread {
+    uint64_t task;             /* current task (0: none) */
+    uint64_t since;            /* when it became current */
+    uint32_t cell;             /* index + 1 of the cell (task, thread), 0 if task is 0 */
+    uint32_t nspans, cap;
+    msx_hybrid_span *spans;    /* the first MSX_HYBRID_SPANS */
+    uint64_t omitted;          /* spans after those */
+} msx_hy_thread;
+
+/* A (label, cell index) pair: a label named a block of that cell. */
+typedef struct msx_hy_pair {
+    uint64_t label;            /* 0: empty slot */
+    uint64_t cell;
+} msx_hy_pair;
+
+/* view_hybrid.c. Cells sit in c[0..n), indexed by slot[] (open addressing
+ * on (task, thread), holding index + 1). th[] is allocated with the first
+ * task or label seen: the dispatch calls this view only from the tasks and
+ * variables branches, so a trace with neither pays nothing. */
+typedef struct msx_view_hybrid {
+    msx_report *r;
+    uint32_t nthreads;
+    msx_hy_thread *th;
+    msx_hy_cell *c;
+    uint32_t n, cap;
+    uint32_t *slot;
+    uint64_t slot_cap;         /* power of two (0 before the first cell) */
+    msx_hy_pair *pairs;        /* open addressing, at most half full */
+    uint64_t npairs, pairs_cap;
+} msx_view_hybrid;
+
 /* All views. */
 typedef struct msx_views {
     msx_view_totals totals;
@@ -255,6 +298,7 @@ typedef struct msx_views {
     msx_view_process process;
     msx_view_tasks tasks;
     msx_view_vars vars;
+    msx_view_hybrid hybrid;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -296,6 +340,14 @@ void msx_view_vars_block(msx_view_vars *v, const msx_block_ev *e);
 int msx_view_vars_finish(msx_view_vars *v);
 void msx_view_vars_free(msx_view_vars *v);
 
+void msx_view_hybrid_init(msx_view_hybrid *v, msx_report *r, const msx_reader *R);
+void msx_view_hybrid_op(msx_view_hybrid *v, const msx_op_ev *e);
+void msx_view_hybrid_task_block(msx_view_hybrid *v, const msx_block_ev *e);
+void msx_view_hybrid_var_block(msx_view_hybrid *v, const msx_block_ev *e);
+int msx_view_hybrid_control(msx_view_hybrid *v, const msx_ctl_ev *e);
+int msx_view_hybrid_finish(msx_view_hybrid *v);  /* after the threads and tasks are final */
+void msx_view_hybrid_free(msx_view_hybrid *v);
+
 void msx_view_process_init(msx_view_process *v, msx_report *r);
 int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
 void msx_view_process_finish(msx_view_process *v);
@@ -320,8 +372,10 @@ static inline void msx_views_op(msx_views *V, const msx_op_ev *e)
     msx_view_totals_op(&V->totals, e);
     msx_view_threads_op(&V->threads, e);
     msx_view_sizes_op(&V->sizes, e);
-    if (__builtin_expect(V->tasks.cur != NULL, 0) && V->tasks.cur[e->actor])
+    if (__builtin_expect(V->tasks.cur != NULL, 0) && V->tasks.cur[e->actor]) {
         msx_view_tasks_op(&V->tasks, e);
+        msx_view_hybrid_op(&V->hybrid, e);
+    }
 }
 
 /* Hands a block event to every view that follows blocks. */
@@ -331,12 +385,16 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
     msx_view_threads_block(&V->threads, e);
     msx_view_sizes_block(&V->sizes, e);
     msx_view_peak_block(&V->peak, e);
-    if (__builtin_expect(V->tasks.cur != NULL, 0))
+    if (__builtin_expect(V->tasks.cur != NULL, 0)) {
         msx_view_tasks_block(&V->tasks, e);
+        msx_view_hybrid_task_block(&V->hybrid, e);
+    }
     if (e->kind == MSX_BEV_SURVIVED)
         msx_view_leaks_block(&V->leaks, e);
-    if (__builtin_expect(V->vars.n != 0 || e->kind == MSX_BEV_LABELED, 0))
+    if (__builtin_expect(V->vars.n != 0 || e->kind == MSX_BEV_LABELED, 0)) {
         msx_view_vars_block(&V->vars, e);
+        msx_view_hybrid_var_block(&V->hybrid, e);
+    }
 }
 
 #endif /* MSX_VIEWS_H */

@@ -2,7 +2,7 @@
  * the script tests and for measuring the export speed.
  *
  *   gen_trace OUT [--threads N] [--events N] [--seed S] [--live N]
- *                 [--hostile] [--no-end]
+ *                 [--hostile] [--no-end] [--tasks N] [--vars]
  *
  * Threads allocate, free (often blocks of other threads), and realloc in one
  * global order with increasing time; each thread writes a TIME record every
@@ -12,7 +12,11 @@
  * when a thread holds more than 64). It prints the true totals as JSON
  * on stdout so that a test can compare them with the report. --hostile names
  * threads and arguments with markup, quotes, control characters and invalid
- * UTF-8. */
+ * UTF-8. --tasks N creates N tasks (a tree: task i's parent is i / 2), and
+ * every 97th event its thread enters the next of them (or none), so that
+ * tasks hop between threads (--hostile alone: 2 tasks); --vars labels every
+ * 13th allocation with one of a few variable names (hostile ones too with
+ * --hostile). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,12 +76,13 @@ static const char *const hostile_names[] = {
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: gen_trace OUT [--threads N] [--events N] [--seed S] [--live N] [--hostile] [--no-end]\n");
+        fprintf(stderr, "usage: gen_trace OUT [--threads N] [--events N] [--seed S] [--live N] [--hostile] [--no-end] [--tasks N] [--vars]\n");
         return 2;
     }
     uint32_t nthreads = 4;
     uint64_t events = 100000, seed = 1, live_target = 10000;
-    int hostile = 0, end = 1;
+    int hostile = 0, end = 1, vars = 0;
+    uint64_t ntasks = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             nthreads = (uint32_t)strtoul(argv[++i], NULL, 0);
@@ -91,6 +96,10 @@ int main(int argc, char **argv)
             hostile = 1;
         else if (!strcmp(argv[i], "--no-end"))
             end = 0;
+        else if (!strcmp(argv[i], "--tasks") && i + 1 < argc)
+            ntasks = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--vars"))
+            vars = 1;
         else {
             fprintf(stderr, "gen_trace: bad argument %s\n", argv[i]);
             return 2;
@@ -130,17 +139,29 @@ int main(int argc, char **argv)
     else
         msf_process(t, 1, 4242, "/usr/bin/synthetic", 3, args_plain, 2, cfg);
 
-    if (hostile) {  /* tasks with hostile names, a child of the first */
+    if (hostile && !ntasks) {  /* tasks with hostile names, a child of the first */
         msf_task_create(t, 1, 1, "<script>alert(3)</script>", 0);
         msf_task_create(t, 1, 2, "\"q\"&'\xff", 1);
+        ntasks = 2;
+    } else {
+        for (uint64_t id = 1; id <= ntasks; id++) {
+            char name[96];
+            if (hostile)
+                snprintf(name, sizeof name, "%s %" PRIu64, hostile_names[id % (sizeof hostile_names / sizeof hostile_names[0])], id);
+            else
+                snprintf(name, sizeof name, "task-%" PRIu64, id);
+            msf_task_create(t, 1, id, name, id / 2);
+        }
     }
+    static const char *const var_plain[] = { "buffer", "node", "table", "scratch" };
+    static const char *const var_hostile[] = { "<i>buf</i>", "a&b", "\"quoted\"", "bad\xff" };
     uint64_t allocations = 0, frees = 0, reallocs = 0, bytes = 0;
     for (uint64_t e = 0; e < events; e++) {
         time += 20;
         uint32_t th = (uint32_t)(rng(&seed) % nthreads);
         gthread *g = &truth[th];
-        if (hostile && e % 97 == 0)
-            msf_task(t, th + 1, e / 97 % 3);  /* tasks 0, 1, 2 in turn */
+        if (ntasks && e % 97 == 0)
+            msf_task(t, th + 1, e / 97 % (ntasks + 1));  /* tasks 0, 1, ..., ntasks in turn */
         if (g->events % 256 == 255)
             msf_time(t, th + 1, time);
         g->events++;
@@ -171,6 +192,9 @@ int main(int argc, char **argv)
             size += rng(&seed) % size;
             uint64_t a = take_addr(cache, ncache, th, pool, &npool, &next_addr);
             msf_alloc(t, th + 1, a, size);
+            if (vars && allocations % 13 == 0)
+                msf_var(t, th + 1, a, (hostile ? var_hostile : var_plain)[allocations / 13 % 4], "char *",
+                        hostile ? "<src>/gen.c" : "gen.c", 1 + allocations / 13 % 4, 0);
             live[nlive++] = (gblock){ a, size, th };
             g->allocations++;
             g->bytes += size;
