@@ -97,6 +97,8 @@ enum {
 /* Chunk flags. */
 enum {
     MSF_CF_THREAD_EXITED = 1u << 0, /* the thread exited after this chunk */
+    MSF_CF_INTERNAL = 1u << 1,      /* v2: memscope's own stream (the helper's METRIC
+                                     * records), no thread of the program */
 };
 
 /* Record kinds: the low 3 bits of a record head. */

@@ -10,6 +10,7 @@
 
 #include "alloc_iface.h"
 #include "autoexport.h"
+#include "metrics.h"
 #include "options.h"
 #include "prim.h"
 #include "records.h"
@@ -46,12 +47,10 @@ typedef struct ms_process {
     bool forked;                    /* this process is a fork child */
     atomic_flag late_lock;          /* guards `late` */
     ms_tls_t late;                  /* the shared stream of exited threads */
+    ms_tls_t metrics;               /* the helper's METRIC stream (ms_metrics_record) */
 } ms_process_t;
 
 static ms_process_t proc = { .late_lock = ATOMIC_FLAG_INIT };
-
-
-#define METRIC_INTERVAL_NS 100000000u /* at most one METRIC per 100 ms */
 
 
 static void thread_dtor(void *arg);
@@ -167,6 +166,7 @@ static bool chunk_next(ms_tls_t *t)
     c->time_ns = t->last_time = time_now(t);
     c->first_event = events_so_far(t);
     c->task = t->task;
+    c->flags = t->chunk_flags;
     atomic_store_explicit(&c->magic, MSF_CHUNK_MAGIC, memory_order_release);
     t->chunk = c;
     t->committed = &c->committed;
@@ -221,18 +221,56 @@ static void clock_moved(ms_tls_t *t)
         put_time(t);
 }
 
-/* Writes a METRIC record if none was written in the last interval. */
+/* Takes a METRIC sample and writes it into stream t, after a TIME taken
+ * before the sample. Skipped when another thread is sampling. */
+static void put_metric(ms_tls_t *t)
+{
+    uint64_t tm = time_now(t);
+    const ms_metric_sample_t *s = ms_metrics_take();
+    if (!s)
+        return;
+    put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
+    t->last_time = tm;
+    put_record(t, MSF_R_METRIC, ms_rec_fill_metric, s);
+    ms_metrics_release();
+}
+
+/* Writes a METRIC record into this thread's stream, at a chunk switch, if
+ * none was written for an interval and no helper samples (a process whose
+ * helper could not start), or at exit (force). MEMSCOPE_METRICS_INTERVAL=0:
+ * none at all. */
 static void maybe_metric(ms_tls_t *t, bool force)
 {
+    uint64_t interval = ms_metrics_interval_ns();
+    if (interval == 0 || (!force && ms_stream_helper_running()))
+        return;
     uint64_t now = ms_stream_now();
     uint64_t last = atomic_load_explicit(&proc.last_metric, memory_order_relaxed);
-    if (!force && now - last < METRIC_INTERVAL_NS)
+    if (!force && now - last < interval)
         return;
     if (!atomic_compare_exchange_strong_explicit(&proc.last_metric, &last, now,
                                                  memory_order_relaxed, memory_order_relaxed))
         return;
-    put_time(t);
-    put_record(t, MSF_R_METRIC, ms_rec_fill_metric, NULL);
+    put_metric(t);
+}
+
+void ms_metrics_record(void)
+{
+    ms_tls_t *m = &proc.metrics;
+    if (!proc.recording || atomic_load_explicit(&proc.stopped, memory_order_acquire) ||
+        atomic_load_explicit(&proc.ended, memory_order_relaxed) || m->state == MS_T_CAPPED)
+        return;
+    if (m->state == MS_T_NEW) {
+        /* memscope's own stream: its chunks say so, and hold no event */
+        m->serial = atomic_fetch_add_explicit(&proc.next_serial, 1, memory_order_relaxed) + 1;
+        m->tid = ms_prim_gettid();
+        m->chunk_flags = MSF_CF_INTERNAL;
+        m->state = chunk_next(m) ? MS_T_CAPPED : MS_T_ACTIVE;
+        if (m->state != MS_T_ACTIVE)
+            return;
+        put_record(m, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ m->tid, false, "memscope-prep" });
+    }
+    put_metric(m);
 }
 
 /* Writes the module map again if a module was loaded or unloaded since the
@@ -633,6 +671,7 @@ static void atfork_child(void)
     t->arena = arena;
     t->guard = guard;
     memset(&proc.late, 0, sizeof proc.late);
+    memset(&proc.metrics, 0, sizeof proc.metrics); /* its chunk is the parent's: unmapped below */
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
