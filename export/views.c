@@ -96,7 +96,7 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
         msx_view_tasks_init(&V->tasks, r, R) < 0)
         return -ENOMEM;
     msx_view_leaks_init(&V->leaks, r);
-    msx_view_process_init(&V->process, r);
+    msx_view_process_init(&V->process, r, R);
     msx_view_vars_init(&V->vars, r);
     return 0;
 }
@@ -115,14 +115,16 @@ int msx_views_finish(msx_views *V, uint64_t end)
     msx_view_peak_finish(&V->peak);
     msx_view_process_finish(&V->process);
     msx_view_totals_finish(&V->totals, end);
-    if (msx_view_vars_finish(&V->vars) < 0)
+    if (msx_view_vars_finish(&V->vars) < 0 || msx_view_tasks_finish(&V->tasks) < 0)
         return -ENOMEM;
-    return msx_view_tasks_finish(&V->tasks);
+    msx_view_threads_finish(&V->threads); /* last: it renumbers r->threads */
+    return 0;
 }
 
 void msx_views_free(msx_views *V)
 {
     msx_view_sizes_free(&V->sizes);
+    msx_view_threads_free(&V->threads);
     msx_view_peak_free(&V->peak);
     msx_view_process_free(&V->process);
     msx_view_tasks_free(&V->tasks);
