@@ -201,11 +201,21 @@ static bool put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *
 }
 
 
+/* Makes room for a TIME record in the current chunk: takes the next chunk
+ * first if it would not fit, so that the reading comes after the new chunk's
+ * time (a TIME read before the switch would be older than its chunk). */
+static void time_room(ms_tls_t *t)
+{
+    if (t->chunk && t->end - t->cur < 10) /* head 1 byte, uint64 9 */
+        chunk_next(t);                    /* on failure, put_record counts the drop */
+}
+
 /* Writes a TIME record: this thread's own clock reading, taken before the
- * events that follow. Invariant: a thread's TIME records never go backwards;
- * t->last_time is the TIME in force. */
+ * events that follow. Invariant: a thread's TIME records never go backwards,
+ * nor below their chunk's time; t->last_time is the TIME in force. */
 static void put_time(ms_tls_t *t)
 {
+    time_room(t);
     uint64_t tm = time_now(t);
     put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
     t->last_time = tm;
@@ -225,6 +235,7 @@ static void clock_moved(ms_tls_t *t)
  * before the sample. Skipped when another thread is sampling. */
 static void put_metric(ms_tls_t *t)
 {
+    time_room(t);
     uint64_t tm = time_now(t);
     const ms_metric_sample_t *s = ms_metrics_take();
     if (!s)

@@ -182,12 +182,42 @@ static void test_interval_zero(void **state)
     th_rmtree(dir);
 }
 
+/* Many control records (four per task) fill chunks: the TIME that a record
+ * needs is read after the chunk it lands in was taken, never before (a TIME
+ * older than its chunk's time is a problem the reader reports). Here beside
+ * the metrics: the helper's stream is one more writer of TIME records. */
+static void test_times_across_chunk_switches(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    char *argv[] = { (char *)th_build_path("workload"), "tasks", "2", "200000", NULL };
+    char *env[] = { out_env, "MEMSCOPE_BUFFER_SIZE=64K", "MEMSCOPE_METRICS_INTERVAL=1", NULL };
+    run_result_t r;
+    assert_int_equal(th_run(argv, env, NULL, 60000, &r), 0);
+    assert_int_equal(r.status, 0);
+    char path[4096], err[512];
+    assert_int_equal(tr_find(dir, "workload.", path, sizeof path), 0);
+    msx_report *rep = NULL;
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &rep, err, sizeof err), 0);
+    for (uint32_t i = 0; i < rep->nproblems; i++)
+        fprintf(stderr, "problem: %s\n", rep->problems[i].p);
+    assert_int_equal(rep->problems_total, 0);
+    assert_int_equal(rep->tasks, 400000);
+    assert_true(rep->chunks > 20);
+    assert_true(rep->metric_samples > 2);
+    msx_report_free(rep);
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_samples_at_interval),
         cmocka_unit_test(test_default_interval),
         cmocka_unit_test(test_interval_zero),
+        cmocka_unit_test(test_times_across_chunk_switches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

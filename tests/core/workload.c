@@ -10,7 +10,7 @@
  * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
  *                 | closefds FILE | arenas | small | mainexit | forkfds FILE | forkerrno
  *                 | paced N MS BUSY [LATE] | threads TOTAL ALIVE | signals N | fdexhaust
- *                 | metrics TAIL_MS
+ *                 | metrics TAIL_MS | tasks THREADS JOBS
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
@@ -645,6 +645,42 @@ static int run_metrics(int tail_ms)
     return 0;
 }
 
+/* ---- tasks: many short tasks on a few threads ------------------------------- */
+
+static int task_jobs;
+
+/* Runs task_jobs jobs, each a task of its own around four tagged mallocs
+ * and their frees. */
+static void *tasks_thread(void *arg)
+{
+    uint64_t x = 0x7a5c ^ (uint64_t)(intptr_t)arg;
+    for (int i = 0; i < task_jobs; i++) {
+        uint64_t task = memscope_task_create("job", 0);
+        memscope_task_enter(task);
+        void *b[4];
+        for (int k = 0; k < 4; k++)
+            b[k] = t_alloc(&x);
+        for (int k = 0; k < 4; k++)
+            t_free(b[k]);
+        memscope_task_leave();
+        memscope_task_end(task);
+    }
+    return NULL;
+}
+
+/* THREADS threads each running JOBS jobs. Prints "tasks=N". */
+static int run_tasks(int threads, int jobs)
+{
+    pthread_t th[64];
+    task_jobs = jobs;
+    for (int i = 0; i < threads && i < 64; i++)
+        pthread_create(&th[i], NULL, tasks_thread, (void *)(intptr_t)i);
+    for (int i = 0; i < threads && i < 64; i++)
+        pthread_join(th[i], NULL);
+    printf("tasks=%d\n", threads * jobs);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int r = 2;
@@ -684,6 +720,8 @@ int main(int argc, char **argv)
         r = run_vars();
     else if (argc >= 3 && strcmp(argv[1], "metrics") == 0)
         r = run_metrics(atoi(argv[2]));
+    else if (argc >= 4 && strcmp(argv[1], "tasks") == 0)
+        r = run_tasks(atoi(argv[2]), atoi(argv[3]));
     else if (argc >= 5 && strcmp(argv[1], "paced") == 0)
         r = run_paced(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]) != 0);
 
