@@ -47,9 +47,10 @@ static uint64_t metrics_due(uint64_t *next)
     if (interval == 0)
         return UINT64_MAX;
     uint64_t now = ms_stream_now();
-    if (now >= *next) {
+    if (*next == 0 || now >= *next) {
         ms_metrics_record();
-        *next += interval;
+        /* the schedule starts at the first sample */
+        *next = *next ? *next + interval : now + interval;
         if (*next <= now) /* kept off the CPU for more than an interval */
             *next = now + interval;
     }
@@ -63,7 +64,7 @@ static void *helper_main(void *arg)
     ms_thread_is_internal();
     bool publishing = true;
     unsigned idle = 0;
-    uint64_t next_metric = ms_stream_now(); /* the first sample at once */
+    uint64_t next_metric = 0; /* the first sample at once */
     for (;;) {
         uint32_t seen = ms_stream_prep_seq();
         uint64_t metric_in = metrics_due(&next_metric);

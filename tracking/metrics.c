@@ -157,6 +157,11 @@ void ms_metrics_release(void)
     atomic_flag_clear_explicit(&busy, memory_order_release);
 }
 
+void ms_metrics_fork_child(void)
+{
+    atomic_flag_clear_explicit(&busy, memory_order_relaxed);
+}
+
 void ms_rec_fill_metric(ms_cbuf_t *b, const void *arg)
 {
     static const char *const names[MS_MET_COUNT] = {

@@ -42,6 +42,9 @@ uint64_t ms_metrics_interval_ns(void);
  * jemalloc's own (its statistics refresh). Outside the malloc fast path. */
 const ms_metric_sample_t *ms_metrics_take(void);
 void ms_metrics_release(void);
+/* In a fork child: the sample is free (the parent's helper may have held it
+ * at the fork; it did not survive). */
+void ms_metrics_fork_child(void);
 /* Packs a METRIC record's map from a sample (arg: const ms_metric_sample_t *). */
 void ms_rec_fill_metric(ms_cbuf_t *b, const void *arg);
 

@@ -683,6 +683,7 @@ static void atfork_child(void)
     t->guard = guard;
     memset(&proc.late, 0, sizeof proc.late);
     memset(&proc.metrics, 0, sizeof proc.metrics); /* its chunk is the parent's: unmapped below */
+    ms_metrics_fork_child();
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
