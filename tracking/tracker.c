@@ -39,7 +39,6 @@ typedef struct ms_process {
     pthread_key_t key;              /* its destructor ends a thread's stream */
     _Atomic uint32_t next_serial;   /* thread serials handed out */
     _Atomic bool process_pending;   /* PROCESS record not yet written */
-    _Atomic uint64_t last_metric;   /* time of the last METRIC record */
     _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
     _Atomic bool ended;             /* the END record is written */
     uint64_t pid;                   /* the process that opened the trace */
@@ -201,9 +200,8 @@ static bool put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *
 }
 
 
-/* Makes room for a TIME record in the current chunk: takes the next chunk
- * first if it would not fit, so that the reading comes after the new chunk's
- * time (a TIME read before the switch would be older than its chunk). */
+/* Takes the next chunk first if a TIME record would not fit: a TIME read
+ * before the switch would be older than its new chunk. */
 static void time_room(ms_tls_t *t)
 {
     if (t->chunk && t->end - t->cur < 10) /* head 1 byte, uint64 9 */
@@ -231,45 +229,35 @@ static void clock_moved(ms_tls_t *t)
         put_time(t);
 }
 
-/* Takes a METRIC sample and writes it into stream t, after a TIME taken
- * before the sample. Skipped when another thread is sampling. */
-static void put_metric(ms_tls_t *t)
+/* True once the process flushed its end or the exit export stopped
+ * recording: the helper writes no METRIC then. */
+static bool metrics_over(void)
+{
+    return atomic_load_explicit(&proc.stopped, memory_order_acquire) ||
+           atomic_load_explicit(&proc.ended, memory_order_acquire);
+}
+
+/* Takes a METRIC sample and writes it into stream t after a TIME read before
+ * it; skipped while another thread samples, and for the helper once over. */
+static void put_metric(ms_tls_t *t, bool helper)
 {
     time_room(t);
     uint64_t tm = time_now(t);
     const ms_metric_sample_t *s = ms_metrics_take();
     if (!s)
         return;
-    put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
-    t->last_time = tm;
-    put_record(t, MSF_R_METRIC, ms_rec_fill_metric, s);
+    if (!helper || !metrics_over()) {
+        put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
+        t->last_time = tm;
+        put_record(t, MSF_R_METRIC, ms_rec_fill_metric, s);
+    }
     ms_metrics_release();
-}
-
-/* Writes a METRIC record into this thread's stream, at a chunk switch, if
- * none was written for an interval and no helper samples (a process whose
- * helper could not start), or at exit (force). MEMSCOPE_METRICS_INTERVAL=0:
- * none at all. */
-static void maybe_metric(ms_tls_t *t, bool force)
-{
-    uint64_t interval = ms_metrics_interval_ns();
-    if (interval == 0 || (!force && ms_stream_helper_running()))
-        return;
-    uint64_t now = ms_stream_now();
-    uint64_t last = atomic_load_explicit(&proc.last_metric, memory_order_relaxed);
-    if (!force && now - last < interval)
-        return;
-    if (!atomic_compare_exchange_strong_explicit(&proc.last_metric, &last, now,
-                                                 memory_order_relaxed, memory_order_relaxed))
-        return;
-    put_metric(t);
 }
 
 void ms_metrics_record(void)
 {
     ms_tls_t *m = &proc.metrics;
-    if (!proc.recording || atomic_load_explicit(&proc.stopped, memory_order_acquire) ||
-        atomic_load_explicit(&proc.ended, memory_order_relaxed) || m->state == MS_T_CAPPED)
+    if (!proc.recording || metrics_over() || m->state == MS_T_CAPPED)
         return;
     if (m->state == MS_T_NEW) {
         /* memscope's own stream: its chunks say so, and hold no event */
@@ -281,7 +269,7 @@ void ms_metrics_record(void)
             return;
         put_record(m, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ m->tid, false, "memscope-prep" });
     }
-    put_metric(m);
+    put_metric(m, true);
 }
 
 /* Writes the module map again if a module was loaded or unloaded since the
@@ -538,7 +526,6 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
                 drop(t);
                 break;
             }
-            maybe_metric(t, false);
             maybe_modules(t);
         }
         if (t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
@@ -686,7 +673,6 @@ static void atfork_child(void)
     ms_metrics_fork_child();
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
-    atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.stopped, false, memory_order_relaxed);
     atomic_store_explicit(&proc.ended, false, memory_order_relaxed);
     ms_clock_reset(); /* a new time base; the child's helper publishes it */
@@ -719,7 +705,8 @@ static void exit_records(ms_tls_t *t, unsigned how)
         put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
         t->dropped = 0;
     }
-    maybe_metric(t, true);
+    if (ms_metrics_interval_ns()) /* MEMSCOPE_METRICS_INTERVAL=0: no METRIC at all */
+        put_metric(t, false);
     maybe_modules(t);
     put_time(t);
     ms_rec_end_t e = { t->last_time, how }; /* the TIME just written */
