@@ -222,8 +222,8 @@ static void json_process(msx_buf *b, const msx_report *r, const msx_json_limits 
 }
 
 /* Appends the metrics timeline: each sample's time, the values it holds,
- * and its threads' CPU times (cut to lim->max_threads in the dashboard's
- * copy, the cut counted in threads_omitted). */
+ * and its threads' CPU times (cut to lim->max_sample_threads in the
+ * dashboard's copy, the cut counted in threads_omitted). */
 static void json_metrics_timeline(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
 {
     msx_buf_puts(b, "  \"metrics_timeline\": [");
@@ -235,7 +235,8 @@ static void json_metrics_timeline(msx_buf *b, const msx_report *r, const msx_jso
             if (p->have & (1u << k))
                 kv_u64(b, msx_metric_key_names[k], p->v[k], !p->has_threads && !(p->have >> (k + 1)));
         if (p->has_threads) {
-            uint32_t n = lim->max_threads && p->nthreads > lim->max_threads ? lim->max_threads : p->nthreads;
+            uint32_t n = lim->max_sample_threads && p->nthreads > lim->max_sample_threads
+                             ? lim->max_sample_threads : p->nthreads;
             msx_buf_puts(b, "\"threads\": [");
             for (uint32_t j = 0; j < n; j++) {
                 msx_buf_puts(b, j ? ", {" : "{");

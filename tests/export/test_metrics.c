@@ -79,7 +79,7 @@ static void test_series_exact(void **state)
     free(j);
     /* the dashboard's copy cuts each sample's thread list like threads[] */
     msx_buf b = { 0 };
-    msx_json_limits lim = { .max_threads = 1 };
+    msx_json_limits lim = { .max_sample_threads = 1 };
     assert_int_equal(msx_render_json(&b, r, &lim), 0);
     msx_buf_putc(&b, '\0');
     assert_non_null(strstr(b.p, "\"threads\": [{\"tid\": 101, \"cpu_ns\": 5000}], \"threads_omitted\": 1}"));
@@ -191,6 +191,38 @@ static void test_internal_with_events_listed(void **state)
     msx_report_free(r);
 }
 
+/* The dashboard's chart reads the page's copy of the JSON: it holds the
+ * samples as the report has them, each cut to 32 threads (the page stays
+ * bounded with 512 samples of thousands of threads). */
+static void test_dashboard_copy(void **state)
+{
+    (void)state;
+    msf *t = with_metric_stream();
+    const char *k[] = { MSF_M_RSS, MSF_M_ALLOCATED, MSF_M_RESIDENT };
+    const uint64_t v[] = { 7340032, 1048576, 3145728 };
+    uint64_t tids[40], cpus[40];
+    for (int i = 0; i < 40; i++) {
+        tids[i] = 1000 + (uint64_t)i;
+        cpus[i] = 5 * (uint64_t)i;
+    }
+    msf_time(t, 2, 5000);
+    msf_metrics(t, 2, 3, k, v, 40, tids, cpus);
+    msf_end(t, 1, 9000);
+    msx_report *r = suite_analyze(t);
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_html(&b, r), 0);
+    msx_buf_putc(&b, '\0');
+    assert_non_null(strstr(b.p, "{\"time_ns\": 5000, \"rss\": 7340032, \"allocated\": 1048576, \"resident\": 3145728, "
+                                "\"threads\": [{\"tid\": 1000, \"cpu_ns\": 0}, "));
+    assert_non_null(strstr(b.p, "{\"tid\": 1031, \"cpu_ns\": 155}], \"threads_omitted\": 8}"));
+    assert_null(strstr(b.p, "\"tid\": 1032"));
+    /* the chart draws those members */
+    assert_non_null(strstr(b.p, "D.metrics_timeline"));
+    assert_non_null(strstr(b.p, "m.resident - m.allocated"));
+    msx_buf_free(&b);
+    msx_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_internal_with_events_listed),
+        cmocka_unit_test(test_dashboard_copy),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
