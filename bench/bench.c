@@ -8,7 +8,9 @@
  * time per op (median, min and max of interleaved repeats), the ratio to bare
  * jemalloc of the same run, CPU time per op, trace bytes per event and peak
  * RSS. An export section then times `memscope report` on the biggest memscope
- * trace, and a last section compares the run with the targets of issue 4.
+ * trace, a memory section measures memscope's memory per thread (memory.c),
+ * and a last section compares the run with the targets of issues 4 and 8
+ * (among them the cost of task tagging: full `tasks` / full `tasks-notag`).
  *
  * How a run happens: the driver spawns one process per measurement with
  * posix_spawn and waits for it with wait4, whose rusage gives the peak RSS.
@@ -181,7 +183,8 @@ static void usage(FILE *f)
             "  --quick      fewer steps and repeats (under a minute on 2 cores)\n"
             "  --json FILE  also write the results as JSON\n"
             "  --repeats N  interleaved runs per mode (default 7, quick 3)\n"
-            "  --workload   only these workloads (churn, prodcons, realloc, sqlite)\n"
+            "  --workload   only these workloads (churn, prodcons, realloc, tasks,\n"
+            "               tasks-notag, snapshot, sqlite; idle: memory per thread)\n"
             "  --mode       only these modes (glibc, jemalloc, off, full, heaptrack)\n");
 }
 
@@ -267,8 +270,14 @@ int main(int argc, char **argv)
     export_result_t e;
     bench_run_export(&s, &e);
     bench_print_export(&e);
+    thread_memory_t tm;
+    if (bench_selected(s.only_workloads, "idle"))
+        bench_run_thread_memory(&s, &tm);
+    else
+        tm = (thread_memory_t){ .done = false };
+    bench_print_thread_memory(&tm);
     bench_print_targets(rows, &e);
-    if (s.json_path && !bench_write_json(s.json_path, &s, rows, &e))
+    if (s.json_path && !bench_write_json(s.json_path, &s, rows, &e, &tm))
         failed = true;
     return failed ? 1 : 0;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -52,10 +53,11 @@ typedef struct bench_workload {
     const char *op;        /* what one op is, for the table's legend */
     const char *command;   /* program workloads: space-separated command line */
     const char *input;     /* program workloads: file given as stdin */
+    bool snapshot;         /* needs memscope's runtime snapshot (memscope_snapshot_take) */
 } bench_workload_t;
 
 /* The number of entries of bench_workloads[] (checked like MODE_COUNT). */
-#define WORKLOAD_COUNT 6
+#define WORKLOAD_COUNT 9
 #define MAX_REPEATS 101
 #define MAX_ARGS 32
 #define MAX_ENV 512
@@ -122,6 +124,9 @@ extern uint64_t bench_export_trace_events;
  * exited with status 0. */
 bool bench_spawn_wait(char **argv, char **env, const char *in_path, const char *out_path,
                       const char *err_path, struct rusage *ru, uint64_t *wall_ns);
+/* True for inherited variables that would change what is measured: the
+ * recorder's settings, a preload, and glibc's malloc debugging. */
+bool bench_scrubbed(const char *var);
 /* Runs every selected mode on workload w, interleaved, and fills rows[]. */
 void bench_run_workload(const bench_workload_t *w, const settings_t *s, row_t rows[MODE_COUNT]);
 
@@ -142,11 +147,30 @@ void bench_print_row(const bench_workload_t *w, const bench_mode_t *m, const row
 void bench_run_export(const settings_t *s, export_result_t *e);
 /* Prints the export section on the terminal. */
 void bench_print_export(const export_result_t *e);
+/* memory.c: memscope's memory per thread */
+
+/* RSS per thread of the idle workload, per mode that ran it. */
+typedef struct thread_memory {
+    bool done;
+    unsigned threads;             /* threads started per run */
+    unsigned runs[MODE_COUNT];    /* successful runs of each mode (0: not run) */
+    double bytes_per_thread[MODE_COUNT]; /* median (RSS after - before) / threads */
+} thread_memory_t;
+
+/* Runs the idle workload under the jemalloc, off and full modes (those
+ * selected) and fills *m. */
+void bench_run_thread_memory(const settings_t *s, thread_memory_t *m);
+/* Prints the memory-per-thread section. */
+void bench_print_thread_memory(const thread_memory_t *m);
+/* Writes the "thread_memory" member (without a trailing comma) to f. */
+void bench_json_thread_memory(FILE *f, const thread_memory_t *m);
+
 /* Prints every target with this run's value and whether, or by how much, it is missed. */
 void bench_print_targets(row_t rows[WORKLOAD_COUNT][MODE_COUNT], const export_result_t *e);
 /* Writes the whole result as JSON to path. Returns true on success. */
 bool bench_write_json(const char *path, const settings_t *s,
-                      row_t rows[WORKLOAD_COUNT][MODE_COUNT], const export_result_t *e);
+                      row_t rows[WORKLOAD_COUNT][MODE_COUNT], const export_result_t *e,
+                      const thread_memory_t *tm);
 
 /* bench.c: the driver and small helpers */
 

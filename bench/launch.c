@@ -49,15 +49,18 @@ const bench_mode_t bench_modes[MODE_COUNT] = {
 
 /* The workloads. Adding one: a line here and WORKLOAD_COUNT (bench.h) one more. */
 const bench_workload_t bench_workloads[WORKLOAD_COUNT] = {
-    { "churn",    1, 2000000, 200000, "step: free a random block, malloc another", NULL, NULL },
-    { "churn",    2, 2000000, 200000, "step: free a random block, malloc another", NULL, NULL },
-    { "churn",    8,  500000,  50000, "step: free a random block, malloc another", NULL, NULL },
-    { "prodcons", 2, 1000000, 100000, "block: malloc on one thread, free on another", NULL, NULL },
-    { "realloc",  1, 2000000, 200000, "step: grow a buffer by realloc", NULL, NULL },
-    /* Slot: "tasks" (many short tasks) gets a line here, and its body in
-     * workload.c, once the recorder's task API exists. */
+    { "churn",    1, 2000000, 200000, "step: free a random block, malloc another", NULL, NULL, false },
+    { "churn",    2, 2000000, 200000, "step: free a random block, malloc another", NULL, NULL, false },
+    { "churn",    8,  500000,  50000, "step: free a random block, malloc another", NULL, NULL, false },
+    { "prodcons", 2, 1000000, 100000, "block: malloc on one thread, free on another", NULL, NULL, false },
+    { "realloc",  1, 2000000, 200000, "step: grow a buffer by realloc", NULL, NULL, false },
+    { "tasks",    4,  500000,  50000, "job: a task (create, enter, 4 mallocs and frees, leave, end) "
+      "on a pool thread", NULL, NULL, false },
+    { "tasks-notag", 4, 500000, 50000, "job: the same 4 mallocs and frees, no task call", NULL, NULL, false },
+    { "snapshot", 2,  400000,  40000, "snapshot: memscope_snapshot_take + _release, after 1000 "
+      "churn steps of its thread", NULL, NULL, true },
     { "sqlite",   1, 0, 0, "run of the whole sqlite3 process",
-      "sqlite3 -bail :memory:", BENCH_SQLITE_SQL },
+      "sqlite3 -bail :memory:", BENCH_SQLITE_SQL, false },
 };
 
 _Static_assert(sizeof bench_modes / sizeof bench_modes[0] == MODE_COUNT, "MODE_COUNT");
@@ -87,6 +90,12 @@ static bool on_path(const char *name)
 static const char *unavailable(const bench_workload_t *w, const bench_mode_t *m)
 {
     const alloc_desc_t *a = &bench_allocs[m->alloc];
+    if (w->snapshot && m->alloc != ALLOC_MEMSCOPE)
+        return "memscope's snapshot only";
+#ifndef BENCH_HAVE_SNAPSHOT
+    if (w->snapshot)
+        return "memscope.h has no memscope_snapshot_take yet";
+#endif
     if (m->heaptrack && !on_path("heaptrack"))
         return "heaptrack not installed";
     if (w->command == NULL) {
@@ -118,7 +127,7 @@ static size_t split_words(const char *s, char *store, size_t store_len, char **o
 
 /* Returns true for inherited variables that would change what is measured:
  * the recorder's settings, a preload, and glibc's malloc debugging. */
-static bool scrubbed(const char *var)
+bool bench_scrubbed(const char *var)
 {
     return strncmp(var, "MEMSCOPE_", 9) == 0 || strncmp(var, "LD_PRELOAD=", 11) == 0 ||
            strncmp(var, "MALLOC_PERTURB_=", 16) == 0 || strncmp(var, "MALLOC_CHECK_=", 14) == 0;
@@ -344,7 +353,7 @@ static void run_one(const bench_workload_t *w, const bench_mode_t *m, const sett
     size_t envc = 0;
     char mode_env[1024], output[PATH_LEN + 16], preload[PATH_LEN + 16];
     for (char **e = environ; *e && envc < MAX_ENV - 40; e++)
-        if (!scrubbed(*e))
+        if (!bench_scrubbed(*e))
             env[envc++] = *e;
     if (m->env)
         envc += split_words(m->env, mode_env, sizeof mode_env, env + envc, 32);

@@ -70,14 +70,14 @@ static const char *fmt_time(double ns, char *buf, size_t len)
 /* Prints the column headings of the results table. */
 void bench_print_table_head(void)
 {
-    printf("%-9s %3s %-10s %10s %10s %10s %7s %10s %7s %9s\n", "workload", "thr", "mode",
+    printf("%-11s %3s %-10s %10s %10s %10s %7s %10s %7s %9s\n", "workload", "thr", "mode",
            "time/op", "min", "max", "x jemal", "cpu/op", "B/event", "peak RSS");
 }
 
 /* Prints one row of the results table. */
 void bench_print_row(const bench_workload_t *w, const bench_mode_t *m, const row_t *row)
 {
-    printf("%-9s %3u %-10s ", w->name, w->threads, m->name);
+    printf("%-11s %3u %-10s ", w->name, w->threads, m->name);
     if (!row->available) {
         printf("(%s)\n", row->why_not);
         return;
@@ -251,6 +251,7 @@ typedef enum target_metric {
     TARGET_STREAM_BPE,   /* worst bytes/event of the full-mode rows */
     TARGET_BIN_BPE,      /* binary archive bytes / events of the export */
     TARGET_EXPORT_RATE,  /* analysis speed, millions of events per second */
+    TARGET_TASK_TAGGING, /* full tasks / full tasks-notag, time per job */
 } target_metric_t;
 
 typedef struct target {
@@ -269,6 +270,7 @@ static const target_t targets[] = {
     { "full raw stream, bytes/event (worst row)", TARGET_STREAM_BPE, 0, 8.0, true },
     { "binary archive, bytes/event", TARGET_BIN_BPE, 0, 2.0, true },
     { "analysis, M events/s", TARGET_EXPORT_RATE, 0, 20.0, false },
+    { "task tagging, full tasks / full tasks-notag", TARGET_TASK_TAGGING, 0, 1.05, true },
 };
 
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
@@ -281,6 +283,17 @@ static double full_churn_ratio(row_t rows[WORKLOAD_COUNT][MODE_COUNT], unsigned 
             if (strcmp(bench_workloads[i].name, "churn") == 0 && bench_workloads[i].threads == threads &&
                 strcmp(bench_modes[j].name, "full") == 0 && rows[i][j].runs > 0)
                 return rows[i][j].ratio;
+    return -1;
+}
+
+/* Returns the median time per op of `mode` on `workload`, or -1. */
+static double row_median(row_t rows[WORKLOAD_COUNT][MODE_COUNT], const char *workload, const char *mode)
+{
+    for (size_t i = 0; i < WORKLOAD_COUNT; i++)
+        for (size_t j = 0; j < MODE_COUNT; j++)
+            if (strcmp(bench_workloads[i].name, workload) == 0 && strcmp(bench_modes[j].name, mode) == 0 &&
+                rows[i][j].runs > 0)
+                return rows[i][j].median;
     return -1;
 }
 
@@ -308,6 +321,10 @@ static double target_value(const target_t *t, row_t rows[WORKLOAD_COUNT][MODE_CO
                    ? (double)e->bin_bytes / (double)e->events : -1;
     case TARGET_EXPORT_RATE:
         return e->done && e->seconds > 0 ? (double)e->events / e->seconds / 1e6 : -1;
+    case TARGET_TASK_TAGGING:
+        one = row_median(rows, "tasks", "full");
+        many = row_median(rows, "tasks-notag", "full");
+        return one > 0 && many > 0 ? one / many : -1;
     }
     return -1;
 }
@@ -321,7 +338,7 @@ static double target_miss(const target_t *t, double value)
 /* Prints every target with this run's value and whether, or by how much, it is missed. */
 void bench_print_targets(row_t rows[WORKLOAD_COUNT][MODE_COUNT], const export_result_t *e)
 {
-    printf("\ntargets (issue 4)\n");
+    printf("\ntargets (issues 4 and 8)\n");
     for (size_t i = 0; i < TARGET_COUNT; i++) {
         const target_t *t = &targets[i];
         double v = target_value(t, rows, e);
@@ -374,7 +391,8 @@ static void cpu_model(char *buf, size_t len)
 
 /* Writes the whole result as JSON to path. Returns true on success. */
 bool bench_write_json(const char *path, const settings_t *s,
-                       row_t rows[WORKLOAD_COUNT][MODE_COUNT], const export_result_t *e)
+                       row_t rows[WORKLOAD_COUNT][MODE_COUNT], const export_result_t *e,
+                       const thread_memory_t *tm)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
@@ -437,6 +455,8 @@ bool bench_write_json(const char *path, const settings_t *s,
         json_num(f, "value", v, ", ");
         fprintf(f, "\"met\": %s}", v < 0 ? "null" : target_miss(t, v) <= 0 ? "true" : "false");
     }
-    fprintf(f, "\n  ]\n}\n");
+    fprintf(f, "\n  ],\n");
+    bench_json_thread_memory(f, tm);
+    fprintf(f, "\n}\n");
     return fclose(f) == 0;
 }

@@ -20,6 +20,25 @@
  *             string builder, and starts a buffer over once it passes
  *             REALLOC_LIMIT. One op = one realloc (or the free and malloc of a
  *             start-over).
+ *   tasks     "many short tasks": the THREADS threads are a pool that takes
+ *             jobs from one shared queue (an atomic job counter) until
+ *             THREADS * STEPS jobs are done; a job is a task of its own
+ *             (memscope_task_create, _enter, TASK_ALLOCS mallocs of 8-512 B
+ *             and their frees, _leave, _end). One op = one job. Built without
+ *             memscope's API (the glibc and jemalloc workers) a job makes no
+ *             task call.
+ *   tasks-notag  the same jobs without the task calls, in every worker: the
+ *             cost of tagging is tasks / tasks-notag of the same mode.
+ *   snapshot  churn on every thread, and thread 0 takes a runtime snapshot
+ *             (memscope_snapshot_take / _release) every SNAPSHOT_EVERY of its
+ *             steps; ns_per_op and cpu_ns_per_op are those of the snapshot
+ *             calls alone (one op = one snapshot). Only in a memscope worker
+ *             built with the snapshot API (BENCH_HAVE_SNAPSHOT).
+ *   idle      memory per thread: THREADS threads each make STEPS small
+ *             allocations (so that each has its arena and, traced, its
+ *             stream), keep one block, and wait; the main thread prints its
+ *             RSS (/proc/self/statm) before starting them and once all wait:
+ *             "bench-mem threads=N rss_before=B rss_after=B".
  *
  * Timing: every thread sets up, runs a warm-up of max(STEPS/8, WARMUP_MIN) ops,
  * waits on a barrier, and then times its STEPS ops with CLOCK_MONOTONIC. The
@@ -51,6 +70,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#ifdef BENCH_MEMSCOPE_API
+#include <memscope.h>
+#endif
 
 #define CHURN_WINDOW 1024          /* live blocks per thread; a power of two */
 #define CHURN_BIG_EVERY 64         /* one step in 64 allocates a big block */
@@ -64,6 +88,9 @@
 #define REALLOC_START 16           /* size of a buffer that starts over */
 #define REALLOC_GROW_MAX 128       /* each realloc grows by 1..128 bytes */
 #define REALLOC_LIMIT (16 * 1024)  /* a buffer this big starts over */
+
+#define TASK_ALLOCS 4              /* mallocs (and frees) per job */
+#define SNAPSHOT_EVERY 1000        /* thread 0's churn steps between two snapshots */
 
 #define WARMUP_MIN 50000           /* fewest warm-up ops per thread */
 #define MAX_THREADS 256
@@ -282,9 +309,164 @@ static void *realloc_thread(void *arg)
     return NULL;
 }
 
+/* -- tasks: a pool of threads running short jobs -------------------------- */
+
+static atomic_uint_fast64_t next_job;   /* the shared queue: jobs handed out so far */
+static uint64_t jobs_total;             /* jobs of the timed phase */
+
+/* Runs one job: a task (when `tag` and the API is there) doing TASK_ALLOCS
+ * mallocs and their frees. */
+static void run_job(worker_t *w, bool tag)
+{
+#ifdef BENCH_MEMSCOPE_API
+    uint64_t task = 0;
+    if (tag) {
+        task = memscope_task_create("job", 0);
+        memscope_task_enter(task);
+    }
+#else
+    (void)tag;
+#endif
+    void *b[TASK_ALLOCS];
+    for (int i = 0; i < TASK_ALLOCS; i++)
+        b[i] = checked_malloc(CHURN_SMALL_MIN + rng_next(&w->rng) % (CHURN_SMALL_MAX - CHURN_SMALL_MIN + 1));
+    for (int i = 0; i < TASK_ALLOCS; i++)
+        free(b[i]);
+#ifdef BENCH_MEMSCOPE_API
+    if (tag) {
+        memscope_task_leave();
+        memscope_task_end(task);
+    }
+#endif
+}
+
+/* Pool thread: its warm-up jobs, then jobs from the queue until none is left. */
+static void pool_run(worker_t *w, bool tag)
+{
+    for (uint64_t i = warmup_ops(w->steps); i > 0; i--)
+        run_job(w, tag);
+    start_timing(w);
+    while (atomic_fetch_add_explicit(&next_job, 1, memory_order_relaxed) < jobs_total)
+        run_job(w, tag);
+    stop_timing(w);
+}
+
+static void *tasks_thread(void *arg)
+{
+    pool_run(arg, true);
+    return NULL;
+}
+
+static void *tasks_notag_thread(void *arg)
+{
+    pool_run(arg, false);
+    return NULL;
+}
+
+/* -- snapshot: the runtime snapshot's cost -------------------------------- */
+
+static uint64_t snapshot_ns, snapshot_cpu_ns, snapshots; /* thread 0's snapshot calls */
+
+#ifdef BENCH_HAVE_SNAPSHOT
+/* Returns the calling thread's CPU time in nanoseconds. */
+static uint64_t thread_cpu_ns(void)
+{
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+#endif
+
+/* Thread body of the snapshot workload: churn, and on thread 0 a snapshot
+ * every SNAPSHOT_EVERY steps, timed on its own. */
+static void *snapshot_thread(void *arg)
+{
+    worker_t *w = arg;
+    void *window[CHURN_WINDOW];
+    for (size_t i = 0; i < CHURN_WINDOW; i++)
+        window[i] = checked_malloc(churn_size(i, rng_next(&w->rng)));
+    uint64_t warm = warmup_ops(w->steps);
+    churn_steps(w, window, 0, warm);
+    start_timing(w);
+    for (uint64_t done = 0; done < w->steps; done += SNAPSHOT_EVERY) {
+        uint64_t n = w->steps - done < SNAPSHOT_EVERY ? w->steps - done : SNAPSHOT_EVERY;
+        churn_steps(w, window, warm + done, n);
+#ifdef BENCH_HAVE_SNAPSHOT
+        if (w->index == 0) {
+            uint64_t t0 = clock_ns(CLOCK_MONOTONIC), c0 = thread_cpu_ns();
+            memscope_snapshot_t *snap = memscope_snapshot_take();
+            memscope_snapshot_release(snap);
+            snapshot_cpu_ns += thread_cpu_ns() - c0;
+            snapshot_ns += clock_ns(CLOCK_MONOTONIC) - t0;
+            snapshots++;
+        }
+#endif
+    }
+    stop_timing(w);
+    for (size_t i = 0; i < CHURN_WINDOW; i++)
+        free(window[i]);
+    return NULL;
+}
+
+/* -- idle: memory per thread ----------------------------------------------- */
+
+static pthread_barrier_t idle_ready, idle_done;
+
+/* Resident set of the process in bytes (/proc/self/statm), 0 if unknown. */
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Thread body of the idle workload: STEPS small allocations, one kept, then
+ * waits until the main thread measured. */
+static void *idle_thread(void *arg)
+{
+    worker_t *w = arg;
+    void *keep = NULL;
+    for (uint64_t i = 0; i < w->steps; i++) {
+        free(keep);
+        keep = checked_malloc(CHURN_SMALL_MIN + rng_next(&w->rng) % 128);
+    }
+    pthread_barrier_wait(&idle_ready);
+    pthread_barrier_wait(&idle_done);
+    free(keep);
+    return NULL;
+}
+
+/* Runs the idle workload and prints its bench-mem line. */
+static int run_idle(uint64_t threads, uint64_t steps)
+{
+    static worker_t workers[MAX_THREADS];
+    pthread_barrier_init(&idle_ready, NULL, (unsigned)threads + 1);
+    pthread_barrier_init(&idle_done, NULL, (unsigned)threads + 1);
+    free(checked_malloc(64)); /* the main thread's own arena and stream first */
+    uint64_t before = rss_bytes();
+    for (unsigned i = 0; i < threads; i++) {
+        workers[i] = (worker_t){ .index = i, .steps = steps, .rng = 0x1d1e0000u + i };
+        int rc = pthread_create(&workers[i].thread, NULL, idle_thread, &workers[i]);
+        if (rc != 0) {
+            fprintf(stderr, "bench-worker: pthread_create: %s\n", strerror(rc));
+            return 1;
+        }
+    }
+    pthread_barrier_wait(&idle_ready);
+    uint64_t after = rss_bytes();
+    pthread_barrier_wait(&idle_done);
+    for (unsigned i = 0; i < threads; i++)
+        pthread_join(workers[i].thread, NULL);
+    printf("bench-mem threads=%llu rss_before=%llu rss_after=%llu\n", (unsigned long long)threads,
+           (unsigned long long)before, (unsigned long long)after);
+    return before && after ? 0 : 1;
+}
+
 /* A workload the worker can run: its name, thread body, and whether its threads
- * come in producer/consumer pairs. The "tasks" workload (many short tasks) gets a
- * line here once the recorder's task API exists. */
+ * come in producer/consumer pairs. */
 typedef struct workload {
     const char *name;
     void *(*body)(void *);
@@ -295,6 +477,10 @@ static const workload_t workloads[] = {
     { "churn", churn_thread, false },
     { "prodcons", prodcons_thread, true },
     { "realloc", realloc_thread, false },
+    { "tasks", tasks_thread, false },
+    { "tasks-notag", tasks_notag_thread, false },
+    { "snapshot", snapshot_thread, false },
+    { "idle", idle_thread, false },
 };
 
 /* Parses a positive decimal number no greater than max; returns 0 on error. */
@@ -328,10 +514,19 @@ int main(int argc, char **argv)
     uint64_t threads = argc == 4 ? parse_count(argv[2], MAX_THREADS) : 0;
     uint64_t steps = argc == 4 ? parse_count(argv[3], UINT64_MAX / MAX_THREADS) : 0;
     if (wl == NULL || threads == 0 || steps == 0 || (wl->pairs && threads % 2 != 0)) {
-        fprintf(stderr, "usage: %s churn|prodcons|realloc THREADS STEPS\n"
+        fprintf(stderr, "usage: %s churn|prodcons|realloc|tasks|tasks-notag|snapshot|idle THREADS STEPS\n"
                         "(prodcons needs an even THREADS)\n", argv[0]);
         return 2;
     }
+    if (wl->body == idle_thread)
+        return run_idle(threads, steps);
+#ifndef BENCH_HAVE_SNAPSHOT
+    if (wl->body == snapshot_thread) {
+        fprintf(stderr, "%s: built without memscope's snapshot API\n", argv[0]);
+        return 3;
+    }
+#endif
+    jobs_total = steps * threads;
 
     static worker_t workers[MAX_THREADS];
     ring_t *rings = NULL;
@@ -374,6 +569,17 @@ int main(int argc, char **argv)
     unsigned cores = usable_cores();
     uint64_t busy = threads < cores ? threads : cores;
     uint64_t span = last - first;
+    if (wl->body == snapshot_thread) {
+        /* the snapshot calls alone, on the thread that made them */
+        if (snapshots == 0) {
+            fprintf(stderr, "bench-worker: no snapshot taken (STEPS < %d)\n", SNAPSHOT_EVERY);
+            return 1;
+        }
+        printf("bench-result ns_per_op=%.3f cpu_ns_per_op=%.3f ops=%llu span_ns=%llu cores=%u\n",
+               (double)snapshot_ns / (double)snapshots, (double)snapshot_cpu_ns / (double)snapshots,
+               (unsigned long long)snapshots, (unsigned long long)snapshot_ns, cores);
+        return 0;
+    }
     printf("bench-result ns_per_op=%.3f cpu_ns_per_op=%.3f ops=%llu span_ns=%llu cores=%u\n",
            (double)span * (double)busy / (double)ops,
            (double)(last_cpu - first_cpu) / (double)ops, (unsigned long long)ops,

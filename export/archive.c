@@ -130,6 +130,34 @@ static void pk_tasks(msx_buf *b, const msx_report *r)
     }
 }
 
+/* Packs the "metrics_timeline" map: `samples` and `points`, each point
+ * [time_ns, have, [values of the bits of have], threads: nil or [[tid, cpu_ns], ...]]. */
+static void pk_metrics_timeline(msx_buf *b, const msx_report *r)
+{
+    pk_key(b, "metrics_timeline");
+    msx_pk_map(b, 2);
+    pk_ku(b, "samples", r->metric_samples);
+    pk_key(b, "points");
+    msx_pk_array(b, r->nmpoints);
+    for (uint32_t i = 0; i < r->nmpoints; i++) {
+        const msx_metric_point *p = &r->mpoints[i];
+        msx_pk_array(b, 4);
+        msx_pk_uint64(b, p->time_ns);
+        msx_pk_uint64(b, p->have);
+        msx_pk_array(b, (size_t)__builtin_popcount(p->have));
+        for (unsigned k = 0; k < MSX_METRIC_KEYS; k++)
+            if (p->have & (1u << k))
+                msx_pk_uint64(b, p->v[k]);
+        if (!p->has_threads) {
+            msx_pk_nil(b);
+            continue;
+        }
+        msx_pk_array(b, p->nthreads);
+        for (uint32_t j = 0; j < p->nthreads; j++)
+            pk_tuple(b, 2, p->threads[j].tid, p->threads[j].cpu_ns);
+    }
+}
+
 /* Packs the "variables" map: `omitted` and `list`, each a 15-tuple (ARCHIVE.md). */
 static void pk_vars(msx_buf *b, const msx_report *r)
 {
@@ -160,7 +188,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     hdr[8] = ARCHIVE_VERSION;  /* u32 little-endian version, then u32 flags = 0 */
     msx_buf_put(b, hdr, sizeof hdr);
 
-    msx_pk_map(b, 14);
+    msx_pk_map(b, 15);
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
@@ -273,6 +301,8 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
         const msx_point *p = &r->timeline[i];
         pk_tuple(b, 4, p->live_bytes, p->max_live_bytes, p->allocations, p->frees);
     }
+
+    pk_metrics_timeline(b, r);
 
     pk_key(b, "size_histogram");
     pk_hist(b, r->size_hist);
@@ -628,6 +658,45 @@ static void get_vars(rd *R, const msx_obj *root)
     }
 }
 
+/* Reads the "metrics_timeline" map (absent in older archives: no samples). */
+static void get_metrics_timeline(rd *R, const msx_obj *root)
+{
+    msx_report *r = R->r;
+    const msx_obj *m = msx_map_get(root, "metrics_timeline");
+    r->metric_samples = get_ku(R, m, "samples");
+    const msx_obj *l = get_list(R, m, "points", MSX_METRIC_POINTS, 4);
+    for (uint32_t i = 0; l && i < l->n && !R->err; i++) {
+        const msx_obj *t = &l->v.a[i], *vals = &t->v.a[2], *th = &t->v.a[3];
+        msx_metric_point *p = &r->mpoints[r->nmpoints++];
+        p->time_ns = tu(R, t, 0);
+        uint64_t have = tu(R, t, 1);
+        if (have >> MSX_METRIC_KEYS || vals->type != MSX_ARRAY ||
+            vals->n != (uint32_t)__builtin_popcountll(have) || (th->type != MSX_NIL && th->type != MSX_ARRAY)) {
+            bad(R, "metrics point");
+            return;
+        }
+        p->have = (uint32_t)have;
+        for (unsigned k = 0, j = 0; k < MSX_METRIC_KEYS; k++)
+            if (have & (1u << k))
+                p->v[k] = get_u(R, &vals->v.a[j++], "metric value");
+        if (th->type == MSX_NIL)
+            continue;
+        p->has_threads = true;
+        if (!(p->threads = malloc((th->n ? th->n : 1) * sizeof *p->threads))) {
+            oom(R);
+            return;
+        }
+        for (uint32_t j = 0; j < th->n; j++) {
+            const msx_obj *e = &th->v.a[j];
+            if (e->type != MSX_ARRAY || e->n != 2) {
+                bad(R, "metrics thread");
+                return;
+            }
+            p->threads[p->nthreads++] = (msx_cpu){ tu(R, e, 0), tu(R, e, 1) };
+        }
+    }
+}
+
 /* Reads timeline, histograms, leaks, peak snapshot and anomalies. */
 static void get_rest(rd *R, const msx_obj *root)
 {
@@ -786,6 +855,8 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
                 else if (hrc < 0)
                     bad(&R, what);
             }
+            if (!R.err)
+                get_metrics_timeline(&R, &root);
             if (!R.err)
                 get_rest(&R, &root);
         }

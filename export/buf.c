@@ -107,6 +107,8 @@ void msx_report_free(msx_report *r)
     free(r->config);
     for (uint32_t i = 0; i < r->nmetrics; i++)
         free(r->metrics[i].name.p);
+    for (uint32_t i = 0; i < r->nmpoints; i++)
+        free(r->mpoints[i].threads);
     for (uint32_t i = 0; i < r->nthreads; i++)
         free(r->threads[i].name.p);
     free(r->threads);

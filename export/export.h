@@ -30,6 +30,7 @@ typedef struct msx_json_limits {
     uint32_t max_threads;  /* keeps the threads with the most bytes allocated */
     uint32_t max_str;
     uint32_t max_list;     /* argv entries and config pairs */
+    uint32_t max_sample_threads; /* per-thread CPU entries per metrics_timeline sample */
 } msx_json_limits;
 
 /* A growable byte buffer that renderers write into. */

@@ -7,7 +7,8 @@
 
 int msx_render_html(msx_buf *b, const msx_report *r)
 {
-    static const msx_json_limits lim = { .max_threads = 1000, .max_str = 200, .max_list = 64 };
+    static const msx_json_limits lim = { .max_threads = 1000, .max_str = 200, .max_list = 64,
+                                         .max_sample_threads = 32 };
     msx_buf_put(b, msx_dashboard_head, msx_dashboard_head_len);
     msx_render_json(b, r, &lim);
     msx_buf_put(b, msx_dashboard_tail, msx_dashboard_tail_len);

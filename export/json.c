@@ -221,6 +221,39 @@ static void json_process(msx_buf *b, const msx_report *r, const msx_json_limits 
     msx_buf_puts(b, "]},\n");
 }
 
+/* Appends the metrics timeline: each sample's time, the values it holds,
+ * and its threads' CPU times (cut to lim->max_sample_threads in the
+ * dashboard's copy, the cut counted in threads_omitted). */
+static void json_metrics_timeline(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
+{
+    msx_buf_puts(b, "  \"metrics_timeline\": [");
+    for (uint32_t i = 0; i < r->nmpoints; i++) {
+        const msx_metric_point *p = &r->mpoints[i];
+        msx_buf_puts(b, i ? ",\n    {" : "\n    {");
+        kv_u64(b, "time_ns", p->time_ns, !p->have && !p->has_threads);
+        for (unsigned k = 0; k < MSX_METRIC_KEYS; k++)
+            if (p->have & (1u << k))
+                kv_u64(b, msx_metric_key_names[k], p->v[k], !p->has_threads && !(p->have >> (k + 1)));
+        if (p->has_threads) {
+            uint32_t n = lim->max_sample_threads && p->nthreads > lim->max_sample_threads
+                             ? lim->max_sample_threads : p->nthreads;
+            msx_buf_puts(b, "\"threads\": [");
+            for (uint32_t j = 0; j < n; j++) {
+                msx_buf_puts(b, j ? ", {" : "{");
+                kv_u64(b, "tid", p->threads[j].tid, false);
+                kv_u64(b, "cpu_ns", p->threads[j].cpu_ns, true);
+                msx_buf_puts(b, "}");
+            }
+            msx_buf_puts(b, "], ");
+            kv_u64(b, "threads_omitted", p->nthreads - n, true);
+        }
+        msx_buf_puts(b, "}");
+    }
+    msx_buf_puts(b, r->nmpoints ? "\n  ],\n  " : "],\n  ");
+    kv_u64(b, "metrics_timeline_omitted", r->metric_samples - r->nmpoints, true);
+    msx_buf_puts(b, ",\n");
+}
+
 /* Orders thread indices by bytes allocated, most first, then by id
  * (qsort_r; ctx is the report). */
 static int thread_by_bytes(const void *a, const void *b, void *ctx)
@@ -494,7 +527,9 @@ int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
         kv_u64(b, "frees", p->frees, true);
         msx_buf_puts(b, "}");
     }
-    msx_buf_puts(b, r->npoints ? "\n  ],\n  " : "],\n  ");
+    msx_buf_puts(b, r->npoints ? "\n  ],\n" : "],\n");
+    json_metrics_timeline(b, r, lim);
+    msx_buf_puts(b, "  ");
     json_hist(b, "size_histogram", "bytes", "count", r->size_hist);
     msx_buf_puts(b, ",\n  ");
     json_hist(b, "lifetime_histogram", "ns", "count", r->lifetime_hist);

@@ -19,6 +19,8 @@ enum {
     MSX_MAX_ANOMALIES = 100, /* anomalies listed (all are counted) */
     MSX_MAX_PROBLEMS = 64,   /* damage messages kept (all are counted) */
     MSX_MAX_METRICS = 16,    /* METRIC names kept */
+    MSX_METRIC_POINTS = 512, /* METRIC samples kept in the metrics timeline */
+    MSX_METRIC_KEYS = 10,    /* process-wide METRIC keys the timeline follows (msx_metric_key_names) */
     MSX_MAX_TASKS = 1000,    /* tasks listed, those with most bytes allocated (all are counted) */
     MSX_MAX_VARS = 1000,     /* variables listed, those with the highest peak (all are counted) */
     MSX_MAX_SNAPS = 10000,   /* runtime snapshots reported, the first by id (all are counted) */
@@ -220,6 +222,26 @@ typedef struct msx_metric {
     uint64_t max;
 } msx_metric;
 
+/* One thread's CPU time in a METRIC sample. */
+typedef struct msx_cpu {
+    uint64_t tid;              /* kernel thread id */
+    uint64_t cpu_ns;           /* user plus system CPU time so far */
+} msx_cpu;
+
+/* One METRIC sample of the metrics timeline: the values as recorded. */
+typedef struct msx_metric_point {
+    uint64_t time_ns;          /* the record's time */
+    uint32_t have;             /* bit k: v[k] was in the record (msx_metric_key_names[k]) */
+    uint64_t v[MSX_METRIC_KEYS];
+    bool has_threads;          /* the record held "threads" */
+    uint32_t nthreads;
+    msx_cpu *threads;          /* nthreads entries, owned */
+} msx_metric_point;
+
+/* The METRIC keys of msx_metric_point.v, in order: rss, minflt, majflt,
+ * read_bytes, write_bytes, allocated, active, resident, retained, mapped. */
+extern const char *const msx_metric_key_names[MSX_METRIC_KEYS];
+
 typedef struct msx_report {
     /* -- source -- */
     msx_str file;              /* path of the trace (or archive) read */
@@ -268,6 +290,11 @@ typedef struct msx_report {
     msx_str *config;           /* 2 * nconfig: name, value, name, value, ... */
     uint32_t nmetrics;
     msx_metric metrics[MSX_MAX_METRICS];
+    /* -- metrics timeline: at most one sample (the latest) per interval of
+     *    metrics_bucket_ns, in time order (view_process.c) -- */
+    uint64_t metric_samples;   /* METRIC records seen */
+    uint32_t nmpoints;
+    msx_metric_point mpoints[MSX_METRIC_POINTS];
 
     /* -- threads, ordered by id -- */
     uint32_t nthreads;

@@ -338,11 +338,14 @@ static int fill_matrix(msx_view_hybrid *v, uint32_t *rowof)
     uint32_t *order = malloc((size_t)(most ? most : 1) * sizeof *order);
     if (!order)
         return -ENOMEM;
+    /* memscope's own streams (no events) are no threads of the program */
+    uint32_t m = 0;
     for (uint32_t i = 0; i < nt; i++)
-        order[i] = i;
-    qsort_r(order, nt, sizeof *order, thread_by_bytes, r);
-    h->nrows = nt < MSX_HYBRID_THREADS ? nt : MSX_HYBRID_THREADS;
-    h->rows_other = nt - h->nrows;
+        if (!(v->internal && v->internal[i] && r->threads[i].events == 0))
+            order[m++] = i;
+    qsort_r(order, m, sizeof *order, thread_by_bytes, r);
+    h->nrows = m < MSX_HYBRID_THREADS ? m : MSX_HYBRID_THREADS;
+    h->rows_other = m - h->nrows;
     qsort(order, h->nrows, sizeof *order, u32_cmp);  /* index order is id order */
     for (uint32_t i = 0; i < nt; i++)
         rowof[i] = h->nrows;

@@ -25,7 +25,40 @@ int msx_view_threads_init(msx_view_threads *v, msx_report *r, const msx_reader *
         th->tid = R->chunks[i].tid;
         th->first_time_ns = R->chunks[i].time_ns;
     }
+    for (uint64_t i = 0, k = 0; i < R->nchunks; i++) {
+        k += i && R->chunks[i].thread != R->chunks[i - 1].thread;
+        if (!(R->chunks[i].flags & MSF_CF_INTERNAL))
+            continue;
+        if (!v->internal && !(v->internal = calloc(n, sizeof *v->internal)))
+            return -ENOMEM;
+        v->internal[k] = true;
+    }
     return 0;
+}
+
+/* Drops from r->threads memscope's own streams (the helper's METRIC
+ * records): they are no thread of the program. One that holds events (a
+ * damaged or foreign trace) stays listed. */
+void msx_view_threads_finish(msx_view_threads *v)
+{
+    msx_report *r = v->r;
+    if (!v->internal)
+        return;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        if (v->internal[i] && r->threads[i].events == 0) {
+            free(r->threads[i].name.p);
+            continue;
+        }
+        r->threads[k++] = r->threads[i];
+    }
+    r->nthreads = k;
+}
+
+void msx_view_threads_free(msx_view_threads *v)
+{
+    free(v->internal);
+    v->internal = NULL;
 }
 
 /* Counts an event on its thread. */

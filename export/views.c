@@ -96,9 +96,10 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
         msx_view_tasks_init(&V->tasks, r, R) < 0)
         return -ENOMEM;
     msx_view_leaks_init(&V->leaks, r);
-    msx_view_process_init(&V->process, r);
+    msx_view_process_init(&V->process, r, R);
     msx_view_vars_init(&V->vars, r);
     msx_view_hybrid_init(&V->hybrid, r, R);
+    V->hybrid.internal = V->threads.internal;
     return 0;
 }
 
@@ -119,12 +120,15 @@ int msx_views_finish(msx_views *V, uint64_t end)
     msx_view_totals_finish(&V->totals, end);
     if (msx_view_vars_finish(&V->vars) < 0 || msx_view_tasks_finish(&V->tasks) < 0)
         return -ENOMEM;
-    return msx_view_hybrid_finish(&V->hybrid);
+    int rc = msx_view_hybrid_finish(&V->hybrid);
+    msx_view_threads_finish(&V->threads); /* last: it renumbers r->threads */
+    return rc;
 }
 
 void msx_views_free(msx_views *V)
 {
     msx_view_sizes_free(&V->sizes);
+    msx_view_threads_free(&V->threads);
     msx_view_peak_free(&V->peak);
     msx_view_process_free(&V->process);
     msx_view_tasks_free(&V->tasks);

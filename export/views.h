@@ -146,6 +146,8 @@ typedef struct msx_view_totals {
 typedef struct msx_view_threads {
     msx_report *r;
     msx_thread_report *th;     /* r->threads, indexed by thread index */
+    bool *internal;            /* per thread index: its chunks are memscope's own
+                                * (MSF_CF_INTERNAL); NULL if none is */
 } msx_view_threads;
 
 /* view_sizes.c. last[i]: thread i's latest block made live, while valid. */
@@ -229,11 +231,18 @@ typedef struct msx_view_tasks {
     uint32_t last_idx;
 } msx_view_tasks;
 
-/* view_process.c */
+/* view_process.c. The metrics timeline has MSX_METRIC_POINTS slots of
+ * 2^mshift ns, each holding the latest METRIC sample of its interval; when a
+ * sample passes the last slot, the resolution halves (each pair keeps its
+ * later sample), as the live-bytes timeline does. Slots are allocated at the
+ * first METRIC record. */
 typedef struct msx_view_process {
     msx_report *r;
     uint64_t end_time;         /* from an END record, 0 if none */
     uint32_t end_how;          /* MSF_END_* of the last END record (exit if it says nothing) */
+    msx_metric_point *mslot;   /* NULL until the first METRIC */
+    bool *mused;               /* mslot[i] holds a sample */
+    unsigned mshift;
 } msx_view_process;
 
 /* view_vars.c: per-variable figures, by label id (keys.var, dense from 1).
@@ -286,6 +295,7 @@ typedef struct msx_view_hybrid {
     uint64_t slot_cap;         /* power of two (0 before the first cell) */
     msx_hy_pair *pairs;        /* open addressing, at most half full */
     uint64_t npairs, pairs_cap;
+    const bool *internal;      /* the threads view's: thread index i is memscope's own stream */
 } msx_view_hybrid;
 
 /* All views. */
@@ -313,6 +323,8 @@ int msx_view_threads_init(msx_view_threads *v, msx_report *r, const msx_reader *
 void msx_view_threads_op(msx_view_threads *v, const msx_op_ev *e);
 void msx_view_threads_block(msx_view_threads *v, const msx_block_ev *e);
 int msx_view_threads_control(msx_view_threads *v, const msx_ctl_ev *e);
+void msx_view_threads_finish(msx_view_threads *v);
+void msx_view_threads_free(msx_view_threads *v);
 
 int msx_view_sizes_init(msx_view_sizes *v, msx_report *r);
 void msx_view_sizes_op(msx_view_sizes *v, const msx_op_ev *e);
@@ -348,7 +360,7 @@ int msx_view_hybrid_control(msx_view_hybrid *v, const msx_ctl_ev *e);
 int msx_view_hybrid_finish(msx_view_hybrid *v);  /* after the threads and tasks are final */
 void msx_view_hybrid_free(msx_view_hybrid *v);
 
-void msx_view_process_init(msx_view_process *v, msx_report *r);
+void msx_view_process_init(msx_view_process *v, msx_report *r, const msx_reader *R);
 int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
 void msx_view_process_finish(msx_view_process *v);
 void msx_view_process_free(msx_view_process *v);

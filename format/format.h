@@ -98,6 +98,8 @@ enum {
 enum {
     MSF_CF_THREAD_EXITED = 1u << 0, /* the thread exited after this chunk */
     MSF_CF_SNAPSHOTS = 1u << 2,     /* v3: a chunk of the snapshot log (thread MSF_SNAPSHOT_THREAD) */
+    MSF_CF_INTERNAL = 1u << 1,      /* v2: memscope's own stream (the helper's METRIC
+                                     * records), no thread of the program */
 };
 
 /* v3: the thread serial of the snapshot log's chunks: SNAPSHOT records only,

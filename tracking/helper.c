@@ -1,5 +1,7 @@
 /* The helper thread, memscope-prep: prepares trace chunks ahead of the
- * writers (stream.c) and publishes the clock (clock.h).
+ * writers (stream.c), publishes the clock (clock.h), and samples the
+ * platform metrics (metrics.c) every MEMSCOPE_METRICS_INTERVAL ms into a
+ * stream of its own (ms_metrics_record), asleep or not.
  *
  * While threads record, it wakes every MS_CLOCK_PERIOD_NS, publishes the time
  * and does the chunk work that writers asked for. After MS_CLOCK_IDLE_PERIODS
@@ -10,6 +12,7 @@
 #include "helper.h"
 
 #include "clock.h"
+#include "metrics.h"
 #include "prim.h"
 #include "stream.h"
 #include "tracker.h"
@@ -35,6 +38,25 @@ static void end_process(void)
     exit(0);
 }
 
+/* Takes a METRIC sample when the next one is due, and returns the ns until
+ * the one after (UINT64_MAX: none). A sample takes tens of microseconds:
+ * like a chunk, at most one between two publications of the clock. */
+static uint64_t metrics_due(uint64_t *next)
+{
+    uint64_t interval = ms_metrics_interval_ns();
+    if (interval == 0)
+        return UINT64_MAX;
+    uint64_t now = ms_stream_now();
+    if (*next == 0 || now >= *next) {
+        ms_metrics_record();
+        /* the schedule starts at the first sample */
+        *next = *next ? *next + interval : now + interval;
+        if (*next <= now) /* kept off the CPU for more than an interval */
+            *next = now + interval;
+    }
+    return *next - now;
+}
+
 /* The helper's loop. */
 static void *helper_main(void *arg)
 {
@@ -42,8 +64,10 @@ static void *helper_main(void *arg)
     ms_thread_is_internal();
     bool publishing = true;
     unsigned idle = 0;
+    uint64_t next_metric = 0; /* the first sample at once */
     for (;;) {
         uint32_t seen = ms_stream_prep_seq();
+        uint64_t metric_in = metrics_due(&next_metric);
         if (publishing) {
             /* The clock first, then at most one chunk: preparing one takes
              * a few hundred microseconds, so the clock never waits for more
@@ -65,7 +89,7 @@ static void *helper_main(void *arg)
         }
         while (ms_stream_prep_round()) /* retired chunks and ready ones, asleep too */
             ;
-        if (ms_stream_prep_wait(seen, 1000000000u)) {
+        if (ms_stream_prep_wait(seen, metric_in < 1000000000u ? metric_in : 1000000000u)) {
             if (ms_prim_only_thread_left())
                 end_process();
             continue;

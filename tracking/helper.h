@@ -1,4 +1,5 @@
-/* The helper thread (helper.c): chunk preparation and the published clock. */
+/* The helper thread (helper.c): chunk preparation, the published clock and
+ * the platform metrics (metrics.h). */
 #ifndef MS_HELPER_H
 #define MS_HELPER_H
 

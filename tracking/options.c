@@ -33,6 +33,7 @@ static const opt_desc_t opt_table[MS_OPT_COUNT] = {
     [MS_OPT_AUTO_EXPORT] = { "AUTO_EXPORT", OPT_LIST,   "",               0, 0 },
     [MS_OPT_TOOL]        = { "TOOL",        OPT_STRING, "",               0, 0 },
     [MS_OPT_CHILDREN]    = { "CHILDREN",    OPT_COUNT,  "1",              0, 1 },
+    [MS_OPT_METRICS_INTERVAL] = { "METRICS_INTERVAL", OPT_COUNT, "100",  0, 3600000 },
 };
 
 #define OPT_STR_MAX 1024

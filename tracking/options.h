@@ -19,6 +19,7 @@ typedef enum ms_opt {
     MS_OPT_AUTO_EXPORT,  /* list: json,html,bin rendered at exit */
     MS_OPT_TOOL,         /* string: the memscope tool that renders them */
     MS_OPT_CHILDREN,     /* count 0/1: children (and exec'd images) inherit the preload */
+    MS_OPT_METRICS_INTERVAL, /* count: ms between METRIC samples of the helper, 0 = none */
     MS_OPT_COUNT
 } ms_opt_t;
 

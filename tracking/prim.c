@@ -332,3 +332,49 @@ int ms_prim_unmap_file(uint64_t dev, uint64_t ino, const char *path)
     }
     return total;
 }
+
+int ms_prim_list_threads(uint64_t *tids, int max)
+{
+    static _Alignas(8) char buf[16384];
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int n = 0;
+    for (;;) {
+        long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (got <= 0)
+            break;
+        for (long off = 0; off < got;) {
+            /* struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name */
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            const char *name = buf + off + 19;
+            uint64_t tid = 0;
+            bool digits = *name != '\0';
+            for (const char *p = name; *p; p++) {
+                digits &= *p >= '0' && *p <= '9';
+                tid = tid * 10 + (uint64_t)(*p - '0');
+            }
+            if (digits && n < max)
+                tids[n++] = tid;
+            if (reclen == 0)
+                break;
+            off += reclen;
+        }
+    }
+    close(fd);
+    return n;
+}
+
+bool ms_prim_thread_cpu_ns(uint64_t tid, uint64_t *ns)
+{
+    /* The kernel's per-thread CPU clock id (MAKE_THREAD_CPUCLOCK(tid,
+     * CPUCLOCK_SCHED)): ~tid << 3 | per-thread (4) | sched (2). Readable for
+     * any thread of the calling process. */
+    clockid_t clk = (clockid_t)((~(uint32_t)tid << 3) | 6u);
+    struct timespec ts;
+    if (clock_gettime(clk, &ts) != 0)
+        return false;
+    *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return true;
+}

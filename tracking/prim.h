@@ -59,5 +59,13 @@ void ms_prim_close(int fd);
  * lives) and /proc/self/stat counts two threads, it and the caller. False when
  * unknown (no /proc). */
 bool ms_prim_only_thread_left(void);
+/* Lists the kernel thread ids of this process (/proc/self/task, read with
+ * getdents64 into a static buffer: no allocation) into tids, at most max.
+ * Returns how many, or a negative errno. One caller at a time. */
+int ms_prim_list_threads(uint64_t *tids, int max);
+/* CPU time (user plus system, ns) of thread `tid` of this process: the
+ * kernel's per-thread CPU clock, as pthread_getcpuclockid builds it from the
+ * tid. Returns false if it cannot be read (the thread has ended). */
+bool ms_prim_thread_cpu_ns(uint64_t tid, uint64_t *ns);
 
 #endif /* MS_PRIM_H */

@@ -165,29 +165,6 @@ void ms_rec_fill_end(ms_cbuf_t *b, const void *arg)
                   : e->how == MSF_END_EXEC ? MSF_HOW_EXEC : MSF_HOW_EXIT);
 }
 
-/* Packs a METRIC record: RSS from /proc, and jemalloc's statistics. */
-void ms_rec_fill_metric(ms_cbuf_t *b, const void *arg)
-{
-    (void)arg;
-    ms_alloc_stats_t js;
-    bool have_js = !ms_alloc_stats(&js);
-    ms_pc_map(b, have_js ? 6 : 1);
-    ms_pc_cstr(b, MSF_M_RSS);
-    ms_pc_uint64(b, ms_prim_rss_bytes());
-    if (have_js) {
-        ms_pc_cstr(b, MSF_M_ALLOCATED);
-        ms_pc_uint64(b, js.allocated);
-        ms_pc_cstr(b, MSF_M_ACTIVE);
-        ms_pc_uint64(b, js.active);
-        ms_pc_cstr(b, MSF_M_RESIDENT);
-        ms_pc_uint64(b, js.resident);
-        ms_pc_cstr(b, MSF_M_RETAINED);
-        ms_pc_uint64(b, js.retained);
-        ms_pc_cstr(b, MSF_M_MAPPED);
-        ms_pc_uint64(b, js.mapped);
-    }
-}
-
 /* The state of one walk of fill_modules: where it packs, modules packed. */
 typedef struct module_walk {
     ms_cbuf_t *b;

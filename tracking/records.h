@@ -47,7 +47,6 @@ void ms_rec_fill_var(ms_cbuf_t *b, const void *arg);         /* ms_rec_var_t */
 void ms_rec_fill_process(ms_cbuf_t *b, const void *arg);     /* once per process */
 void ms_rec_fill_fork(ms_cbuf_t *b, const void *arg);        /* uint64_t parent pid */
 void ms_rec_fill_end(ms_cbuf_t *b, const void *arg);         /* ms_rec_end_t */
-void ms_rec_fill_metric(ms_cbuf_t *b, const void *arg);      /* RSS, allocator stats */
 /* MODULES: every loaded module; notes the generation it describes. Call
  * between ms_rec_walk_begin and ms_rec_walk_end. */
 void ms_rec_fill_modules(ms_cbuf_t *b, const void *arg);

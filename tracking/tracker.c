@@ -10,6 +10,7 @@
 
 #include "alloc_iface.h"
 #include "autoexport.h"
+#include "metrics.h"
 #include "options.h"
 #include "prim.h"
 #include "records.h"
@@ -38,7 +39,6 @@ typedef struct ms_process {
     pthread_key_t key;              /* its destructor ends a thread's stream */
     _Atomic uint32_t next_serial;   /* thread serials handed out */
     _Atomic bool process_pending;   /* PROCESS record not yet written */
-    _Atomic uint64_t last_metric;   /* time of the last METRIC record */
     _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
     _Atomic bool ended;             /* the END record is written */
     uint64_t pid;                   /* the process that opened the trace */
@@ -46,12 +46,10 @@ typedef struct ms_process {
     bool forked;                    /* this process is a fork child */
     atomic_flag late_lock;          /* guards `late` */
     ms_tls_t late;                  /* the shared stream of exited threads */
+    ms_tls_t metrics;               /* the helper's METRIC stream (ms_metrics_record) */
 } ms_process_t;
 
 static ms_process_t proc = { .late_lock = ATOMIC_FLAG_INIT };
-
-
-#define METRIC_INTERVAL_NS 100000000u /* at most one METRIC per 100 ms */
 
 
 static void thread_dtor(void *arg);
@@ -167,6 +165,7 @@ static bool chunk_next(ms_tls_t *t)
     c->time_ns = t->last_time = time_now(t);
     c->first_event = events_so_far(t);
     c->task = t->task;
+    c->flags = t->chunk_flags;
     atomic_store_explicit(&c->magic, MSF_CHUNK_MAGIC, memory_order_release);
     t->chunk = c;
     t->committed = &c->committed;
@@ -201,11 +200,20 @@ static bool put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *
 }
 
 
+/* Takes the next chunk first if a TIME record would not fit: a TIME read
+ * before the switch would be older than its new chunk. */
+static void time_room(ms_tls_t *t)
+{
+    if (t->chunk && t->end - t->cur < 10) /* head 1 byte, uint64 9 */
+        chunk_next(t);                    /* on failure, put_record counts the drop */
+}
+
 /* Writes a TIME record: this thread's own clock reading, taken before the
- * events that follow. Invariant: a thread's TIME records never go backwards;
- * t->last_time is the TIME in force. */
+ * events that follow. Invariant: a thread's TIME records never go backwards,
+ * nor below their chunk's time; t->last_time is the TIME in force. */
 static void put_time(ms_tls_t *t)
 {
+    time_room(t);
     uint64_t tm = time_now(t);
     put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
     t->last_time = tm;
@@ -221,18 +229,47 @@ static void clock_moved(ms_tls_t *t)
         put_time(t);
 }
 
-/* Writes a METRIC record if none was written in the last interval. */
-static void maybe_metric(ms_tls_t *t, bool force)
+/* True once the process flushed its end or the exit export stopped
+ * recording: the helper writes no METRIC then. */
+static bool metrics_over(void)
 {
-    uint64_t now = ms_stream_now();
-    uint64_t last = atomic_load_explicit(&proc.last_metric, memory_order_relaxed);
-    if (!force && now - last < METRIC_INTERVAL_NS)
+    return atomic_load_explicit(&proc.stopped, memory_order_acquire) ||
+           atomic_load_explicit(&proc.ended, memory_order_acquire);
+}
+
+/* Takes a METRIC sample and writes it into stream t after a TIME read before
+ * it; skipped while another thread samples, and for the helper once over. */
+static void put_metric(ms_tls_t *t, bool helper)
+{
+    time_room(t);
+    uint64_t tm = time_now(t);
+    const ms_metric_sample_t *s = ms_metrics_take();
+    if (!s)
         return;
-    if (!atomic_compare_exchange_strong_explicit(&proc.last_metric, &last, now,
-                                                 memory_order_relaxed, memory_order_relaxed))
+    if (!helper || !metrics_over()) {
+        put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
+        t->last_time = tm;
+        put_record(t, MSF_R_METRIC, ms_rec_fill_metric, s);
+    }
+    ms_metrics_release();
+}
+
+void ms_metrics_record(void)
+{
+    ms_tls_t *m = &proc.metrics;
+    if (!proc.recording || metrics_over() || m->state == MS_T_CAPPED)
         return;
-    put_time(t);
-    put_record(t, MSF_R_METRIC, ms_rec_fill_metric, NULL);
+    if (m->state == MS_T_NEW) {
+        /* memscope's own stream: its chunks say so, and hold no event */
+        m->serial = atomic_fetch_add_explicit(&proc.next_serial, 1, memory_order_relaxed) + 1;
+        m->tid = ms_prim_gettid();
+        m->chunk_flags = MSF_CF_INTERNAL;
+        m->state = chunk_next(m) ? MS_T_CAPPED : MS_T_ACTIVE;
+        if (m->state != MS_T_ACTIVE)
+            return;
+        put_record(m, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ m->tid, false, "memscope-prep" });
+    }
+    put_metric(m, true);
 }
 
 /* Writes the module map again if a module was loaded or unloaded since the
@@ -489,7 +526,6 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
                 drop(t);
                 break;
             }
-            maybe_metric(t, false);
             maybe_modules(t);
         }
         if (t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
@@ -633,9 +669,10 @@ static void atfork_child(void)
     t->arena = arena;
     t->guard = guard;
     memset(&proc.late, 0, sizeof proc.late);
+    memset(&proc.metrics, 0, sizeof proc.metrics); /* its chunk is the parent's: unmapped below */
+    ms_metrics_fork_child();
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
-    atomic_store_explicit(&proc.last_metric, 0, memory_order_relaxed);
     atomic_store_explicit(&proc.stopped, false, memory_order_relaxed);
     atomic_store_explicit(&proc.ended, false, memory_order_relaxed);
     ms_clock_reset(); /* a new time base; the child's helper publishes it */
@@ -668,7 +705,8 @@ static void exit_records(ms_tls_t *t, unsigned how)
         put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
         t->dropped = 0;
     }
-    maybe_metric(t, true);
+    if (ms_metrics_interval_ns()) /* MEMSCOPE_METRICS_INTERVAL=0: no METRIC at all */
+        put_metric(t, false);
     maybe_modules(t);
     put_time(t);
     ms_rec_end_t e = { t->last_time, how }; /* the TIME just written */

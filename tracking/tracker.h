@@ -88,6 +88,7 @@ typedef struct ms_tls {
                                    * memscope: such events are memscope's, not drops */
     uint32_t dtor_rounds;         /* key destructor calls so far */
     int arena;                    /* bound jemalloc arena + 1; 0 = none */
+    uint32_t chunk_flags;         /* MSF_CF_* set in each chunk it takes (the METRIC stream's) */
 } ms_tls_t;
 
 _Static_assert(offsetof(ms_tls_t, serial) + sizeof(uint32_t) == 64, "hot fields fill one line");
@@ -137,6 +138,11 @@ bool ms_task_end(uint64_t task);    /* false: unknown id */
 void ms_thread_set_name(const char *name);
 /* Labels the block at addr (a VAR record on the calling thread's stream). */
 void ms_track_var(uint64_t addr, const char *name, const char *type, const char *file, uint64_t line);
+/* Takes a METRIC sample (metrics.h) and writes it into memscope's own
+ * stream, whose chunks are flagged MSF_CF_INTERNAL (FORMAT.md). For the
+ * helper thread only, its one writer; nothing once recording stopped or the
+ * process ended. */
+void ms_metrics_record(void);
 /* Marks the calling thread as memscope's own (its allocations are not
  * traced). For the helper thread. */
 void ms_thread_is_internal(void);

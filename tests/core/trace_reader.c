@@ -97,6 +97,36 @@ static void copy_modules(tr_trace_t *t, const msgpack_object *o)
     }
 }
 
+/* Copies a METRIC record's map. */
+static void copy_metric(tr_metric_t *m, const msgpack_object *o, uint64_t time, bool internal)
+{
+    static const char *const keys[TR_M_KEYS] = {
+        MSF_M_RSS, MSF_M_MINFLT, MSF_M_MAJFLT, MSF_M_READ_BYTES, MSF_M_WRITE_BYTES,
+        MSF_M_ALLOCATED, MSF_M_ACTIVE, MSF_M_RESIDENT, MSF_M_RETAINED, MSF_M_MAPPED,
+    };
+    memset(m, 0, sizeof *m);
+    m->time = time;
+    m->internal = internal;
+    for (int k = 0; k < TR_M_KEYS; k++) {
+        const msgpack_object *v = map_get(o, keys[k]);
+        if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            m->have |= 1u << k;
+            m->v[k] = v->via.u64;
+        }
+    }
+    const msgpack_object *th = map_get(o, MSF_KEY_THREADS);
+    if (th && th->type == MSGPACK_OBJECT_ARRAY) {
+        m->has_threads = true;
+        for (uint32_t i = 0; i < th->via.array.size && m->nthreads < TR_METRIC_THREADS; i++) {
+            const msgpack_object *e = &th->via.array.ptr[i];
+            if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2)
+                continue;
+            m->tid[m->nthreads] = e->via.array.ptr[0].via.u64;
+            m->cpu[m->nthreads++] = e->via.array.ptr[1].via.u64;
+        }
+    }
+}
+
 /* Decodes one chunk payload. Returns false if it did not decode cleanly. */
 static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_t len,
                          uint64_t time0, uint64_t task0)
@@ -204,7 +234,11 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
                 break;
             case MSF_R_TASK_END: t->n_task_end++; break;
             case MSF_R_DROPPED: th->dropped += u.data.via.u64; break;
-            case MSF_R_METRIC: t->n_metric++; break;
+            case MSF_R_METRIC:
+                t->n_metric++;
+                if (t->nmetrics < TR_MAX_METRICS)
+                    copy_metric(&t->metrics[t->nmetrics++], &u.data, time, th == &t->internal);
+                break;
             case MSF_R_FORK:
                 t->n_fork++;
                 if (map_get(&u.data, MSF_KEY_PARENT_PID))
@@ -322,7 +356,11 @@ int tr_load(const char *path, tr_trace_t *t)
     qsort(refs, nref, sizeof *refs, chunk_cmp);
     for (size_t i = 0; i < nref; i++) {
         const uint8_t *c = m + refs[i].off;
-        tr_thread_t *th = thread_get(t, refs[i].thread);
+        bool internal = rd32(c + MSF_C_FLAGS) & MSF_CF_INTERNAL;
+        t->internal_chunks += internal;
+        if (internal)
+            t->internal.serial = refs[i].thread;
+        tr_thread_t *th = internal ? &t->internal : thread_get(t, refs[i].thread);
         if (!th)
             continue;
         if (rd64(c + MSF_C_FIRST_EVENT) != th->events)

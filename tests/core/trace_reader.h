@@ -43,6 +43,21 @@ typedef struct tr_task {  /* a TASK_CREATE record */
     char name[64];
 } tr_task_t;
 #define TR_MAX_MODULES 256
+#define TR_MAX_METRICS 256
+#define TR_METRIC_THREADS 16
+
+/* A METRIC record. Keys: TR_M_* bits of `have`. */
+enum { TR_M_RSS, TR_M_MINFLT, TR_M_MAJFLT, TR_M_READ, TR_M_WRITE, TR_M_ALLOCATED, TR_M_ACTIVE,
+       TR_M_RESIDENT, TR_M_RETAINED, TR_M_MAPPED, TR_M_KEYS };
+typedef struct tr_metric {
+    uint64_t time;          /* TIME in force */
+    bool internal;          /* in memscope's own stream (chunk flag MSF_CF_INTERNAL) */
+    uint32_t have;          /* bit k: v[k] present */
+    uint64_t v[TR_M_KEYS];
+    bool has_threads;
+    int nthreads;           /* entries (at most TR_METRIC_THREADS kept) */
+    uint64_t tid[TR_METRIC_THREADS], cpu[TR_METRIC_THREADS];
+} tr_metric_t;
 
 typedef struct tr_trace {
     tr_event_t *ev;     /* grouped by thread, each thread in record order */
@@ -59,6 +74,10 @@ typedef struct tr_trace {
     uint64_t pid;
     uint64_t start_monotonic;   /* header: CLOCK_MONOTONIC at start, the time base */
     int n_process, n_modules, n_fork, n_end, n_metric, n_task_end;
+    tr_metric_t metrics[TR_MAX_METRICS];  /* the first TR_MAX_METRICS, in stream order */
+    int nmetrics;
+    int internal_chunks;        /* chunks flagged MSF_CF_INTERNAL: not in threads[] */
+    tr_thread_t internal;       /* their stream (one writer: the helper) */
     tr_task_t tasks[TR_MAX_TASKS];
     int ntasks;
     uint64_t fork_parent;

@@ -10,6 +10,7 @@
  * usage: workload stress THREADS ROUNDS | fork | loop | names | dlopen | lifecycle
  *                 | closefds FILE | arenas | small | mainexit | forkfds FILE | forkerrno
  *                 | paced N MS BUSY [LATE] | threads TOTAL ALIVE | signals N | fdexhaust
+ *                 | metrics TAIL_MS | tasks THREADS JOBS
  *
  * Every run also makes 50 tagged allocations in a constructor and 50 in a
  * destructor (see run_lifecycle). */
@@ -576,6 +577,110 @@ static int run_fdexhaust(void)
     return 0;
 }
 
+/* ---- metrics: page touching, a spinning and an idle thread ------------------ */
+
+static _Atomic int metrics_phase; /* 1: the spinner spun its CPU budget; 2: the end */
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins until it used 200 ms of CPU, then waits for the end. */
+static void *metrics_spinner(void *arg)
+{
+    (void)arg;
+    printf("spin_tid=%ld\n", (long)gettid());
+    uint64_t seed = 5;
+    t_free(t_alloc(&seed)); /* a stream of its own in the trace */
+    volatile uint64_t x = 0;
+    while (thread_cpu_ns() < 200000000u)
+        for (int i = 0; i < 100000; i++)
+            x += (uint64_t)i;
+    atomic_store(&metrics_phase, 1);
+    while (atomic_load(&metrics_phase) != 2)
+        usleep(1000);
+    return NULL;
+}
+
+/* Sleeps until the end. */
+static void *metrics_idler(void *arg)
+{
+    (void)arg;
+    printf("idle_tid=%ld\n", (long)gettid());
+    uint64_t seed = 7;
+    t_free(t_alloc(&seed));
+    while (atomic_load(&metrics_phase) != 2)
+        usleep(20000);
+    return NULL;
+}
+
+/* Touches 32 MiB of fresh pages one MiB every 10 ms while a thread spins
+ * and another sleeps, then lives on for `tail_ms` so that the helper samples
+ * the end state. Prints the tids and "touched=BYTES". */
+static int run_metrics(int tail_ms)
+{
+    pthread_t spin, idle;
+    pthread_create(&spin, NULL, metrics_spinner, NULL);
+    pthread_create(&idle, NULL, metrics_idler, NULL);
+    fflush(stdout);
+    size_t total = (size_t)32 << 20;
+    char *p = malloc(total + 777);
+    atomic_fetch_add(&n_alloc, 1);
+    for (size_t off = 0; off < total; off += (size_t)1 << 20) {
+        for (size_t b = off; b < off + ((size_t)1 << 20); b += 4096)
+            p[b] = 1;
+        usleep(10000);
+    }
+    while (atomic_load(&metrics_phase) != 1)
+        usleep(1000);
+    usleep((useconds_t)tail_ms * 1000);
+    atomic_store(&metrics_phase, 2);
+    pthread_join(spin, NULL);
+    pthread_join(idle, NULL);
+    printf("touched=%zu\n", total);
+    t_free(p);
+    return 0;
+}
+
+/* ---- tasks: many short tasks on a few threads ------------------------------- */
+
+static int task_jobs;
+
+/* Runs task_jobs jobs, each a task of its own around four tagged mallocs
+ * and their frees. */
+static void *tasks_thread(void *arg)
+{
+    uint64_t x = 0x7a5c ^ (uint64_t)(intptr_t)arg;
+    for (int i = 0; i < task_jobs; i++) {
+        uint64_t task = memscope_task_create("job", 0);
+        memscope_task_enter(task);
+        void *b[4];
+        for (int k = 0; k < 4; k++)
+            b[k] = t_alloc(&x);
+        for (int k = 0; k < 4; k++)
+            t_free(b[k]);
+        memscope_task_leave();
+        memscope_task_end(task);
+    }
+    return NULL;
+}
+
+/* THREADS threads each running JOBS jobs. Prints "tasks=N". */
+static int run_tasks(int threads, int jobs)
+{
+    pthread_t th[64];
+    task_jobs = jobs;
+    for (int i = 0; i < threads && i < 64; i++)
+        pthread_create(&th[i], NULL, tasks_thread, (void *)(intptr_t)i);
+    for (int i = 0; i < threads && i < 64; i++)
+        pthread_join(th[i], NULL);
+    printf("tasks=%d\n", threads * jobs);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int r = 2;
@@ -613,6 +718,10 @@ int main(int argc, char **argv)
         r = run_paced_late(atoi(argv[2]), atoi(argv[3]));
     else if (argc >= 2 && strcmp(argv[1], "vars") == 0)
         r = run_vars();
+    else if (argc >= 3 && strcmp(argv[1], "metrics") == 0)
+        r = run_metrics(atoi(argv[2]));
+    else if (argc >= 4 && strcmp(argv[1], "tasks") == 0)
+        r = run_tasks(atoi(argv[2]), atoi(argv[3]));
     else if (argc >= 5 && strcmp(argv[1], "paced") == 0)
         r = run_paced(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]) != 0);
 

@@ -33,6 +33,7 @@ typedef struct fthread {
     uint64_t events;
     uint32_t nchunks;
     fchunk *chunks;
+    uint32_t chunk_flags;  /* MSF_CF_* of every chunk (msf_thread_flags) */
 } fthread;
 
 struct msf {
@@ -136,6 +137,7 @@ static void new_chunk(msf *t, uint32_t serial)
     put64(c->buf + MSF_C_TIME, f->time);
     put64(c->buf + MSF_C_FIRST_EVENT, f->events);
     put64(c->buf + MSF_C_TASK, f->task);
+    put32(c->buf + MSF_C_FLAGS, f->chunk_flags);
     f->nchunks++;
     f->addr = 0;
     msgpack_sbuffer_clear(&t->sb);
@@ -609,4 +611,50 @@ int msf_group_teardown(void **state)
     free(msf_dir);
     msf_dir = NULL;
     return 0;
+}
+
+void msf_thread_flags(msf *t, uint32_t serial, uint32_t flags)
+{
+    fthread *f = th(t, serial);
+    f->chunk_flags |= flags;
+    for (uint32_t c = 0; c < f->nchunks; c++) {
+        uint32_t v;
+        memcpy(&v, f->chunks[c].buf + MSF_C_FLAGS, 4);
+        put32(f->chunks[c].buf + MSF_C_FLAGS, le32toh(v) | flags);
+    }
+}
+
+/* A METRIC record's content for pk_metrics. */
+typedef struct metrics_obj {
+    int n;
+    const char *const *keys;
+    const uint64_t *vals;
+    int nthreads;              /* < 0: no "threads" */
+    const uint64_t *tids, *cpus;
+} metrics_obj;
+
+static void pk_metrics(msf *t, const void *a)
+{
+    const metrics_obj *o = a;
+    msgpack_pack_map(&t->pk, (size_t)o->n + (o->nthreads >= 0));
+    for (int i = 0; i < o->n; i++) {
+        pack_cstr(t, o->keys[i]);
+        msgpack_pack_uint64(&t->pk, o->vals[i]);
+    }
+    if (o->nthreads < 0)
+        return;
+    pack_cstr(t, MSF_KEY_THREADS);
+    msgpack_pack_array(&t->pk, (size_t)o->nthreads);
+    for (int i = 0; i < o->nthreads; i++) {
+        msgpack_pack_array(&t->pk, 2);
+        msgpack_pack_uint64(&t->pk, o->tids[i]);
+        msgpack_pack_uint64(&t->pk, o->cpus[i]);
+    }
+}
+
+void msf_metrics(msf *t, uint32_t serial, int n, const char *const *keys, const uint64_t *vals,
+                 int nthreads, const uint64_t *tids, const uint64_t *cpus)
+{
+    metrics_obj o = { n, keys, vals, nthreads, tids, cpus };
+    control(t, serial, MSF_R_METRIC, pk_metrics, &o);
 }

@@ -57,6 +57,12 @@ void msf_task(msf *t, uint32_t serial, uint64_t task);
 void msf_fork(msf *t, uint32_t serial, uint64_t parent_pid);
 void msf_end(msf *t, uint32_t serial, uint64_t time);
 void msf_metric(msf *t, uint32_t serial, const char *name, uint64_t value);
+/* A METRIC record of n values (keys[i]: vals[i]) and, when nthreads >= 0, a
+ * "threads" array of nthreads [tids[i], cpus[i]] pairs. */
+void msf_metrics(msf *t, uint32_t serial, int n, const char *const *keys, const uint64_t *vals,
+                 int nthreads, const uint64_t *tids, const uint64_t *cpus);
+/* Sets chunk flags (MSF_CF_*) on every chunk of thread serial, present and to come. */
+void msf_thread_flags(msf *t, uint32_t serial, uint32_t flags);
 /* Version-2 control records (format.h MSF_R_TASK_CREATE ... MSF_R_SCOPE_LEAVE,
  * END with "how"). */
 void msf_end_how(msf *t, uint32_t serial, uint64_t time, uint32_t how);

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "export.h"
 #include "fixture.h"
+#include "format.h"
 #include "suite.h"
 
 static char *tmpdir, *trace, *archive;
@@ -37,6 +38,17 @@ static int setup(void **state)
     const char *cfg[] = { "MEMSCOPE_OUTPUT", "/o" };
     msf_process(t, 1, 77, "/bin/prog", 2, argv, 1, cfg);
     msf_metric(t, 1, "rss", 12345);
+    /* memscope's METRIC stream: samples with and without threads and keys */
+    msf_thread(t, 5, 105, "memscope-prep", 13, 0);
+    msf_thread_flags(t, 5, MSF_CF_INTERNAL);
+    const char *mk[] = { MSF_M_RSS, MSF_M_MAPPED, MSF_M_MINFLT };
+    const uint64_t mv[] = { 4096, 1 << 20, 17 }, tids[] = { 101, 102, 105 }, cpus[] = { 9, 0, 123456789 };
+    msf_time(t, 5, 50000);
+    msf_metrics(t, 5, 3, mk, mv, 3, tids, cpus);
+    msf_time(t, 5, 9000000);
+    msf_metrics(t, 5, 1, mk, mv, -1, NULL, NULL);
+    msf_time(t, 5, 19000000);
+    msf_metrics(t, 5, 0, NULL, NULL, 0, NULL, NULL);
     uint64_t time = 0;
     for (int i = 0; i < 200000; i++) {
         uint32_t k = 1 + (uint32_t)(i % 4);
