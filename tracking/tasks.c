@@ -1,5 +1,6 @@
-/* Tasks, thread names and variable labels: the calls behind memscope_task_*,
- * memscope_thread_name and memscope_track_var (api.c). Task ids are handed out process-wide; the
+/* Tasks, thread names, variable labels and scopes: the calls behind
+ * memscope_task_*, memscope_thread_name, memscope_track_* and memscope_scope_*
+ * (api.c). Task ids are handed out process-wide; the
  * records go to the calling thread's stream (ms_thread_record). Not for use
  * inside malloc. */
 #include "records.h"
@@ -73,8 +74,51 @@ bool ms_task_end(uint64_t task)
 void ms_track_var(uint64_t addr, const char *name, const char *type, const char *file, uint64_t line)
 {
     ms_process_init();
-    ms_rec_var_t v = { addr, line, name, type, file };
+    ms_rec_var_t v = { addr, line, name, type, file, 0 };
     ms_thread_record(&ms_tls, MSF_R_VAR, ms_rec_fill_var, &v);
+}
+
+void ms_track_value(uint64_t size, const char *name, const char *type, const char *file, uint64_t line)
+{
+    ms_process_init();
+    ms_rec_var_t v = { 0, line, name, type, file, size };
+    ms_thread_record(&ms_tls, MSF_R_VAR, ms_rec_fill_var, &v);
+}
+
+/* A thread's open scopes (memscope_scope_*): ids handed out 1, 2, ... per
+ * thread, the open ones innermost last. Apart from ms_tls: only these calls
+ * touch it, never the malloc path. */
+typedef struct ms_scopes {
+    uint64_t last;                   /* ids handed out so far */
+    uint32_t depth;
+    uint64_t open[MS_SCOPE_DEPTH];
+} ms_scopes_t;
+
+static _Thread_local ms_scopes_t scopes __attribute__((tls_model("initial-exec")));
+
+uint64_t ms_scope_enter(const char *name, const char *file, uint64_t line)
+{
+    ms_scopes_t *s = &scopes;
+    if (s->depth == MS_SCOPE_DEPTH)
+        return 0;
+    ms_process_init();
+    uint64_t id = ++s->last;
+    s->open[s->depth++] = id;
+    ms_rec_scope_t k = { id, line, name, file };
+    ms_thread_record(&ms_tls, MSF_R_SCOPE_ENTER, ms_rec_fill_scope_enter, &k);
+    return id;
+}
+
+bool ms_scope_leave(uint64_t id)
+{
+    ms_scopes_t *s = &scopes;
+    for (uint32_t i = s->depth; id && i-- > 0;)
+        if (s->open[i] == id) {
+            s->depth = i; /* and every scope entered after it (FORMAT.md) */
+            ms_thread_record(&ms_tls, MSF_R_SCOPE_LEAVE, ms_rec_fill_scope_leave, &id);
+            return true;
+        }
+    return false;
 }
 
 void ms_thread_set_name(const char *name)
