@@ -20,7 +20,8 @@ enum {
     MSX_MAX_PROBLEMS = 64,   /* damage messages kept (all are counted) */
     MSX_MAX_METRICS = 16,    /* METRIC names kept */
     MSX_MAX_TASKS = 1000,
-    MSX_MAX_VARS = 1000,     /* variables listed, those with the highest peak (all are counted) */    /* tasks listed, those with most bytes allocated (all are counted) */
+    MSX_MAX_VARS = 1000,     /* variables listed, those with the highest peak (all are counted) */
+    MSX_MAX_VAR_ROWS = 1000, /* tracked variables listed, the first labelled (all are counted) */    /* tasks listed, those with most bytes allocated (all are counted) */
     MSX_TASK_THREADS = 32,   /* threads listed per task (all are counted) */
 };
 
@@ -137,6 +138,31 @@ typedef struct msx_var_report {
     uint64_t last_time_ns;       /* its last event */
 } msx_var_report;
 
+/* One tracked variable (view_var_rows.c): a VAR record that took effect,
+ * followed to its end. With `heap`, the record labelled a live heap block
+ * and the row follows that block (a realloc keeps it) until it is freed,
+ * labelled again, or still live at the end (leaked); without, a named value
+ * of `size` bytes that lives on no heap block. */
+typedef struct msx_var_row {
+    msx_str name, type, file;    /* the label's; empty if the record lacked them */
+    uint64_t line;
+    msx_str scope;               /* name of the scope (SCOPE_ENTER) it was born in, "" if none */
+    uint64_t scope_id;           /* that scope's id on its thread, 0 if none */
+    bool heap;
+    uint64_t addr;               /* heap: the block's address when labelled */
+    uint64_t size;               /* heap: the block's size at its end; else the value's size */
+    uint32_t thread;             /* serial of the thread that allocated the block (value: recorded it) */
+    uint64_t task;               /* the block's task (value: its thread's task then), 0: none */
+    uint64_t alloc_time_ns;      /* heap: the allocation that started the block; else the record's time */
+    uint64_t label_time_ns;      /* the VAR record's time */
+    uint64_t reallocs;           /* reallocs of its block while labelled */
+    bool freed;                  /* heap: freed; free_time_ns is then the free's time */
+    uint64_t free_time_ns;
+    bool relabelled;             /* heap: labelled again (end_time_ns: then); the new label has a row */
+    uint64_t end_time_ns;        /* relabelled: the time of the new label */
+    bool leaked;                 /* heap: live at the end of the trace */
+} msx_var_row;
+
 /* A METRIC value: the last one seen and the highest. */
 typedef struct msx_metric {
     msx_str name;
@@ -206,6 +232,10 @@ typedef struct msx_report {
     uint32_t nvars;
     msx_var_report *vars;
     uint64_t vars_omitted;
+    /* -- tracked variables, in the order they were labelled (the first MSX_MAX_VAR_ROWS) -- */
+    uint32_t nvar_rows;
+    msx_var_row *var_rows;
+    uint64_t var_rows_omitted;
 
     /* -- timeline -- */
     uint64_t timeline_bucket_ns;
