@@ -238,10 +238,13 @@ int msx_view_var_rows_finish(msx_view_var_rows *v)
         const msx_var_label *L = msx_labels_get(x->heap ? v->labels : &v->value_names, v->label[i]);
         const msx_var_label *S = msx_labels_get(&v->scope_names, v->scope_name[i]);
         x->line = L ? L->line : 0;
+        if (!L && (msx_str_set(&x->name, "", 0) < 0 || msx_str_set(&x->type, "", 0) < 0 ||
+                   msx_str_set(&x->file, "", 0) < 0))
+            return -ENOMEM;
         if ((L && (msx_str_set(&x->name, L->name.p, L->name.n) < 0 ||
                    msx_str_set(&x->type, L->type.p, L->type.n) < 0 ||
                    msx_str_set(&x->file, L->file.p, L->file.n) < 0)) ||
-            (S && msx_str_set(&x->scope, S->name.p, S->name.n) < 0))
+            msx_str_set(&x->scope, S ? S->name.p : "", S ? S->name.n : 0) < 0)
             return -ENOMEM;
     }
     return 0;
