@@ -101,7 +101,9 @@ static uint64_t time_now(const ms_tls_t *t)
  * seen: the countdown refills bound the times then. */
 static bool clock_take(ms_tls_t *t)
 {
-    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
+    /* acquire: a thread that takes the value of a stop's clock move sees the
+     * stop (stop_late below) */
+    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
     if (!(c & 1)) {
         t->seen = c;
         ms_clock_note_demand();
@@ -467,6 +469,16 @@ void ms_thread_stop(ms_tls_t *t)
     t->seen = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
 }
 
+/* A stop that came while this thread was past its check of `stopped` and
+ * then took the stop's clock value as seen (clock_take) would leave its fast
+ * path open: after recording, the thread looks again. Caller holds the guard. */
+static void stop_late(ms_tls_t *t)
+{
+    if (MS_UNLIKELY(atomic_load_explicit(&proc.stopped, memory_order_acquire)) &&
+        (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED))
+        ms_thread_stop(t);
+}
+
 void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     ms_tls_t *t = &ms_tls;
@@ -526,7 +538,7 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
     default: /* MS_T_OFF */
         break;
     }
-
+    stop_late(t);
     ms_guard_leave(t);
     errno = saved_errno;
 }
@@ -609,6 +621,7 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
     if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
         put_time(t);
         put_record(t, type, fill, arg);
+        stop_late(t);
     }
     ms_guard_leave(t);
     errno = saved_errno;

@@ -84,13 +84,15 @@ static void *phase_thread(void *arg)
             thread_keep[(want - 1) * 4 + i] = alloc(want == 1 ? 4111 : want == 2 ? 4222 : 4333);
         atomic_store(&phase, want + 10);
         while (atomic_load(&phase) == want + 10)
-            ;
+            if (want == 2) /* busy up to the stop: the clock is published, the fast path open */
+                free(alloc(4224));
     }
     return NULL;
 }
 
 /* Before trace_all, between it and stop_tracing, after: main allocates
- * 3 x 1111, 5 x 2222, 7 x 3333; a thread started before 4 x 4111, 4222, 4333. */
+ * 3 x 1111, 5 x 2222, 7 x 3333; a thread started before 4 x 4111, 4222, 4333,
+ * and blocks of 4224 from the end of its 4222s until the stop. */
 static int run_traceall(const char *dir)
 {
     pthread_t th;
@@ -109,14 +111,15 @@ static int run_traceall(const char *dir)
     atomic_store(&phase, 2);
     while (atomic_load(&phase) != 12)
         ;
-    printf("stop=%d\n", memscope_stop_tracing());
-    printf("stop_again=%d\n", memscope_stop_tracing());
-    printf("start_after_stop=%d\n", memscope_trace_all(dir));
+    int stop = memscope_stop_tracing();
+    atomic_store(&phase, 3); /* the thread allocates at once: its next event sees the stop */
     for (int i = 0; i < 7; i++)
         free(alloc(3333));
-    atomic_store(&phase, 3);
     while (atomic_load(&phase) != 13)
         ;
+    printf("stop=%d\n", stop);
+    printf("stop_again=%d\n", memscope_stop_tracing());
+    printf("start_after_stop=%d\n", memscope_trace_all(dir));
     atomic_store(&phase, 4);
     pthread_join(th, NULL);
     return 0;
