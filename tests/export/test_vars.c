@@ -237,6 +237,8 @@ static void test_tracked_rows(void **state)
 {
     (void)state;
     msf *t = suite_two_threads();
+    msf_time(t, 2, 500);
+    msf_scope_enter(t, 2, 1, "two", "b.c", 9); /* before thread 1's scope 1 */
     msf_time(t, 1, 1000);
     msf_scope_enter(t, 1, 1, "outer", "a.c", 1);
     msf_alloc(t, 1, 0x1000, 64);
@@ -250,7 +252,6 @@ static void test_tracked_rows(void **state)
     msf_var(t, 1, 0x2000, "late2", NULL, NULL, 0, 0);
     msf_time(t, 2, 3000);
     msf_free(t, 2, 0x5000);
-    msf_scope_enter(t, 2, 1, "two", "b.c", 9);
     msf_alloc(t, 2, 0x3000, 30);
     msf_var(t, 2, 0x3000, "t2", NULL, NULL, 0, 0);
     value_record(t, 2);
