@@ -239,6 +239,8 @@ static void test_tracked_rows(void **state)
     msf *t = suite_two_threads();
     msf_time(t, 2, 500);
     msf_scope_enter(t, 2, 1, "two", "b.c", 9); /* before thread 1's scope 1 */
+    msf_alloc(t, 2, 0x7000, 1);                /* (an event: thread 2 runs first) */
+    msf_free(t, 2, 0x7000);
     msf_time(t, 1, 1000);
     msf_scope_enter(t, 1, 1, "outer", "a.c", 1);
     msf_alloc(t, 1, 0x1000, 64);
