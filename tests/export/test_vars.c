@@ -258,10 +258,16 @@ static void test_tracked_rows(void **state)
     msf_var(t, 2, 0x3000, "t2", NULL, NULL, 0, 0);
     value_record(t, 2);
     msf_time(t, 1, 5000);
+    msf_alloc(t, 1, 0x8000, 16); /* thread 1 still in its scope 1 */
+    msf_var(t, 1, 0x8000, "last", NULL, NULL, 0, 0);
+    msf_free(t, 1, 0x8000);
     msf_time(t, 2, 5000);
-    msf_end(t, 1, 5000);
+    msf_time(t, 1, 6000);
+    msf_end(t, 1, 6000);
     msx_report *r = suite_analyze(t);
-    assert_int_equal(r->nvar_rows, 5);
+    assert_int_equal(r->nvar_rows, 6);
+    assert_string_equal(var_row(r, "last")->scope.p, "outer");
+    assert_string_equal(var_row(r, "t2")->scope.p, "two");
     const msx_var_row *b = var_row(r, "buf");
     assert_true(b->heap && b->freed && !b->leaked && !b->relabelled);
     assert_int_equal(b->size, 256);
@@ -317,7 +323,7 @@ static void test_tracked_rows(void **state)
     msx_report *back;
     char err[512];
     assert_int_equal(msx_read_archive(path, &back, err, sizeof err), 0);
-    assert_int_equal(back->nvar_rows, 5);
+    assert_int_equal(back->nvar_rows, 6);
     char *j2 = suite_json(back);
     assert_string_equal(j1, j2);
     free(j1);
