@@ -313,6 +313,7 @@ static void test_tracked_rows(void **state)
     assert_null(strstr(b2.p, "in<&>"));
     assert_null(strstr(b2.p, "<v&"));
     assert_non_null(strstr(b2.p, "\"scope\": \"in\\u003c\\u0026\\u003e\""));
+    assert_non_null(strstr(b2.p, "section(\"Tracked variables\""));
     msx_buf_free(&b2);
 
     msx_buf b3 = { 0 };
