@@ -49,8 +49,11 @@ int memscope_thread_name(const char *name);
  * memscope_task_enter makes `task` current on the calling thread; enters nest
  * (up to 32 deep: a deeper enter is not recorded, and its leave neither), and
  * memscope_task_leave goes back to the task current before the matching enter.
- * memscope_task_end records that a task is over; its blocks keep it. Each
- * returns 0, or -EINVAL (unknown task id, a leave without an enter). */
+ * memscope_task_end records that a task is over; its blocks keep it, and it
+ * can be entered no more (a thread inside it leaves it as usual; an ended
+ * task may still be a new task's parent). Each returns 0, or -EINVAL
+ * (unknown task id, an ended task entered or ended again, a leave without an
+ * enter). */
 uint64_t memscope_task_create(const char *name, uint64_t parent);
 int memscope_task_enter(uint64_t task);
 int memscope_task_leave(void);

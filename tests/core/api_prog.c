@@ -185,6 +185,14 @@ static int run_badargs(void)
     want("task_leave unbalanced", memscope_task_leave(), -EINVAL);
     want("task_end 0", memscope_task_end(0), -EINVAL);
     want("task_end unknown", memscope_task_end(UINT64_MAX), -EINVAL);
+    uint64_t task = memscope_task_create("done", 0);
+    want("task_enter", memscope_task_enter(task), 0);
+    want("task_end current", memscope_task_end(task), 0);
+    want("task_end ended", memscope_task_end(task), -EINVAL);
+    want("task_enter ended", memscope_task_enter(task), -EINVAL);
+    want("task_leave ended", memscope_task_leave(), 0); /* the enter before its end */
+    want("task_leave again", memscope_task_leave(), -EINVAL);
+    want("task_create child of ended", memscope_task_create("late child", task) > 0, 1);
     want("track_var NULL addr", memscope_track_var(NULL, "x", NULL, NULL, 0), -EINVAL);
     want("track_var NULL name", memscope_track_var(big, NULL, NULL, NULL, 0), -EINVAL);
     want("track_var long", memscope_track_var(big, big, NULL, NULL, 0), -ENAMETOOLONG);

@@ -304,7 +304,7 @@ static void test_bad_arguments(void **state)
         fprintf(stderr, "%s%s", r.out, r.err);
     assert_int_equal(r.status, 0);
     assert_int_equal(th_field(r.out, "failed"), 0);
-    assert_int_equal(th_field(r.out, "checks"), 37);
+    assert_int_equal(th_field(r.out, "checks"), 44);
     /* nothing it refused is in the trace: no variable */
     msx_report *rep = analyse(dir, "api_prog");
     assert_int_equal(rep->nvar_rows, 0);
