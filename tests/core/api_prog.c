@@ -71,6 +71,7 @@ static int run_vars(void)
 
 static atomic_int phase;
 static void *thread_keep[12]; /* phase_thread's blocks */
+static atomic_int churned;    /* its blocks of 4224 */
 
 /* Allocates in each phase the main thread sets: 1 before trace_all, 2
  * between, 3 after stop_tracing. */
@@ -84,8 +85,10 @@ static void *phase_thread(void *arg)
             thread_keep[(want - 1) * 4 + i] = alloc(want == 1 ? 4111 : want == 2 ? 4222 : 4333);
         atomic_store(&phase, want + 10);
         while (atomic_load(&phase) == want + 10)
-            if (want == 2) /* busy up to the stop: the clock is published, the fast path open */
+            if (want == 2) { /* busy up to the stop: the clock is published, the fast path open */
                 free(alloc(4224));
+                atomic_fetch_add(&churned, 1);
+            }
     }
     return NULL;
 }
@@ -109,7 +112,7 @@ static int run_traceall(const char *dir)
     for (int i = 0; i < 5; i++)
         free(alloc(2222));
     atomic_store(&phase, 2);
-    while (atomic_load(&phase) != 12)
+    while (atomic_load(&phase) != 12 || atomic_load(&churned) < 100)
         ;
     int stop = memscope_stop_tracing();
     atomic_store(&phase, 3); /* the thread allocates at once: its next event sees the stop */

@@ -228,7 +228,7 @@ static void test_trace_all_around_a_region(void **state)
     assert_int_equal(c.n[3], 0);
     assert_int_equal(c.n[4], 4); /* between, on the thread that existed before */
     assert_int_equal(c.n[5], 0); /* its first events after the stop */
-    assert_true(c.n[6] > 0);     /* it was busy until then */
+    assert_true(c.n[6] >= 100);  /* it was busy until then */
     assert_true(rep->nthreads >= 2);
     assert_true(rep->complete); /* the exit still wrote END */
     msx_report_free(rep);
