@@ -674,11 +674,13 @@ static void atfork_child(void)
     ms_arena_forget();
     if (proc.recording) {
         ms_stream_forget();
-        if (ms_option_u64(MS_OPT_CHILDREN) != 0) {
+        if (ms_option_u64(MS_OPT_CHILDREN) != 0 && !proc.user_stopped) {
             process_open();
             proc.fork_parent = parent;
         } else {
-            proc.recording = false; /* MEMSCOPE_CHILDREN=0: the child is not traced */
+            /* MEMSCOPE_CHILDREN=0, or the parent called memscope_stop_tracing:
+             * the child is not traced */
+            proc.recording = false;
         }
     }
     proc.forked = true;

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct point {
     int x, y, z;
@@ -120,6 +122,12 @@ static int run_traceall(const char *dir)
         free(alloc(3333));
     while (atomic_load(&phase) != 13)
         ;
+    pid_t child = fork(); /* a child of a stopped process is not traced */
+    if (child == 0) {
+        free(alloc(5555));
+        exit(0);
+    }
+    waitpid(child, NULL, 0);
     printf("stop=%d\n", stop);
     printf("stop_again=%d\n", memscope_stop_tracing());
     printf("start_after_stop=%d\n", memscope_trace_all(dir));

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,14 @@ static void test_trace_all_around_a_region(void **state)
     char path[4096];
     assert_int_not_equal(tr_find(dir, "api_prog.", path, sizeof path), 0); /* nothing before the call */
     assert_int_equal(tr_find(sub, "api_prog.", path, sizeof path), 0);
+    /* the one trace: the child forked after the stop wrote none */
+    DIR *d = opendir(sub);
+    assert_non_null(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        files += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(files, 1);
     born_count c = { .size = { 1111, 2222, 3333, 4111, 4222, 4333, 4224 } };
     msx_report *rep = NULL;
     char err[512];
