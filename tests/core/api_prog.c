@@ -5,7 +5,7 @@
  * the trace. Sizes are distinct per purpose so that the test can find each
  * block among the program's other allocations.
  *
- * usage: api_prog vars | cxx | traceall DIR | export | off | badargs */
+ * usage: api_prog vars | traceall DIR | stopfork | export | off | badargs */
 #include <errno.h>
 #include <memscope.h>
 #include <pthread.h>
@@ -122,17 +122,26 @@ static int run_traceall(const char *dir)
         free(alloc(3333));
     while (atomic_load(&phase) != 13)
         ;
-    pid_t child = fork(); /* a child of a stopped process is not traced */
-    if (child == 0) {
-        free(alloc(5555));
-        exit(0);
-    }
-    waitpid(child, NULL, 0);
     printf("stop=%d\n", stop);
     printf("stop_again=%d\n", memscope_stop_tracing());
     printf("start_after_stop=%d\n", memscope_trace_all(dir));
     atomic_store(&phase, 4);
     pthread_join(th, NULL);
+    return 0;
+}
+
+/* Under MEMSCOPE_MODE=full: stops tracing, then forks a child that
+ * allocates; the child of a stopped process is not traced. */
+static int run_stopfork(void)
+{
+    free(alloc(5555));
+    printf("stop=%d\n", memscope_stop_tracing());
+    pid_t child = fork();
+    if (child == 0) {
+        free(alloc(5555));
+        exit(0);
+    }
+    waitpid(child, NULL, 0);
     return 0;
 }
 
@@ -254,10 +263,12 @@ int main(int argc, char **argv)
         return run_traceall(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "export") == 0)
         return run_export();
+    if (argc >= 2 && strcmp(argv[1], "stopfork") == 0)
+        return run_stopfork();
     if (argc >= 2 && strcmp(argv[1], "off") == 0)
         return run_off();
     if (argc >= 2 && strcmp(argv[1], "badargs") == 0)
         return run_badargs();
-    fprintf(stderr, "usage: api_prog vars | traceall DIR | export | off | badargs\n");
+    fprintf(stderr, "usage: api_prog vars | traceall DIR | stopfork | export | off | badargs\n");
     return 2;
 }
