@@ -165,7 +165,9 @@ void memscope_scope_cleanup(uint64_t *id); /* for MEMSCOPE_SCOPE: leaves *id unl
  * the call is in the trace (each thread's events are in the file as they
  * happen), none after it (a block freed later looks live at the end of the
  * trace). The exit still writes the END record, and MEMSCOPE_AUTO_EXPORT
- * still renders the reports. Returns 0, -EINVAL when the process does not
+ * still renders the reports. A child forked after the stop is not traced
+ * (nor one of a process that memscope_trace_all started: it reads
+ * MEMSCOPE_MODE=off again). Returns 0, -EINVAL when the process does not
  * trace, or -EALREADY when it stopped already. */
 int memscope_trace_all(const char *dir);
 int memscope_stop_tracing(void);
