@@ -184,6 +184,11 @@ int memscope_stop_tracing(void);
  * -EIO when it failed, or the error of starting it. */
 int memscope_export(const char *formats);
 
+/* Sets what the exit renders, as MEMSCOPE_AUTO_EXPORT would (memscope-rs's
+ * enable_auto_export): a comma list of json, html, bin, or "" for nothing.
+ * Returns 0, or -EINVAL for NULL or an unknown format (nothing changes). */
+int memscope_auto_export(const char *formats);
+
 #ifdef __cplusplus
 }
 

@@ -132,6 +132,13 @@ MS_EXPORT int memscope_export(const char *formats)
     return ms_export_now(formats);
 }
 
+MS_EXPORT int memscope_auto_export(const char *formats)
+{
+    if (formats == NULL || (formats[0] && !ms_autoexport_formats_valid(formats)))
+        return -EINVAL;
+    return ms_auto_export_set(formats);
+}
+
 MS_EXPORT uint64_t memscope_task_create(const char *name, uint64_t parent)
 {
     return ms_task_create(name, parent);

@@ -1,6 +1,6 @@
 /* Tracing control from inside the program: memscope_trace_all,
- * memscope_stop_tracing and memscope_export (memscope.h), and the reports'
- * base name that the exit export uses too.
+ * memscope_stop_tracing, memscope_export and memscope_auto_export
+ * (memscope.h), and the reports' base name that the exit export uses too.
  *
  * Starting and stopping touch no other thread's state: each thread notices at
  * its next event. Both store their flag (process.h: started, stopped) and then
@@ -152,6 +152,15 @@ int ms_export_now(const char *formats)
     t->own--;
     ms_guard_leave(t);
     errno = saved_errno;
+    pthread_mutex_unlock(&ctl_lock);
+    return r;
+}
+
+int ms_auto_export_set(const char *formats)
+{
+    ms_process_init(); /* options loaded: a later load must not undo this */
+    pthread_mutex_lock(&ctl_lock);
+    int r = ms_option_set(MS_OPT_AUTO_EXPORT, formats) < 0 ? -EINVAL : 0;
     pthread_mutex_unlock(&ctl_lock);
     return r;
 }

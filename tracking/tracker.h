@@ -135,6 +135,9 @@ int ms_trace_stop(void);
 /* memscope_export: the memscope tool renders the trace as it stands into
  * MEMSCOPE_OUTPUT. Returns 0, -ENOENT (no trace) or ms_autoexport's error. */
 int ms_export_now(const char *formats);
+/* memscope_auto_export: MEMSCOPE_AUTO_EXPORT from now on (a checked list).
+ * Returns 0 or -EINVAL. */
+int ms_auto_export_set(const char *formats);
 /* Writes one control record (type, packed by fill from arg, records.h) into
  * the calling thread's stream, after a TIME, starting the thread's stream if
  * it has none yet. Outside malloc only. */

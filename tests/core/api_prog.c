@@ -155,6 +155,9 @@ static int run_export(void)
     printf("export_empty=%d\n", memscope_export(""));
     printf("export_commas=%d\n", memscope_export(",,"));
     printf("export_unknown=%d\n", memscope_export("json,xml"));
+    printf("auto_bad=%d\n", memscope_auto_export("json,xml"));
+    printf("auto_null=%d\n", memscope_auto_export(NULL));
+    printf("auto=%d\n", memscope_auto_export("bin")); /* at exit: the archive */
     return 0;
 }
 
@@ -250,6 +253,9 @@ static int run_badargs(void)
     want("trace_all tracing", memscope_trace_all(NULL), -EALREADY);
     want("export NULL", memscope_export(NULL), -EINVAL);
     want("export unknown", memscope_export("pdf"), -EINVAL);
+    want("auto_export NULL", memscope_auto_export(NULL), -EINVAL);
+    want("auto_export unknown", memscope_auto_export("json,pdf"), -EINVAL);
+    want("auto_export none", memscope_auto_export(""), 0);
     want("strerror unknown", memscope_strerror(-123456)[0] != 0, 1);
     printf("checks=%d failed=%d\n", checks, failed);
     return failed != 0;
