@@ -3,8 +3,13 @@
  * It builds a word-frequency table from a text it generates deterministically,
  * keeps a history of lines, resizes a buffer as it grows, frees most of it, and
  * forgets one block on purpose so that the report has a leak to show. It
- * labels its table, its history and the words' texts (MEMSCOPE_TRACK), so
- * that the report's Variables section names them.
+ * tracks variables of each kind: its table, its history and the words' texts
+ * by the heap block (MEMSCOPE_TRACK, _TYPED), its statistics struct by value
+ * (MEMSCOPE_TRACK_SMART), and a summary line that it owns for one scope
+ * (MEMSCOPE_TRACK_OWNED, freed at the scope's end); its two phases are
+ * scopes (MEMSCOPE_SCOPE). At the end it takes a runtime snapshot
+ * (memscope_snapshot_take) and prints what is live. The reports are rendered
+ * at exit (memscope_auto_export) into MEMSCOPE_OUTPUT.
  *
  * Build it against the library (the demo does this) and run it:
  *     MEMSCOPE_OUTPUT=MemoryAnalysis ./basic_usage
@@ -50,15 +55,26 @@ static void count_word(word_t **table, const char *w)
     table[h] = e;
 }
 
+/* What main learns about its text: tracked by value. */
+typedef struct stats {
+    unsigned distinct, most;
+    size_t history_len;
+} stats_t;
+
 int main(void)
 {
     static const char *const syllables[] = { "ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi" };
+    int rc = memscope_auto_export("json,html"); /* the reports, at exit */
+    if (rc < 0)
+        fprintf(stderr, "basic_usage: memscope_auto_export: %s\n", memscope_strerror(rc));
     word_t **table = calloc(BUCKETS, sizeof *table);
     MEMSCOPE_TRACK_TYPED(table, word_t **);
     char *history = NULL;
     size_t history_len = 0;
     uint32_t x = 12345;
 
+    {
+    MEMSCOPE_SCOPE("read text"); /* the blocks of this phase carry the scope */
     for (int line = 0; line < 2000; line++) {
         char buf[256] = "";
         for (int w = 0; w < 8; w++) {
@@ -86,6 +102,7 @@ int main(void)
             upper[i] = (char)(buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 32 : buf[i]);
         free(upper);
     }
+    }
 
     unsigned distinct = 0, most = 0;
     const char *top = "";
@@ -98,8 +115,17 @@ int main(void)
             }
         }
     }
-    printf("basic_usage: %u distinct words, \"%s\" seen %u times, history %zu bytes\n",
-           distinct, top, most, history_len);
+    stats_t st = { distinct, most, history_len };
+    MEMSCOPE_TRACK_SMART(st); /* a value: recorded with its size */
+    {
+        MEMSCOPE_SCOPE("summary");
+        MEMSCOPE_TRACK_OWNED(char *, summary, malloc(256)); /* freed at the end of this block */
+        if (summary) {
+            snprintf(summary, 256, "%u distinct words, \"%s\" seen %u times, history %zu bytes", st.distinct, top,
+                     st.most, st.history_len);
+            printf("basic_usage: %s\n", summary);
+        }
+    }
 
     /* Free everything but one entry's text: a deliberate leak. */
     int leaked = 0;
@@ -117,6 +143,12 @@ int main(void)
     }
     free(table);
     free(history);
+
+    memscope_snapshot_t *snap = memscope_snapshot_take();
+    if (snap) /* the leak, and what stdio keeps */
+        printf("basic_usage: snapshot %llu: %llu bytes live\n", (unsigned long long)memscope_snapshot_id(snap),
+               (unsigned long long)memscope_snapshot_live_bytes(snap));
+    memscope_snapshot_release(snap);
 
     char path[4096];
     if (memscope_trace_path(path, sizeof path) > 0)

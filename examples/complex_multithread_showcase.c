@@ -202,13 +202,11 @@ int main(void)
            WORKERS, (unsigned long long)allocations, (unsigned long long)bytes,
            (unsigned long long)handed, (unsigned long long)received, (unsigned long long)bad);
 
-    /* MEMSCOPE_HAVE_EXPORT: defined once memscope.h declares memscope_export;
-     * until then MEMSCOPE_AUTO_EXPORT=json,html writes the reports at exit. */
-#ifdef MEMSCOPE_HAVE_EXPORT
-    int rc = memscope_export("json,html");
+    /* the reports MemoryAnalysis/complex_multithread_showcase.json and .html, rendered at exit (when
+     * the trace is complete) by the memscope tool */
+    int rc = memscope_auto_export("json,html");
     if (rc < 0)
-        fprintf(stderr, "complex_multithread_showcase: memscope_export: %s\n", memscope_strerror(rc));
-#endif
+        fprintf(stderr, "complex_multithread_showcase: memscope_auto_export: %s\n", memscope_strerror(rc));
     char path[4096];
     if (memscope_trace_path(path, sizeof path) > 0)
         printf("complex_multithread_showcase: trace written to %s\n", path);

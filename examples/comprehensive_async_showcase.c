@@ -282,13 +282,11 @@ int main(void)
            (unsigned long long)body_bytes, (unsigned long long)checksum,
            (unsigned long long)log_lines_rotated, housekeeping_ticks);
 
-    /* MEMSCOPE_HAVE_EXPORT: defined once memscope.h declares memscope_export;
-     * until then MEMSCOPE_AUTO_EXPORT=json,html writes the reports at exit. */
-#ifdef MEMSCOPE_HAVE_EXPORT
-    rc = memscope_export("json,html");
+    /* the reports MemoryAnalysis/comprehensive_async_showcase.json and .html, rendered at exit (when
+     * the trace is complete) by the memscope tool */
+    rc = memscope_auto_export("json,html");
     if (rc < 0)
-        fprintf(stderr, "comprehensive_async_showcase: memscope_export: %s\n", memscope_strerror(rc));
-#endif
+        fprintf(stderr, "comprehensive_async_showcase: memscope_auto_export: %s\n", memscope_strerror(rc));
     char path[4096];
     if (memscope_trace_path(path, sizeof path) > 0)
         printf("comprehensive_async_showcase: trace written to %s\n", path);

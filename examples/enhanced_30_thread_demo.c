@@ -336,13 +336,11 @@ int main(int argc, char **argv)
            JOBS, STAGES * PER_STAGE, fewest, most, (unsigned long long)blocks,
            (unsigned long long)bytes, (unsigned long long)checksum);
 
-    /* MEMSCOPE_HAVE_EXPORT: defined once memscope.h declares memscope_export;
-     * until then MEMSCOPE_AUTO_EXPORT=json,html writes the reports at exit. */
-#ifdef MEMSCOPE_HAVE_EXPORT
-    int rc = memscope_export("json,html");
+    /* the reports MemoryAnalysis/enhanced_30_thread_demo.json and .html, rendered at exit (when
+     * the trace is complete) by the memscope tool */
+    int rc = memscope_auto_export("json,html");
     if (rc < 0)
-        fprintf(stderr, "enhanced_30_thread_demo: memscope_export: %s\n", memscope_strerror(rc));
-#endif
+        fprintf(stderr, "enhanced_30_thread_demo: memscope_auto_export: %s\n", memscope_strerror(rc));
     char path[4096];
     if (memscope_trace_path(path, sizeof path) > 0)
         printf("enhanced_30_thread_demo: trace written to %s\n", path);

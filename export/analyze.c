@@ -84,7 +84,7 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
     if (msx_merge_init(&M, &R, &V) < 0)
         goto done;
     V.vars.labels = &M.labels;
-
+    V.var_rows.labels = &M.labels;
     M.progress = progress;
     M.progress_ctx = progress_ctx;
     M.tap = tap;

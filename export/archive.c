@@ -13,74 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <msgpack/pack_define.h>
-#include <msgpack/timestamp.h>
-
+#include "archive.h"
 #include "buf.h"
 #include "export.h"
 #include "mpk.h"
 
 /* -- packing -------------------------------------------------------------- */
 
-/* The template's output callback: appends to the buffer (errors stay in b->err). */
-static inline int msx_pk_append(msx_buf *b, const void *p, size_t n)
-{
-    msx_buf_put(b, p, n);
-    return 0;
-}
-
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#define msgpack_pack_inline_func(name) static inline int msx_pk##name
-#define msgpack_pack_inline_func_cint(name) static inline int msx_pk##name
-#define msgpack_pack_inline_func_fixint(name) static inline int msx_pk_fix##name
-#define msgpack_pack_user msx_buf *
-#define msgpack_pack_append_buffer(user, buf, len) return msx_pk_append(user, buf, len)
-#define msgpack_pack_ext msx_pk_ext
-#include <msgpack/pack_template.h>
-#undef msgpack_pack_inline_func_cint
-#undef msgpack_pack_ext
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
 #define ARCHIVE_MAGIC "MSBIN\0\0\0"
 enum { ARCHIVE_VERSION = 1, ARCHIVE_HDR = 16 };
-
-/* Packs a NUL-terminated key. */
-static void pk_key(msx_buf *b, const char *k)
-{
-    size_t n = strlen(k);
-    msx_pk_str(b, n);
-    msx_pk_str_body(b, k, n);
-}
-
-/* Packs a report string. */
-static void pk_mstr(msx_buf *b, const msx_str *s)
-{
-    msx_pk_str(b, s->n);
-    msx_pk_str_body(b, s->p ? s->p : "", s->n);
-}
-
-/* Packs `key: uint`. */
-static void pk_ku(msx_buf *b, const char *k, uint64_t v)
-{
-    pk_key(b, k);
-    msx_pk_uint64(b, v);
-}
-
-/* Packs a list of uints as one array (a tuple). */
-static void pk_tuple(msx_buf *b, int n, ...)
-{
-    va_list ap;
-    va_start(ap, n);
-    msx_pk_array(b, (size_t)n);
-    for (int i = 0; i < n; i++)
-        msx_pk_uint64(b, va_arg(ap, uint64_t));
-    va_end(ap);
-}
 
 /* Packs a block as [addr, size, thread, time_ns]. */
 static void pk_block(msx_buf *b, const msx_block *k)
@@ -158,29 +99,6 @@ static void pk_metrics_timeline(msx_buf *b, const msx_report *r)
     }
 }
 
-/* Packs the "variables" map: `omitted` and `list`, each a 15-tuple (ARCHIVE.md). */
-static void pk_vars(msx_buf *b, const msx_report *r)
-{
-    pk_key(b, "variables");
-    msx_pk_map(b, 2);
-    pk_ku(b, "omitted", r->vars_omitted);
-    pk_key(b, "list");
-    msx_pk_array(b, r->nvars);
-    for (uint32_t i = 0; i < r->nvars; i++) {
-        const msx_var_report *x = &r->vars[i];
-        msx_pk_array(b, 15);
-        pk_mstr(b, &x->name);
-        pk_mstr(b, &x->type);
-        pk_mstr(b, &x->file);
-        const uint64_t v[12] = {
-            x->line, x->blocks, x->bytes_labelled, x->reallocs, x->frees, x->lifetime_ns_total,
-            x->live_blocks, x->live_bytes, x->peak_live_bytes, x->peak_time_ns, x->first_time_ns, x->last_time_ns,
-        };
-        for (int k = 0; k < 12; k++)
-            msx_pk_uint64(b, v[k]);
-    }
-}
-
 int msx_render_archive(msx_buf *b, const msx_report *r)
 {
     uint8_t hdr[ARCHIVE_HDR] = { 0 };
@@ -188,7 +106,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     hdr[8] = ARCHIVE_VERSION;  /* u32 little-endian version, then u32 flags = 0 */
     msx_buf_put(b, hdr, sizeof hdr);
 
-    msx_pk_map(b, 15);
+    msx_pk_map(b, 16); /* "variables" and "tracked_variables": archive_vars.c */
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
@@ -290,7 +208,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     }
 
     pk_tasks(b, r);
-    pk_vars(b, r);
+    msx_ar_pk_vars(b, r);
     msx_archive_pack_hybrid(b, r);
 
     pk_key(b, "timeline");
@@ -343,102 +261,6 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
 }
 
 /* -- reading -------------------------------------------------------------- */
-
-/* Reading state: the report being filled and the first error. */
-typedef struct rd {
-    msx_report *r;
-    const char *path;
-    int err;
-    char *errbuf;
-    size_t errlen;
-} rd;
-
-/* Records the first error: the field `what` does not hold what it should. */
-static void bad(rd *R, const char *what)
-{
-    if (R->err)
-        return;
-    R->err = -EINVAL;
-    if (R->errlen)
-        snprintf(R->errbuf, R->errlen, "%s: corrupt archive: bad \"%s\"", R->path, what);
-}
-
-/* Records an out-of-memory error. */
-static void oom(rd *R)
-{
-    if (R->err)
-        return;
-    R->err = -ENOMEM;
-    if (R->errlen)
-        snprintf(R->errbuf, R->errlen, "%s: out of memory", R->path);
-}
-
-/* Reads a uint (nil: 0); a wrong type is an error. */
-static uint64_t get_u(rd *R, const msx_obj *o, const char *what)
-{
-    if (!o || o->type == MSX_NIL)
-        return 0;
-    if (o->type != MSX_UINT) {
-        bad(R, what);
-        return 0;
-    }
-    return o->v.u;
-}
-
-/* Reads map[key] as a uint (missing: 0). */
-static uint64_t get_ku(rd *R, const msx_obj *map, const char *key)
-{
-    return get_u(R, msx_map_get(map, key), key);
-}
-
-/* Reads map[key] as a boolean (missing: false). */
-static bool get_kb(rd *R, const msx_obj *map, const char *key)
-{
-    const msx_obj *o = msx_map_get(map, key);
-    if (!o)
-        return false;
-    if (o->type != MSX_BOOL) {
-        bad(R, key);
-        return false;
-    }
-    return o->v.b;
-}
-
-/* Copies a string object (missing: empty). */
-static void get_str(rd *R, msx_str *s, const msx_obj *o, const char *what)
-{
-    if (o && o->type != MSX_STR && o->type != MSX_BIN) {
-        bad(R, what);
-        return;
-    }
-    if (msx_str_set(s, o ? o->v.s : "", o ? o->n : 0) < 0)
-        oom(R);
-}
-
-/* Returns map[key] if it is an array (at most max items, and each a tuple of
- * `width` items when width > 0), NULL if missing; an error otherwise. */
-static const msx_obj *get_list(rd *R, const msx_obj *map, const char *key, uint32_t max, uint32_t width)
-{
-    const msx_obj *o = msx_map_get(map, key);
-    if (!o)
-        return NULL;
-    if (o->type != MSX_ARRAY || (max && o->n > max)) {
-        bad(R, key);
-        return NULL;
-    }
-    for (uint32_t i = 0; width && i < o->n; i++)
-        if (o->v.a[i].type != MSX_ARRAY || o->v.a[i].n != width) {
-            bad(R, key);
-            return NULL;
-        }
-    return o;
-}
-
-/* Reads item i of a tuple as a uint. */
-static uint64_t tu(rd *R, const msx_obj *t, uint32_t i)
-{
-    return get_u(R, &t->v.a[i], "tuple item");
-}
 
 /* Reads a [class, count, bytes] histogram. */
 static void get_hist(rd *R, msx_bucket *h, const msx_obj *map, const char *key)
@@ -625,36 +447,6 @@ static void get_tasks(rd *R, const msx_obj *root)
         x->nlisted = th->n;
         for (uint32_t j = 0; j < th->n; j++)
             x->threads[j] = (uint32_t)get_u(R, &th->v.a[j], "task thread");
-    }
-}
-
-/* Reads the "variables" map (absent in older archives: none labelled). */
-static void get_vars(rd *R, const msx_obj *root)
-{
-    msx_report *r = R->r;
-    const msx_obj *m = msx_map_get(root, "variables");
-    r->vars_omitted = get_ku(R, m, "omitted");
-    const msx_obj *l = get_list(R, m, "list", MSX_MAX_VARS, 15);
-    if (!l || !l->n)
-        return;
-    r->vars = calloc(l->n, sizeof *r->vars);
-    if (!r->vars) {
-        oom(R);
-        return;
-    }
-    for (uint32_t i = 0; i < l->n && !R->err; i++) {
-        const msx_obj *t = &l->v.a[i];
-        msx_var_report *x = &r->vars[r->nvars++];
-        get_str(R, &x->name, &t->v.a[0], "variable name");
-        get_str(R, &x->type, &t->v.a[1], "variable type");
-        get_str(R, &x->file, &t->v.a[2], "variable file");
-        uint64_t *v[12] = {
-            &x->line, &x->blocks, &x->bytes_labelled, &x->reallocs, &x->frees, &x->lifetime_ns_total,
-            &x->live_blocks, &x->live_bytes, &x->peak_live_bytes, &x->peak_time_ns, &x->first_time_ns,
-            &x->last_time_ns,
-        };
-        for (uint32_t k = 0; k < 12; k++)
-            *v[k] = tu(R, t, 3 + k);
     }
 }
 
@@ -846,7 +638,7 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
             if (!R.err)
                 get_tasks(&R, &root);
             if (!R.err)
-                get_vars(&R, &root);
+                msx_ar_get_vars(&R, &root);
             if (!R.err) {
                 const char *what = NULL;
                 int hrc = msx_archive_get_hybrid(&root, R.r, &what);

@@ -129,6 +129,13 @@ void msx_report_free(msx_report *r)
         free(r->hybrid.lanes[i].spans);
     free(r->hybrid.by_thread);
     free(r->hybrid.by_task);
+    for (uint32_t i = 0; i < r->nvar_rows; i++) {
+        free(r->var_rows[i].name.p);
+        free(r->var_rows[i].type.p);
+        free(r->var_rows[i].file.p);
+        free(r->var_rows[i].scope.p);
+    }
+    free(r->var_rows);
     free(r);
 }
 

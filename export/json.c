@@ -417,6 +417,58 @@ static void json_snaps(msx_buf *b, const msx_report *r, const msx_json_limits *l
     msx_buf_printf(b, "  \"snapshots_omitted\": %llu,\n", (unsigned long long)omitted);
 }
 
+/* Appends `"key": v` or `"key": null`. */
+static void kv_u64_or_null(msx_buf *b, const char *key, bool have, uint64_t v, bool last)
+{
+    if (have)
+        kv_u64(b, key, v, last);
+    else
+        msx_buf_printf(b, "\"%s\": null%s", key, last ? "" : ", ");
+}
+
+/* Appends the "tracked_variables" array (in labelling order) and
+ * "tracked_variables_omitted". */
+static void json_var_rows(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
+{
+    msx_buf_puts(b, "  \"tracked_variables\": [");
+    for (uint32_t k = 0; k < r->nvar_rows; k++) {
+        const msx_var_row *x = &r->var_rows[k];
+        msx_buf_puts(b, k ? ",\n    {" : "\n    {");
+        msx_buf_puts(b, "\"name\": ");
+        json_mstr(b, &x->name, lim->max_str);
+        msx_buf_puts(b, ", \"type\": ");
+        json_mstr(b, &x->type, lim->max_str);
+        msx_buf_puts(b, ", \"file\": ");
+        json_mstr(b, &x->file, lim->max_str);
+        msx_buf_puts(b, ", ");
+        kv_u64(b, "line", x->line, false);
+        msx_buf_puts(b, x->heap ? "\"kind\": \"heap\", " : "\"kind\": \"value\", ");
+        if (x->heap)
+            kv_addr(b, "addr", x->addr, false);
+        else
+            msx_buf_puts(b, "\"addr\": null, ");
+        kv_u64(b, "size", x->size, false);
+        kv_u64(b, "thread", x->thread, false);
+        kv_u64(b, "task", x->task, false);
+        msx_buf_puts(b, "\"scope\": ");
+        json_mstr(b, &x->scope, lim->max_str);
+        msx_buf_puts(b, ", ");
+        kv_u64(b, "scope_id", x->scope_id, false);
+        kv_u64(b, "alloc_time_ns", x->alloc_time_ns, false);
+        kv_u64(b, "label_time_ns", x->label_time_ns, false);
+        kv_u64_or_null(b, "free_time_ns", x->freed, x->free_time_ns, false);
+        kv_u64_or_null(b, "lifetime_ns", x->freed, x->free_time_ns > x->alloc_time_ns ? x->free_time_ns - x->alloc_time_ns : 0,
+                       false);
+        kv_u64(b, "reallocs", x->reallocs, false);
+        kv_bool(b, "leaked", x->leaked, false);
+        kv_bool(b, "relabelled", x->relabelled, false);
+        kv_u64_or_null(b, "relabel_time_ns", x->relabelled, x->end_time_ns, true);
+        msx_buf_puts(b, "}");
+    }
+    msx_buf_puts(b, r->nvar_rows ? "\n  ],\n" : "],\n");
+    msx_buf_printf(b, "  \"tracked_variables_omitted\": %llu,\n", (unsigned long long)r->var_rows_omitted);
+}
+
 /* Appends a histogram array (non-empty classes only). */
 static void json_hist(msx_buf *b, const char *name, const char *unit, const char *count, const msx_bucket *h)
 {
@@ -511,6 +563,7 @@ int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
     json_threads(b, r, lim);
     json_tasks(b, r, lim);
     json_vars(b, r, lim);
+    json_var_rows(b, r, lim);
     json_snaps(b, r, lim);
     msx_json_hybrid(b, r);
 

@@ -303,7 +303,7 @@ static bool apply_record(msx_merge *M, msx_cursor *T, uint64_t type, const msx_o
     /* its time: not before the thread's last event nor its TIME in force
      * (a record before the thread's first event would otherwise get 0) */
     msx_ctl_ev e = { .kind = MSX_CTL_RECORD, .actor = T->index, .time = T->now > T->win.t0 ? T->now : T->win.t0,
-                     .type = type, .obj = o };
+                     .type = type, .obj = o, .task = T->task, .scope = msx_scopes_top(&T->scopes) };
     return emit_control(M, &e, off);
 }
 

@@ -23,6 +23,7 @@ enum {
     MSX_METRIC_KEYS = 10,    /* process-wide METRIC keys the timeline follows (msx_metric_key_names) */
     MSX_MAX_TASKS = 1000,    /* tasks listed, those with most bytes allocated (all are counted) */
     MSX_MAX_VARS = 1000,     /* variables listed, those with the highest peak (all are counted) */
+    MSX_MAX_VAR_ROWS = 1000, /* tracked variables listed, the first labelled (all are counted) */
     MSX_MAX_SNAPS = 10000,   /* runtime snapshots reported, the first by id (all are counted) */
     MSX_MAX_SNAP_TASKS = 64, /* tasks listed per snapshot, those with most live bytes */
     MSX_TASK_THREADS = 32,   /* threads listed per task (all are counted) */
@@ -214,6 +215,30 @@ typedef struct msx_hybrid_report {
 /* Rows and columns of the hybrid matrix. */
 static inline uint32_t msx_hybrid_nrows(const msx_hybrid_report *h) { return h->nrows + (h->rows_other > 0); }
 static inline uint32_t msx_hybrid_ncols(const msx_hybrid_report *h) { return h->ncols + (h->cols_other > 0); }
+/* One tracked variable (view_var_rows.c): a VAR record that took effect,
+ * followed to its end. With `heap`, the record labelled a live heap block
+ * and the row follows that block (a realloc keeps it) until it is freed,
+ * labelled again, or still live at the end (leaked); without, a named value
+ * of `size` bytes that lives on no heap block. */
+typedef struct msx_var_row {
+    msx_str name, type, file;    /* the label's; empty if the record lacked them */
+    uint64_t line;
+    msx_str scope;               /* name of the scope (SCOPE_ENTER) it was born in, "" if none */
+    uint64_t scope_id;           /* that scope's id on its thread, 0 if none */
+    bool heap;
+    uint64_t addr;               /* heap: the block's address when labelled */
+    uint64_t size;               /* heap: the block's size at its end; else the value's size */
+    uint32_t thread;             /* serial of the thread that allocated the block (value: recorded it) */
+    uint64_t task;               /* the block's task (value: its thread's task then), 0: none */
+    uint64_t alloc_time_ns;      /* heap: the allocation that started the block; else the record's time */
+    uint64_t label_time_ns;      /* the VAR record's time */
+    uint64_t reallocs;           /* reallocs of its block while labelled */
+    bool freed;                  /* heap: freed; free_time_ns is then the free's time */
+    uint64_t free_time_ns;
+    bool relabelled;             /* heap: labelled again (end_time_ns: then); the new label has a row */
+    uint64_t end_time_ns;        /* relabelled: the time of the new label */
+    bool leaked;                 /* heap: live at the end of the trace */
+} msx_var_row;
 
 /* A METRIC value: the last one seen and the highest. */
 typedef struct msx_metric {
@@ -309,6 +334,10 @@ typedef struct msx_report {
     uint32_t nvars;
     msx_var_report *vars;
     uint64_t vars_omitted;
+    /* -- tracked variables, in the order they were labelled (the first MSX_MAX_VAR_ROWS) -- */
+    uint32_t nvar_rows;
+    msx_var_row *var_rows;
+    uint64_t var_rows_omitted;
 
     /* -- runtime snapshots, by id (the first MSX_MAX_SNAPS) -- */
     uint32_t nsnaps;

@@ -100,6 +100,7 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
     msx_view_vars_init(&V->vars, r);
     msx_view_hybrid_init(&V->hybrid, r, R);
     V->hybrid.internal = V->threads.internal;
+    msx_view_var_rows_init(&V->var_rows, r);
     return 0;
 }
 
@@ -107,7 +108,7 @@ int msx_views_control(msx_views *V, const msx_ctl_ev *e)
 {
     if (msx_view_totals_control(&V->totals, e) < 0 || msx_view_threads_control(&V->threads, e) < 0 ||
         msx_view_process_control(&V->process, e) < 0 || msx_view_tasks_control(&V->tasks, e) < 0 ||
-        msx_view_hybrid_control(&V->hybrid, e) < 0)
+        msx_view_hybrid_control(&V->hybrid, e) < 0 || msx_view_var_rows_control(&V->var_rows, e) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -118,7 +119,8 @@ int msx_views_finish(msx_views *V, uint64_t end)
     msx_view_peak_finish(&V->peak);
     msx_view_process_finish(&V->process);
     msx_view_totals_finish(&V->totals, end);
-    if (msx_view_vars_finish(&V->vars) < 0 || msx_view_tasks_finish(&V->tasks) < 0)
+    if (msx_view_vars_finish(&V->vars) < 0 || msx_view_var_rows_finish(&V->var_rows) < 0 ||
+        msx_view_tasks_finish(&V->tasks) < 0)
         return -ENOMEM;
     int rc = msx_view_hybrid_finish(&V->hybrid);
     msx_view_threads_finish(&V->threads); /* last: it renumbers r->threads */
@@ -134,4 +136,5 @@ void msx_views_free(msx_views *V)
     msx_view_tasks_free(&V->tasks);
     msx_view_vars_free(&V->vars);
     msx_view_hybrid_free(&V->hybrid);
+    msx_view_var_rows_free(&V->var_rows);
 }

@@ -24,6 +24,8 @@
  *   view_leaks.c    blocks live at the end
  *   view_peak.c     the peak and the exact snapshot of what was live then
  *   view_tasks.c    per-task figures, the distinct task ids
+ *   view_vars.c     per-label figures of the variables
+ *   view_var_rows.c each tracked variable: its block's life, thread, task, scope
  *   view_process.c  process, metrics, fork, end, dropped records
  *   view_hybrid.c   the thread x task matrix, task spans per thread,
  *                   labelled blocks by thread and by task */
@@ -102,6 +104,8 @@ typedef struct msx_ctl_ev {
     const msx_obj *obj;      /* RECORD: its object */
     const msx_chunk *chunk;  /* CHUNK */
     const msx_anomaly *anomaly; /* ANOMALY (its thread field is the serial) */
+    uint64_t task, scope;    /* RECORD: the thread's task and innermost open scope once
+                              * the merge applied the record (0: none) */
 } msx_ctl_ev;
 
 /* -- shared helpers (views.c) --------------------------------------------- */
@@ -297,6 +301,31 @@ typedef struct msx_view_hybrid {
     uint64_t npairs, pairs_cap;
     const bool *internal;      /* the threads view's: thread index i is memscope's own stream */
 } msx_view_hybrid;
+/* A uint64 -> uint64 map with non-zero keys (view_var_rows.c): open
+ * addressing, linear probing, at most half full; deletions by backward shift. */
+typedef struct msx_u64map {
+    uint64_t *k, *v;
+    uint64_t cap, n;           /* cap: a power of two, 0 before the first put */
+} msx_u64map;
+
+/* view_var_rows.c: one row per VAR record that took effect (report.h,
+ * msx_var_row), kept in a growing array; `live` maps the address of each
+ * live labelled block to its row index + 1, `scopes` each (thread index,
+ * scope id) seen in a SCOPE_ENTER to its name's id in `scope_names`. A trace
+ * without VAR records pays what view_vars pays: one branch per block event. */
+typedef struct msx_view_var_rows {
+    msx_report *r;
+    const msx_labels *labels;  /* the merge's variable labels (set once it exists): heap rows' */
+    msx_var_row *row;          /* strings empty until the finish; name etc. from label[] */
+    uint64_t *label;           /* label id of each row */
+    uint64_t *scope_name;      /* scope_names id of each row, 0: none */
+    uint64_t n, cap;
+    msx_u64map live;
+    msx_u64map scopes;
+    msx_labels scope_names;
+    msx_labels value_names;    /* labels of the named values (VAR without addr) */
+    uint64_t moving;           /* row index + 1 of a labelled block whose moving realloc's FREED came */
+} msx_view_var_rows;
 
 /* All views. */
 typedef struct msx_views {
@@ -309,6 +338,7 @@ typedef struct msx_views {
     msx_view_tasks tasks;
     msx_view_vars vars;
     msx_view_hybrid hybrid;
+    msx_view_var_rows var_rows;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -361,6 +391,12 @@ int msx_view_hybrid_finish(msx_view_hybrid *v);  /* after the threads and tasks 
 void msx_view_hybrid_free(msx_view_hybrid *v);
 
 void msx_view_process_init(msx_view_process *v, msx_report *r, const msx_reader *R);
+void msx_view_var_rows_init(msx_view_var_rows *v, msx_report *r);
+void msx_view_var_rows_block(msx_view_var_rows *v, const msx_block_ev *e);
+int msx_view_var_rows_control(msx_view_var_rows *v, const msx_ctl_ev *e);
+int msx_view_var_rows_finish(msx_view_var_rows *v);
+void msx_view_var_rows_free(msx_view_var_rows *v);
+
 int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
 void msx_view_process_finish(msx_view_process *v);
 void msx_view_process_free(msx_view_process *v);
@@ -406,6 +442,7 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
     if (__builtin_expect(V->vars.n != 0 || e->kind == MSX_BEV_LABELED, 0)) {
         msx_view_vars_block(&V->vars, e);
         msx_view_hybrid_var_block(&V->hybrid, e);
+        msx_view_var_rows_block(&V->var_rows, e);
     }
 }
 

@@ -98,13 +98,32 @@ static char **tool_environ(void)
     return env;
 }
 
+/* The formats ms_autoexport knows: json, html, bin (report.c's --json,
+ * --html, --bin). */
+static const struct { const char *name, *opt, *ext; } fmts[] = {
+    { "json", "--json", "json" }, { "html", "--html", "html" }, { "bin", "--bin", "msbin" },
+};
+
+bool ms_autoexport_formats_valid(const char *formats)
+{
+    bool any = false;
+    while (*formats) {
+        size_t n = strcspn(formats, ",");
+        bool known = n == 0;
+        for (size_t i = 0; i < sizeof fmts / sizeof fmts[0] && !known; i++)
+            known = strlen(fmts[i].name) == n && memcmp(formats, fmts[i].name, n) == 0;
+        if (!known)
+            return false;
+        any |= n != 0;
+        formats += n + (formats[n] != '\0');
+    }
+    return any;
+}
+
 /* Appends to argv the option and output path of each format in the list. */
 static int add_outputs(char **argv, int argc, char paths[3][4096], const char *outdir,
                        const char *base, const char *formats)
 {
-    static const struct { const char *name, *opt, *ext; } fmts[] = {
-        { "json", "--json", "json" }, { "html", "--html", "html" }, { "bin", "--bin", "msbin" },
-    };
     for (size_t i = 0; i < 3; i++) {
         size_t n = strlen(fmts[i].name);
         bool want = false;
@@ -125,7 +144,7 @@ int ms_autoexport(const char *trace, const char *outdir, const char *base, const
     if (!find_tool(tool, sizeof tool)) {
         say("the memscope tool was not found (set MEMSCOPE_TOOL, or put memscope on PATH); "
             "no reports written for", trace);
-        return -ENOENT;
+        return -ENOPKG;
     }
     static char paths[3][4096];
     char *argv[16] = { tool, "report", (char *)trace, "--quiet" };

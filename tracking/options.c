@@ -173,6 +173,16 @@ void ms_options_load(void)
     }
 }
 
+int ms_option_set(ms_opt_t o, const char *text)
+{
+    opt_value_t nv;
+    memset(&nv, 0, sizeof nv);
+    if (opt_parse(o, text, &nv))
+        return -1;
+    opt_values[o] = nv;
+    return 0;
+}
+
 const char *ms_option_str(ms_opt_t o)
 {
     return opt_values[o].str;

@@ -32,6 +32,9 @@ typedef enum ms_mode {
 /* Reads every option from the environment. Call once, before any other
  * function here; calling again re-reads (used after fork only). */
 void ms_options_load(void);
+/* Sets option o from text as if the environment said so (memscope_trace_all).
+ * Returns 0, or -1 (nothing changes) for a value the option refuses. */
+int ms_option_set(ms_opt_t o, const char *text);
 const char *ms_option_str(ms_opt_t o);     /* string and list options */
 uint64_t ms_option_u64(ms_opt_t o);        /* size, count and enum options */
 const char *ms_option_name(ms_opt_t o);    /* "OUTPUT", ... */

@@ -67,8 +67,9 @@ void ms_rec_fill_var(ms_cbuf_t *b, const void *arg)
 {
     const ms_rec_var_t *v = arg;
     ms_pc_map(b, 2 + (v->type != NULL) + 2 * (v->file != NULL));
-    ms_pc_cstr(b, MSF_KEY_ADDR);
-    ms_pc_uint64(b, v->addr);
+    /* with addr: a block's label; without: a named value of its size */
+    ms_pc_cstr(b, v->addr ? MSF_KEY_ADDR : MSF_KEY_SIZE);
+    ms_pc_uint64(b, v->addr ? v->addr : v->size);
     ms_pc_cstr(b, MSF_KEY_NAME);
     ms_pc_cstr(b, v->name);
     if (v->type) {
@@ -81,6 +82,29 @@ void ms_rec_fill_var(ms_cbuf_t *b, const void *arg)
         ms_pc_cstr(b, MSF_KEY_LINE);
         ms_pc_uint64(b, v->line);
     }
+}
+
+void ms_rec_fill_scope_enter(ms_cbuf_t *b, const void *arg)
+{
+    const ms_rec_scope_t *k = arg;
+    ms_pc_map(b, 2 + 2 * (k->file != NULL));
+    ms_pc_cstr(b, MSF_KEY_ID);
+    ms_pc_uint64(b, k->id);
+    ms_pc_cstr(b, MSF_KEY_NAME);
+    ms_pc_cstr(b, k->name);
+    if (k->file) {
+        ms_pc_cstr(b, MSF_KEY_FILE);
+        ms_pc_cstr(b, k->file);
+        ms_pc_cstr(b, MSF_KEY_LINE);
+        ms_pc_uint64(b, k->line);
+    }
+}
+
+void ms_rec_fill_scope_leave(ms_cbuf_t *b, const void *arg)
+{
+    ms_pc_map(b, 1);
+    ms_pc_cstr(b, MSF_KEY_ID);
+    ms_pc_uint64(b, *(const uint64_t *)arg);
 }
 
 void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg)

@@ -24,11 +24,19 @@ typedef struct ms_rec_task {
     const char *name;   /* NULL: unnamed */
 } ms_rec_task_t;
 
-/* A VAR record's content (a heap block's label). */
+/* A VAR record's content: a heap block's label (addr), or a named value of
+ * `size` bytes on no heap block (addr 0: the record has no addr). */
 typedef struct ms_rec_var {
     uint64_t addr, line;
     const char *name, *type, *file;  /* type, file: NULL if not given */
+    uint64_t size;                   /* addr 0 only */
 } ms_rec_var_t;
+
+/* A SCOPE_ENTER record's content. */
+typedef struct ms_rec_scope {
+    uint64_t id, line;
+    const char *name, *file;         /* file: NULL if not given */
+} ms_rec_scope_t;
 
 /* The END record's content. */
 typedef struct ms_rec_end {
@@ -44,6 +52,8 @@ void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg); /* const char *: a 
 void ms_rec_fill_task_create(ms_cbuf_t *b, const void *arg); /* ms_rec_task_t */
 void ms_rec_fill_task_end(ms_cbuf_t *b, const void *arg);    /* uint64_t id */
 void ms_rec_fill_var(ms_cbuf_t *b, const void *arg);         /* ms_rec_var_t */
+void ms_rec_fill_scope_enter(ms_cbuf_t *b, const void *arg); /* ms_rec_scope_t */
+void ms_rec_fill_scope_leave(ms_cbuf_t *b, const void *arg); /* uint64_t id */
 void ms_rec_fill_process(ms_cbuf_t *b, const void *arg);     /* once per process */
 void ms_rec_fill_fork(ms_cbuf_t *b, const void *arg);        /* uint64_t parent pid */
 void ms_rec_fill_end(ms_cbuf_t *b, const void *arg);         /* ms_rec_end_t */

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "prim.h"
+#include "process.h"
 #include "records.h"
 
 #include <errno.h>
@@ -26,30 +27,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-extern char *program_invocation_short_name; /* glibc */
-
 _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec")));
 
 
-enum { PROC_NONE = 0, PROC_BUSY = 1, PROC_READY = 2 };
-
-typedef struct ms_process {
-    _Atomic int state;              /* PROC_* */
-    bool recording;                 /* mode full and the trace is open */
-    pthread_key_t key;              /* its destructor ends a thread's stream */
-    _Atomic uint32_t next_serial;   /* thread serials handed out */
-    _Atomic bool process_pending;   /* PROCESS record not yet written */
-    _Atomic bool stopped;           /* recording stopped on every thread (exit export) */
-    _Atomic bool ended;             /* the END record is written */
-    uint64_t pid;                   /* the process that opened the trace */
-    uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
-    bool forked;                    /* this process is a fork child */
-    atomic_flag late_lock;          /* guards `late` */
-    ms_tls_t late;                  /* the shared stream of exited threads */
-    ms_tls_t metrics;               /* the helper's METRIC stream (ms_metrics_record) */
-} ms_process_t;
-
 static ms_process_t proc = { .late_lock = ATOMIC_FLAG_INIT };
+
+ms_process_t *ms_process_state(void)
+{
+    return &proc;
+}
 
 
 static void thread_dtor(void *arg);
@@ -113,7 +99,9 @@ static uint64_t time_now(const ms_tls_t *t)
  * seen: the countdown refills bound the times then. */
 static bool clock_take(ms_tls_t *t)
 {
-    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
+    /* acquire: a thread that takes the value of a stop's clock move sees the
+     * stop (stop_late below) */
+    uint64_t c = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
     if (!(c & 1)) {
         t->seen = c;
         ms_clock_note_demand();
@@ -401,8 +389,13 @@ static void thread_init(ms_tls_t *t)
     t->own++; /* glibc may allocate the key's second-level array */
     pthread_setspecific(proc.key, t);
     t->own--;
+    /* the clock before the check, acquire: memscope_trace_all sets recording
+     * before it moves the clock, so a thread that misses the one sees the
+     * other move and comes back (off_wakes) */
+    uint64_t clk = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
     if (!proc.recording) {
         t->state = MS_T_OFF;
+        t->seen = clk;
         return;
     }
     t->serial = atomic_fetch_add_explicit(&proc.next_serial, 1, memory_order_relaxed) + 1;
@@ -493,6 +486,36 @@ static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
     atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
 }
 
+/* A thread that does not record met a moved clock: notes the clock as seen
+ * and returns true if memscope_trace_all started tracing since (the thread is
+ * then NEW, or GONE past its key destructor). */
+static bool off_wakes(ms_tls_t *t)
+{
+    t->seen = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
+    if (!atomic_load_explicit(&proc.started, memory_order_acquire) ||
+        atomic_load_explicit(&proc.stopped, memory_order_acquire))
+        return false;
+    t->state = t->dtor_rounds ? MS_T_GONE : MS_T_NEW;
+    return true;
+}
+
+void ms_thread_stop(ms_tls_t *t)
+{
+    chunk_drop(t, 0);
+    t->state = MS_T_OFF;
+    t->seen = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
+}
+
+/* A stop that came while this thread was past its check of `stopped` and
+ * then took the stop's clock value as seen (clock_take) would leave its fast
+ * path open: after recording, the thread looks again. Caller holds the guard. */
+static void stop_late(ms_tls_t *t)
+{
+    if (MS_UNLIKELY(atomic_load_explicit(&proc.stopped, memory_order_acquire)) &&
+        (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED))
+        ms_thread_stop(t);
+}
+
 void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     ms_tls_t *t = &ms_tls;
@@ -505,12 +528,14 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
             ms_stream_add_dropped(1);
         return;
     }
-    if (t->state == MS_T_OFF)
+    if (t->state == MS_T_OFF && !off_wakes(t))
         return; /* nothing to record */
     int saved_errno = errno;
     ms_guard_enter();
     if (MS_UNLIKELY(atomic_load_explicit(&proc.stopped, memory_order_acquire))) {
-        t->state = MS_T_OFF; /* the exit export stopped recording: nothing more */
+        /* the exit export or memscope_stop_tracing stopped recording: nothing
+         * more; the chunk's content stays in the file */
+        ms_thread_stop(t);
         ms_guard_leave(t);
         errno = saved_errno;
         return;
@@ -549,7 +574,7 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
     default: /* MS_T_OFF */
         break;
     }
-
+    stop_late(t);
     ms_guard_leave(t);
     errno = saved_errno;
 }
@@ -622,11 +647,17 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
         return;
     int saved_errno = errno;
     ms_guard_enter();
+    if (t->state == MS_T_OFF)
+        (void)off_wakes(t);
     if (t->state == MS_T_NEW)
         thread_init(t);
+    if ((t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) &&
+        atomic_load_explicit(&proc.stopped, memory_order_acquire))
+        ms_thread_stop(t);
     if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
         put_time(t);
         put_record(t, type, fill, arg);
+        stop_late(t);
     }
     ms_guard_leave(t);
     errno = saved_errno;
@@ -680,11 +711,13 @@ static void atfork_child(void)
     ms_arena_forget();
     if (proc.recording) {
         ms_stream_forget();
-        if (ms_option_u64(MS_OPT_CHILDREN) != 0) {
+        if (ms_option_u64(MS_OPT_CHILDREN) != 0 && !proc.user_stopped) {
             process_open();
             proc.fork_parent = parent;
         } else {
-            proc.recording = false; /* MEMSCOPE_CHILDREN=0: the child is not traced */
+            /* MEMSCOPE_CHILDREN=0, or the parent called memscope_stop_tracing:
+             * the child is not traced */
+            proc.recording = false;
         }
     }
     proc.forked = true;
@@ -715,10 +748,7 @@ static void exit_records(ms_tls_t *t, unsigned how)
     ms_stream_set_end(e.time);
 }
 
-/* True in the process that opened the trace; false in a vfork child, which
- * shares the parent's memory but must not end the parent's trace (fork
- * handlers do not run for vfork). */
-static bool own_process(void)
+bool ms_own_process(void)
 {
     return (uint64_t)syscall(SYS_getpid) == proc.pid;
 }
@@ -748,7 +778,7 @@ static void quick_end(unsigned how)
 void ms_process_end(unsigned how)
 {
     if (atomic_load_explicit(&proc.state, memory_order_acquire) != PROC_READY || !proc.recording ||
-        !own_process())
+        !ms_own_process())
         return;
     if (atomic_exchange(&proc.ended, true))
         return; /* e.g. exit() after _exit() ran in an atexit handler: the first one counts */
@@ -779,18 +809,8 @@ void ms_process_end(unsigned how)
          * checks lands whole, or not at all). */
         atomic_store_explicit(&proc.stopped, true, memory_order_release);
         ms_clock_raise((ms_stream_now() + 2) | 1);
-        const char *name = ms_option_str(MS_OPT_NAME);
-        if (!name[0])
-            name = program_invocation_short_name;
-        /* A fork child must not overwrite its parent's reports. */
-        char base[512], pid[24];
-        strncpy(base, name, 400);
-        base[400] = '\0';
-        if (proc.forked) {
-            ms_fmt_u64(pid, (uint64_t)getpid());
-            strcat(base, ".");
-            strcat(base, pid);
-        }
+        char base[512];
+        ms_report_base(base);
         t->own++;
         ms_autoexport(ms_stream_path(), ms_option_str(MS_OPT_OUTPUT), base, formats);
         t->own--;
@@ -801,7 +821,7 @@ void ms_process_end(unsigned how)
 
 void ms_process_exec_failed(void)
 {
-    if (!proc.recording || !own_process())
+    if (!proc.recording || !ms_own_process())
         return;
     /* The END record stays in the stream; the header no longer says ended,
      * and the real end writes another END. */
@@ -809,3 +829,4 @@ void ms_process_exec_failed(void)
     ms_stream_set_end(0);
     atomic_store(&proc.ended, false);
 }
+

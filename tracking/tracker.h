@@ -8,8 +8,10 @@
  * stdio, no call, and no write to memory another thread writes.
  *
  * Everything else (first use of a thread, a full chunk, the clock moved, the
- * countdown ran out, the recursion guard, MEMSCOPE_MODE=off) falls into
- * ms_ev_slow(), which is where a thread starts: a new thread's state is all
+ * countdown ran out, the recursion guard) falls into ms_ev_slow(); a thread
+ * that does not record (MEMSCOPE_MODE=off, or stopped) calls it only when the
+ * clock moved since it last looked, which is how memscope_trace_all starts
+ * it. ms_ev_slow() is where a thread starts: a new thread's state is all
  * zero, so cur == limit == NULL and its first event goes to the slow path,
  * which initialises it (the pattern of mimalloc's empty heap). */
 #ifndef MS_TRACKER_H
@@ -33,6 +35,8 @@
 #define MS_EVENT_MAX 64u
 /* Tasks a thread can have entered and not left (memscope_task_enter nests). */
 #define MS_TASK_DEPTH 32u
+/* Scopes a thread can have entered and not left (memscope_scope_enter). */
+#define MS_SCOPE_DEPTH 32u
 /* Events between two calls of the slow path's countdown refill: it counts
  * events for MEMSCOPE_MAX_EVENTS and, when no helper publishes the clock,
  * reads the clock itself (FORMAT.md "Time"). */
@@ -122,6 +126,19 @@ void ms_record_modules(void);
 void ms_process_end(unsigned how);
 /* An exec after ms_process_end(MSF_END_EXEC) failed: the process goes on. */
 void ms_process_exec_failed(void);
+/* memscope_trace_all: opens the trace in dir (NULL: MEMSCOPE_OUTPUT's) of a
+ * process that does not trace, and starts every thread. Returns 0,
+ * -EALREADY, -EINVAL (stopped before) or the error of creating the trace. */
+int ms_trace_start(const char *dir);
+/* memscope_stop_tracing: no thread records from now on. Returns 0, -EINVAL
+ * (no trace) or -EALREADY. */
+int ms_trace_stop(void);
+/* memscope_export: the memscope tool renders the trace as it stands into
+ * MEMSCOPE_OUTPUT. Returns 0, -ENOENT (no trace) or ms_autoexport's error. */
+int ms_export_now(const char *formats);
+/* memscope_auto_export: MEMSCOPE_AUTO_EXPORT from now on (a checked list).
+ * Returns 0 or -EINVAL. */
+int ms_auto_export_set(const char *formats);
 /* Writes one control record (type, packed by fill from arg, records.h) into
  * the calling thread's stream, after a TIME, starting the thread's stream if
  * it has none yet. Outside malloc only. */
@@ -143,6 +160,12 @@ void ms_track_var(uint64_t addr, const char *name, const char *type, const char 
  * helper thread only, its one writer; nothing once recording stopped or the
  * process ended. */
 void ms_metrics_record(void);
+/* Records a named value of `size` bytes (a VAR record without addr). */
+void ms_track_value(uint64_t size, const char *name, const char *type, const char *file, uint64_t line);
+/* Scopes (memscope_scope_*): enter returns the new id, 0 past MS_SCOPE_DEPTH;
+ * leave returns false when id is not open on this thread. */
+uint64_t ms_scope_enter(const char *name, const char *file, uint64_t line);
+bool ms_scope_leave(uint64_t id);
 /* Marks the calling thread as memscope's own (its allocations are not
  * traced). For the helper thread. */
 void ms_thread_is_internal(void);
@@ -187,7 +210,9 @@ ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n)
     uint64_t clk = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
     if (MS_UNLIKELY((uintptr_t)t->cur >= (uintptr_t)t->limit || t->tick <= 1 ||
                     clk != t->seen)) {
-        if (t->state != MS_T_OFF) /* off: not even a call */
+        /* off: not even a call, until the clock moves (memscope_trace_all
+         * moves it to start the threads); one branch */
+        if (((uint64_t)(t->state ^ MS_T_OFF) | (clk ^ t->seen)) != 0)
             ms_ev_slow(kind, a, b, n);
         return;
     }

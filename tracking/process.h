@@ -1,0 +1,51 @@
+/* The process-wide recording state, shared by tracker.c (threads, fork,
+ * exit) and control.c (memscope_trace_all, memscope_stop_tracing,
+ * memscope_export). Nothing else includes it. */
+#ifndef MS_PROCESS_H
+#define MS_PROCESS_H
+
+#include "tracker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { PROC_NONE = 0, PROC_BUSY = 1, PROC_READY = 2 };
+
+typedef struct ms_process {
+    _Atomic int state;              /* PROC_* */
+    _Atomic bool recording;         /* mode full (or memscope_trace_all) and the trace is open */
+    _Atomic bool started;           /* memscope_trace_all opened the trace: threads that
+                                     * were off start at their next slow path */
+    bool user_stopped;              /* memscope_stop_tracing ran (under control.c's lock) */
+    pthread_key_t key;              /* its destructor ends a thread's stream */
+    _Atomic uint32_t next_serial;   /* thread serials handed out */
+    _Atomic bool process_pending;   /* PROCESS record not yet written */
+    _Atomic bool stopped;           /* recording stopped on every thread (exit export,
+                                     * memscope_stop_tracing) */
+    _Atomic bool ended;             /* the END record is written */
+    uint64_t pid;                   /* the process that opened the trace */
+    uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
+    bool forked;                    /* this process is a fork child */
+    atomic_flag late_lock;          /* guards `late` */
+    ms_tls_t late;                  /* the shared stream of exited threads */
+    ms_tls_t metrics;               /* the helper's METRIC stream (ms_metrics_record) */
+} ms_process_t;
+
+/* tracker.c */
+ms_process_t *ms_process_state(void);
+/* True in the process that opened the trace; false in a vfork child, which
+ * shares the parent's memory but must not end the parent's trace (fork
+ * handlers do not run for vfork). */
+bool ms_own_process(void);
+/* Recording stopped: the thread gives up its chunk (its content stays in the
+ * file) and records nothing more. Caller holds the guard. */
+void ms_thread_stop(ms_tls_t *t);
+
+/* control.c */
+/* The base name of the reports: MEMSCOPE_NAME or the program's, ".<pid>"
+ * added in a fork child (which must not overwrite its parent's reports). */
+void ms_report_base(char base[512]);
+
+#endif /* MS_PROCESS_H */
