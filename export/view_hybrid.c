@@ -347,8 +347,8 @@ static int fill_matrix(msx_view_hybrid *v, uint32_t *rowof)
     h->nrows = m < MSX_HYBRID_THREADS ? m : MSX_HYBRID_THREADS;
     h->rows_other = m - h->nrows;
     qsort(order, h->nrows, sizeof *order, u32_cmp);  /* index order is id order */
-    for (uint32_t i = 0; i < nt; i++)
-        rowof[i] = h->nrows;
+    for (uint32_t i = 0; i < nt; i++)  /* memscope's own streams: no row (they hold no event) */
+        rowof[i] = v->internal && v->internal[i] && r->threads[i].events == 0 ? UINT32_MAX : h->nrows;
     for (uint32_t k = 0; k < h->nrows; k++) {
         rowof[order[k]] = k;
         h->rows[k] = r->threads[order[k]].id;
@@ -376,7 +376,7 @@ static int fill_matrix(msx_view_hybrid *v, uint32_t *rowof)
         return -ENOMEM;
     for (uint32_t i = 0; i < v->n; i++) {
         const msx_hy_cell *c = &v->c[i];
-        if (!c->task)
+        if (!c->task || rowof[c->thread] == UINT32_MAX)
             continue;
         msx_hybrid_cell *o = &h->cells[(size_t)rowof[c->thread] * nc + column_of(h, c->task)];
         o->allocations += c->allocations;
@@ -388,6 +388,8 @@ static int fill_matrix(msx_view_hybrid *v, uint32_t *rowof)
     }
     for (uint32_t i = 0; i < nt; i++) {
         const msx_thread_report *t = &r->threads[i];
+        if (rowof[i] == UINT32_MAX)
+            continue;
         msx_hybrid_cell *o = &h->cells[(size_t)rowof[i] * nc];
         uint64_t events = t->allocations + t->reallocs;
         /* the cells can only hold less: each event and block counted there is one of the thread's */
@@ -407,7 +409,7 @@ static int fill_lanes(msx_view_hybrid *v, const uint32_t *rowof)
         return 0;
     for (uint32_t i = 0; i < v->nthreads; i++) {
         msx_hy_thread *t = &v->th[i];
-        if (!t->nspans)
+        if (!t->nspans || rowof[i] == UINT32_MAX)
             continue;
         if (rowof[i] == h->nrows) {
             h->lanes_omitted++;
