@@ -315,9 +315,8 @@ MS_EXPORT memscope_snapshot_t *memscope_snapshot_take(void)
     int saved = errno;
     ms_process_init();
     ms_tls_t *t = ms_guard_enter();
-    t->own++;
+    t->own++; /* the allocations below are memscope's own, not drops */
     pthread_once(&once, register_atfork);
-    t->own--;
     memscope_snapshot_t *s = NULL;
     int err = 0;
     pthread_mutex_lock(&S.lock);
@@ -343,6 +342,7 @@ MS_EXPORT memscope_snapshot_t *memscope_snapshot_take(void)
             log_snapshot(s);
     }
     pthread_mutex_unlock(&S.lock);
+    t->own--;
     ms_guard_leave(t);
     errno = err ? err : saved;
     return s;
@@ -389,8 +389,10 @@ MS_EXPORT void memscope_snapshot_release(memscope_snapshot_t *s)
         return;
     int saved = errno;
     ms_tls_t *t = ms_guard_enter();
+    t->own++;
     free(s->tasks);
     free(s);
+    t->own--;
     ms_guard_leave(t);
     errno = saved;
 }
