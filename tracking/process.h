@@ -34,6 +34,13 @@ typedef struct ms_process {
 } ms_process_t;
 
 /* tracker.c */
+/* Opens the trace of this process (options read, file created, PROCESS
+ * record pending). */
+void ms_process_open(void);
+/* fork.c: the pthread_atfork handlers. */
+void ms_atfork_prepare(void);
+void ms_atfork_parent(void);
+void ms_atfork_child(void);
 ms_process_t *ms_process_state(void);
 /* True in the process that opened the trace; false in a vfork child, which
  * shares the parent's memory but must not end the parent's trace (fork

@@ -39,9 +39,6 @@ ms_process_t *ms_process_state(void)
 
 
 static void thread_dtor(void *arg);
-static void atfork_prepare(void);
-static void atfork_parent(void);
-static void atfork_child(void);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -277,7 +274,7 @@ static void maybe_modules(ms_tls_t *t)
 /* ---- process ---------------------------------------------------------- */
 
 /* Opens the trace and reports a failure once. Caller holds PROC_BUSY. */
-static void process_open(void)
+void ms_process_open(void)
 {
     ms_options_load();
     proc.recording = false;
@@ -314,9 +311,9 @@ void ms_process_init(void)
     if (atomic_compare_exchange_strong_explicit(&proc.state, &expected, PROC_BUSY,
                                                 memory_order_acquire, memory_order_acquire)) {
         t->own++; /* libc allocates for the key and the fork handlers: memscope's */
-        process_open();
+        ms_process_open();
         pthread_key_create(&proc.key, thread_dtor);
-        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        pthread_atfork(ms_atfork_prepare, ms_atfork_parent, ms_atfork_child);
         t->own--;
         atomic_store_explicit(&proc.state, PROC_READY, memory_order_release);
     } else {
@@ -643,6 +640,34 @@ void ms_record_modules(void)
  * starting the thread's stream if it has none yet. Outside malloc only. */
 void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
 {
+    /* The common case: the thread records, its chunk has room for an event,
+     * and the published clock has not moved since it last looked (so no stop
+     * came: a stop moves the clock). Then a TIME (a fresh reading: control
+     * records are the merge's anchors, task switches above all) and the
+     * record go in with no other call than the clock's and the packer's. The
+     * limit is NULL under the guard, when not recording and without a chunk.
+     * What does not fit the room left takes the path below, which writes
+     * nothing of it until it fits. */
+    if ((uintptr_t)t->cur < (uintptr_t)t->limit &&
+        atomic_load_explicit(&ms_clock.now, memory_order_relaxed) == t->seen) {
+        /* a task's creation and end need no anchor of their own: they
+         * take the window of the TIME in force, as an event does */
+        bool anchor = type != MSF_R_TASK_CREATE && type != MSF_R_TASK_END;
+        uint64_t tm = anchor ? time_now(t) : t->last_time;
+        ms_cbuf_t b = { t->cur, t->end, false };
+        if (anchor) {
+            ms_pc_uint64(&b, msf_head(MSF_R_TIME, MSF_K_RECORD));
+            ms_pc_uint64(&b, tm);
+        }
+        ms_pc_uint64(&b, msf_head(type, MSF_K_RECORD));
+        fill(&b, arg);
+        if (!b.overflow) {
+            t->cur = b.cur;
+            t->last_time = tm;
+            commit(t);
+            return;
+        }
+    }
     if (t->guard)
         return;
     int saved_errno = errno;
@@ -659,71 +684,6 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
         put_record(t, type, fill, arg);
         stop_late(t);
     }
-    ms_guard_leave(t);
-    errno = saved_errno;
-}
-
-/* ---- fork ------------------------------------------------------------- */
-
-/* Before fork: no recording on this thread until the fork is over, no walk of
- * the module list under way (see walk_begin), and the late stream's lock held,
- * so that the child does not inherit it locked. */
-static void atfork_prepare(void)
-{
-    ms_guard_enter();
-    ms_rec_fork_begin();
-    while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
-        sched_yield();
-}
-
-/* After fork, in the parent: undoes atfork_prepare. */
-static void atfork_parent(void)
-{
-    atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
-    ms_rec_fork_end();
-    ms_guard_leave(&ms_tls);
-}
-
-/* The child has one thread and the parent's mappings. It must not write the
- * parent's file: it forgets it, unmaps this thread's chunk, and opens a trace
- * of its own, which starts with a FORK record. */
-static void atfork_child(void)
-{
-    ms_tls_t *t = &ms_tls;
-    int saved_errno = errno; /* fork leaves errno alone in the child */
-    uint64_t parent = (uint64_t)getppid();
-    if (t->chunk)
-        ms_prim_unmap(t->chunk, t->chunk->size);
-    int arena = t->arena;
-    uint32_t guard = t->guard;
-    memset(t, 0, sizeof *t);
-    t->arena = arena;
-    t->guard = guard;
-    memset(&proc.late, 0, sizeof proc.late);
-    memset(&proc.metrics, 0, sizeof proc.metrics); /* its chunk is the parent's: unmapped below */
-    ms_metrics_fork_child();
-    atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
-    atomic_store_explicit(&proc.next_serial, 0, memory_order_relaxed);
-    atomic_store_explicit(&proc.stopped, false, memory_order_relaxed);
-    atomic_store_explicit(&proc.ended, false, memory_order_relaxed);
-    ms_clock_reset(); /* a new time base; the child's helper publishes it */
-    ms_rec_fork_child();
-    ms_arena_forget();
-    if (proc.recording) {
-        ms_stream_forget();
-        if (ms_option_u64(MS_OPT_CHILDREN) != 0 && !proc.user_stopped) {
-            process_open();
-            proc.fork_parent = parent;
-        } else {
-            /* MEMSCOPE_CHILDREN=0, or the parent called memscope_stop_tracing:
-             * the child is not traced */
-            proc.recording = false;
-        }
-    }
-    proc.forked = true;
-    /* Leave NEW so that the next event opens the child's stream; the arena
-     * binding (t->arena) survives the fork. */
-    t->state = MS_T_NEW;
     ms_guard_leave(t);
     errno = saved_errno;
 }
