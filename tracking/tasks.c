@@ -1,6 +1,6 @@
 /* Tasks, thread names, variable labels and scopes: the calls behind
  * memscope_task_*, memscope_thread_name, memscope_track_* and memscope_scope_*
- * (api.c). Task ids are handed out process-wide; the
+ * (api.c). Task ids are unique in the process (blocks per thread); the
  * records go to the calling thread's stream (ms_thread_record). Not for use
  * inside malloc. */
 #include "records.h"
@@ -11,7 +11,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static _Atomic uint64_t next_task; /* task ids handed out: 1, 2, ... */
+/* Task ids: each thread takes a block of TASK_BLOCK ids from `reserved` and
+ * hands them out itself, so that creating a task writes no cache line that
+ * other threads write (the ended bits of a block, below, are one line too).
+ * Ids are unique in the process, > 0, and grow on each thread. */
+#define TASK_BLOCK 512u
+static _Atomic uint64_t reserved; /* ids in blocks taken so far: [0, reserved) */
+static _Thread_local uint64_t task_next, task_end __attribute__((tls_model("initial-exec")));
 
 /* Makes `task` the thread's current task and records it. */
 static void task_switch(ms_tls_t *t, uint64_t task)
@@ -20,10 +26,22 @@ static void task_switch(ms_tls_t *t, uint64_t task)
     ms_thread_record(t, MSF_R_TASK, ms_rec_fill_u64, &task);
 }
 
-/* True if `task` is an id this process handed out. */
+/* True if `task` is an id of a block some thread took (every id this
+ * process handed out; also one of a block not yet used up). */
 static bool task_known(uint64_t task)
 {
-    return task && task <= atomic_load_explicit(&next_task, memory_order_relaxed);
+    return task && task < atomic_load_explicit(&reserved, memory_order_relaxed);
+}
+
+/* A fresh id from the calling thread's block. */
+static uint64_t task_id(void)
+{
+    if (task_next == task_end) {
+        uint64_t base = atomic_fetch_add_explicit(&reserved, TASK_BLOCK, memory_order_relaxed);
+        task_next = base ? base : 1; /* 0 is no task */
+        task_end = base + TASK_BLOCK;
+    }
+    return task_next++;
 }
 
 /* The ended tasks: one bit per id, in pages mapped on first use (no malloc:
@@ -69,7 +87,7 @@ uint64_t ms_task_create(const char *name, uint64_t parent)
     ms_process_init();
     if (parent && !task_known(parent))
         return 0;
-    uint64_t id = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed) + 1;
+    uint64_t id = task_id();
     ms_rec_task_t k = { id, parent, name };
     ms_thread_record(&ms_tls, MSF_R_TASK_CREATE, ms_rec_fill_task_create, &k);
     return id;
