@@ -184,7 +184,8 @@ static void usage(FILE *f)
             "  --json FILE  also write the results as JSON\n"
             "  --repeats N  interleaved runs per mode (default 7, quick 3)\n"
             "  --workload   only these workloads (churn, prodcons, realloc, tasks,\n"
-            "               tasks-notag, snapshot, sqlite; idle: memory per thread)\n"
+            "               tasks-notag, tasks-32, tasks-32-notag, snapshot, sqlite;\n"
+            "               idle: memory per thread)\n"
             "  --mode       only these modes (glibc, jemalloc, off, full, heaptrack)\n");
 }
 

@@ -57,7 +57,7 @@ typedef struct bench_workload {
 } bench_workload_t;
 
 /* The number of entries of bench_workloads[] (checked like MODE_COUNT). */
-#define WORKLOAD_COUNT 9
+#define WORKLOAD_COUNT 11
 #define MAX_REPEATS 101
 #define MAX_ARGS 32
 #define MAX_ENV 512

@@ -57,6 +57,9 @@ const bench_workload_t bench_workloads[WORKLOAD_COUNT] = {
     { "tasks",    4,  500000,  50000, "job: a task (create, enter, 4 mallocs and frees, leave, end) "
       "on a pool thread", NULL, NULL, false },
     { "tasks-notag", 4, 500000, 50000, "job: the same 4 mallocs and frees, no task call", NULL, NULL, false },
+    { "tasks-32", 4, 100000, 10000, "job: a task (create, enter, 32 mallocs and frees, leave, end) "
+      "on a pool thread", NULL, NULL, false },
+    { "tasks-32-notag", 4, 100000, 10000, "job: the same 32 mallocs and frees, no task call", NULL, NULL, false },
     { "snapshot", 2,  400000,  40000, "snapshot: memscope_snapshot_take + _release, after 1000 "
       "churn steps of its thread", NULL, NULL, true },
     { "sqlite",   1, 0, 0, "run of the whole sqlite3 process",

@@ -29,6 +29,7 @@
  *             task call.
  *   tasks-notag  the same jobs without the task calls, in every worker: the
  *             cost of tagging is tasks / tasks-notag of the same mode.
+ *   tasks-32, tasks-32-notag  the same with 32 mallocs and frees per job.
  *   snapshot  churn on every thread, and thread 0 takes a runtime snapshot
  *             (memscope_snapshot_take / _release) every SNAPSHOT_EVERY of its
  *             steps; ns_per_op and cpu_ns_per_op are those of the snapshot
@@ -89,7 +90,8 @@
 #define REALLOC_GROW_MAX 128       /* each realloc grows by 1..128 bytes */
 #define REALLOC_LIMIT (16 * 1024)  /* a buffer this big starts over */
 
-#define TASK_ALLOCS 4              /* mallocs (and frees) per job */
+#define TASK_ALLOCS 4              /* mallocs (and frees) per job of tasks, tasks-notag */
+#define TASK_ALLOCS_MAX 32         /* ... of tasks-32, tasks-32-notag */
 #define SNAPSHOT_EVERY 1000        /* thread 0's churn steps between two snapshots */
 
 #define WARMUP_MIN 50000           /* fewest warm-up ops per thread */
@@ -316,7 +318,7 @@ static uint64_t jobs_total;             /* jobs of the timed phase */
 
 /* Runs one job: a task (when `tag` and the API is there) doing TASK_ALLOCS
  * mallocs and their frees. */
-static void run_job(worker_t *w, bool tag)
+static void run_job(worker_t *w, bool tag, int allocs)
 {
 #ifdef BENCH_MEMSCOPE_API
     uint64_t task = 0;
@@ -327,10 +329,10 @@ static void run_job(worker_t *w, bool tag)
 #else
     (void)tag;
 #endif
-    void *b[TASK_ALLOCS];
-    for (int i = 0; i < TASK_ALLOCS; i++)
+    void *b[TASK_ALLOCS_MAX];
+    for (int i = 0; i < allocs; i++)
         b[i] = checked_malloc(CHURN_SMALL_MIN + rng_next(&w->rng) % (CHURN_SMALL_MAX - CHURN_SMALL_MIN + 1));
-    for (int i = 0; i < TASK_ALLOCS; i++)
+    for (int i = 0; i < allocs; i++)
         free(b[i]);
 #ifdef BENCH_MEMSCOPE_API
     if (tag) {
@@ -341,25 +343,37 @@ static void run_job(worker_t *w, bool tag)
 }
 
 /* Pool thread: its warm-up jobs, then jobs from the queue until none is left. */
-static void pool_run(worker_t *w, bool tag)
+static void pool_run(worker_t *w, bool tag, int allocs)
 {
     for (uint64_t i = warmup_ops(w->steps); i > 0; i--)
-        run_job(w, tag);
+        run_job(w, tag, allocs);
     start_timing(w);
     while (atomic_fetch_add_explicit(&next_job, 1, memory_order_relaxed) < jobs_total)
-        run_job(w, tag);
+        run_job(w, tag, allocs);
     stop_timing(w);
 }
 
 static void *tasks_thread(void *arg)
 {
-    pool_run(arg, true);
+    pool_run(arg, true, TASK_ALLOCS);
     return NULL;
 }
 
 static void *tasks_notag_thread(void *arg)
 {
-    pool_run(arg, false);
+    pool_run(arg, false, TASK_ALLOCS);
+    return NULL;
+}
+
+static void *tasks32_thread(void *arg)
+{
+    pool_run(arg, true, TASK_ALLOCS_MAX);
+    return NULL;
+}
+
+static void *tasks32_notag_thread(void *arg)
+{
+    pool_run(arg, false, TASK_ALLOCS_MAX);
     return NULL;
 }
 
@@ -479,6 +493,8 @@ static const workload_t workloads[] = {
     { "realloc", realloc_thread, false },
     { "tasks", tasks_thread, false },
     { "tasks-notag", tasks_notag_thread, false },
+    { "tasks-32", tasks32_thread, false },
+    { "tasks-32-notag", tasks32_notag_thread, false },
     { "snapshot", snapshot_thread, false },
     { "idle", idle_thread, false },
 };
@@ -514,7 +530,7 @@ int main(int argc, char **argv)
     uint64_t threads = argc == 4 ? parse_count(argv[2], MAX_THREADS) : 0;
     uint64_t steps = argc == 4 ? parse_count(argv[3], UINT64_MAX / MAX_THREADS) : 0;
     if (wl == NULL || threads == 0 || steps == 0 || (wl->pairs && threads % 2 != 0)) {
-        fprintf(stderr, "usage: %s churn|prodcons|realloc|tasks|tasks-notag|snapshot|idle THREADS STEPS\n"
+        fprintf(stderr, "usage: %s churn|prodcons|realloc|tasks|tasks-notag|tasks-32|tasks-32-notag|snapshot|idle THREADS STEPS\n"
                         "(prodcons needs an even THREADS)\n", argv[0]);
         return 2;
     }
