@@ -106,7 +106,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     hdr[8] = ARCHIVE_VERSION;  /* u32 little-endian version, then u32 flags = 0 */
     msx_buf_put(b, hdr, sizeof hdr);
 
-    msx_pk_map(b, 16); /* "variables" and "tracked_variables": archive_vars.c */
+    msx_pk_map(b, 17); /* "variables" and "tracked_variables": archive_vars.c; "snapshots": archive_snaps.c */
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
@@ -209,6 +209,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
 
     pk_tasks(b, r);
     msx_ar_pk_vars(b, r);
+    msx_ar_pk_snaps(b, r);
     msx_archive_pack_hybrid(b, r);
 
     pk_key(b, "timeline");
@@ -639,6 +640,8 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
                 get_tasks(&R, &root);
             if (!R.err)
                 msx_ar_get_vars(&R, &root);
+            if (!R.err)
+                msx_ar_get_snaps(&R, &root);
             if (!R.err) {
                 const char *what = NULL;
                 int hrc = msx_archive_get_hybrid(&root, R.r, &what);

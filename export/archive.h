@@ -181,5 +181,8 @@ static inline uint64_t tu(rd *R, const msx_obj *t, uint32_t i)
 void msx_ar_pk_vars(msx_buf *b, const msx_report *r);
 /* Reads them (each absent in older archives: none). */
 void msx_ar_get_vars(rd *R, const msx_obj *root);
+/* archive_snaps.c: the "snapshots" map (absent in older archives: none). */
+void msx_ar_pk_snaps(msx_buf *b, const msx_report *r);
+void msx_ar_get_snaps(rd *R, const msx_obj *root);
 
 #endif /* MSX_ARCHIVE_H */

@@ -102,6 +102,30 @@ static void test_handoff_exact(void **state)
     assert_int_equal(a2, a1 - (100 * 100 + 99 * 100 / 2) - 250);
     assert_int_equal(b2, 5000 + 7000);
     assert_non_null(strstr(r.out, "active=1")); /* B ended before the last one */
+    /* the archive keeps the snapshots: its JSON is the trace's */
+    char *dir = th_tmpdir(), ar[4200];
+    snprintf(ar, sizeof ar, "%s/r.msbin", dir);
+    msx_buf bb = { 0 }, j1 = { 0 }, j2 = { 0 };
+    assert_int_equal(msx_render_archive(&bb, rep), 0);
+    FILE *f = fopen(ar, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bb.p, 1, bb.len, f), bb.len);
+    fclose(f);
+    msx_report *back = NULL;
+    char err[512];
+    assert_int_equal(msx_read_archive(ar, &back, err, sizeof err), 0);
+    assert_int_equal(back->nsnaps, 3);
+    assert_int_equal(msx_render_json(&j1, rep, NULL), 0);
+    assert_int_equal(msx_render_json(&j2, back, NULL), 0);
+    const char *s1 = strstr(j1.p, "\"snapshots\""), *s2 = strstr(j2.p, "\"snapshots\"");
+    assert_non_null(s1);
+    assert_non_null(s2);
+    assert_memory_equal(s1, s2, strstr(s1, "\"snapshots_omitted\"") - s1);
+    msx_report_free(back);
+    msx_buf_free(&bb);
+    msx_buf_free(&j1);
+    msx_buf_free(&j2);
+    th_rmtree(dir);
     /* the report's tasks[] agrees at the end */
     for (uint32_t i = 0; i < rep->ntasklist; i++) {
         if (rep->tasklist[i].id == 1)
