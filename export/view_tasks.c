@@ -310,10 +310,43 @@ int msx_view_tasks_finish(msx_view_tasks *v)
         free(out);
         return -ENOMEM;
     }
-    for (uint32_t i = 0; i < v->n; i++)
-        order[i] = i;
-    if (v->n > n)
-        qsort_r(order, v->n, sizeof *order, task_by_bytes, v);
+    if (v->n > n) {
+        /* the n first by task_by_bytes: a heap whose root is the last of
+         * them (n log n per task instead of sorting them all) */
+        for (uint32_t i = 0; i < v->n; i++) {
+            uint32_t k;
+            if (i < n) {
+                k = i; /* sift up */
+                order[k] = i;
+                while (k && task_by_bytes(&order[(k - 1) / 2], &order[k], v) < 0) {
+                    uint32_t p = (k - 1) / 2, x = order[p];
+                    order[p] = order[k];
+                    order[k] = x;
+                    k = p;
+                }
+                continue;
+            }
+            if (task_by_bytes(&i, &order[0], v) >= 0)
+                continue; /* comes after the last kept one */
+            order[0] = i;
+            for (k = 0;;) { /* sift down */
+                uint32_t l = 2 * k + 1, r2 = l + 1, m = k;
+                if (l < n && task_by_bytes(&order[m], &order[l], v) < 0)
+                    m = l;
+                if (r2 < n && task_by_bytes(&order[m], &order[r2], v) < 0)
+                    m = r2;
+                if (m == k)
+                    break;
+                uint32_t x = order[m];
+                order[m] = order[k];
+                order[k] = x;
+                k = m;
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < v->n; i++)
+            order[i] = i;
+    }
     qsort_r(order, n, sizeof *order, task_by_id, v);
     for (uint32_t k = 0; k < n; k++) {
         msx_task_state *st = &v->t[order[k]];
