@@ -211,8 +211,10 @@ ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n)
     if (MS_UNLIKELY((uintptr_t)t->cur >= (uintptr_t)t->limit || t->tick <= 1 ||
                     clk != t->seen)) {
         /* off: not even a call, until the clock moves (memscope_trace_all
-         * moves it to start the threads); one branch */
-        if (((uint64_t)(t->state ^ MS_T_OFF) | (clk ^ t->seen)) != 0)
+         * moves it to start the threads). `seen` is read again here (a
+         * volatile load), so that the test above keeps its memory operand
+         * and the fast path its instruction count. */
+        if (t->state != MS_T_OFF || clk != *(volatile const uint64_t *)&t->seen)
             ms_ev_slow(kind, a, b, n);
         return;
     }
