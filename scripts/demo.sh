@@ -11,8 +11,8 @@ ninja -C build >/dev/null
 out=MemoryAnalysis
 mkdir -p "$out"
 rm -f "$out"/basic_usage.*
-echo "== running examples/basic_usage with MEMSCOPE_OUTPUT=$out MEMSCOPE_AUTO_EXPORT=json,html"
-MEMSCOPE_OUTPUT=$out MEMSCOPE_AUTO_EXPORT=json,html ./build/examples/basic_usage
+echo "== running examples/basic_usage with MEMSCOPE_OUTPUT=$out (it asks for its reports itself)"
+MEMSCOPE_OUTPUT=$out ./build/examples/basic_usage
 
 trace=$(ls -t "$out"/basic_usage.*.msgpack | head -n 1)
 echo
@@ -29,6 +29,6 @@ echo
 echo "The other examples (README, \"The examples\") run the same way:"
 for ex in complex_multithread_showcase comprehensive_async_showcase enhanced_30_thread_demo; do
     if [ -x "build/examples/$ex" ]; then
-        echo "    MEMSCOPE_OUTPUT=$out MEMSCOPE_AUTO_EXPORT=json,html ./build/examples/$ex"
+        echo "    MEMSCOPE_OUTPUT=$out ./build/examples/$ex"
     fi
 done
