@@ -342,7 +342,7 @@ int msx_reader_scan(msx_reader *R)
             R->work_total -= MSF_CHUNK_HEADER_SIZE + (uint64_t)k->present;
             continue;
         }
-        if (k->thread == MSF_SNAPSHOT_THREAD && (k->flags & MSF_CF_SNAPSHOTS) && R->version >= 3) {
+        if ((k->flags & MSF_CF_SNAPSHOTS) && R->version >= 3) {
             /* the snapshot log (sorted last, by seq): read apart from the threads */
             msx_chunk *m = realloc(R->snapchunks, (R->nsnapchunks + 1) * sizeof *m);
             if (!m)

@@ -75,6 +75,8 @@ static int read_log(msx_reader *R, snap_rec **out, uint32_t *nout, uint64_t *tot
             msx_rec r;
             const char *bad = "";
             msx_rec_result rr = msx_rec_decode(&p, end, R->version, &r, &bad);
+            if (rr == MSX_REC_TIME)
+                continue; /* the writer's log has none; a TIME says nothing here */
             msx_obj o;
             long on = rr == MSX_REC_CONTROL ? msx_mpk_decode(&arena, p, (size_t)(end - p), &o) : 0;
             if (on == -ENOMEM) {
@@ -206,56 +208,59 @@ int msx_snaps_analyze(msx_reader *R, msx_report *r)
     msf_fold_chunk *batch = NULL;
     size_t capb = 0;
     uint32_t keep = n < MSX_MAX_SNAPS ? n : MSX_MAX_SNAPS;
+    bool bad_cut = false;
     if (!rc && keep && !(r->snaps = calloc(keep, sizeof *r->snaps)))
         rc = -ENOMEM;
     for (uint32_t s = 0; s < keep && !rc && !R->err; s++) {
         const snap_rec *x = &v[s];
-        /* the batch: each thread of the cut, from the chunk it is in to the cut's */
-        size_t need = 0;
-        for (uint32_t i = 0; i < x->ncut; i++) {
+        /* the batch: each thread of the cut, from the chunk it is in to the
+         * cut's, as far as the reader has its chunks (a cut past them, or
+         * past a chunk's bytes, is damage: the fold goes as far as it can) */
+        size_t used = 0;
+        for (uint32_t i = 0; i < x->ncut && !rc; i++) {
             msf_fold_thread *T = msf_fold_thread_of(&F, (uint32_t)x->cut[i][0]);
             if (!T) {
                 rc = -ENOMEM;
                 break;
             }
-            uint32_t cseq = (uint32_t)(x->cut[i][1] >> 32);
-            if (cseq >= T->seq)
-                need += cseq - T->seq + 1;
-        }
-        if (rc)
-            break;
-        if (need > capb) {
-            msf_fold_chunk *nb = realloc(batch, need * sizeof *nb);
-            if (!nb) {
-                rc = -ENOMEM;
-                break;
-            }
-            batch = nb;
-            capb = need;
-        }
-        size_t used = 0;
-        for (uint32_t i = 0; i < x->ncut && !rc; i++) {
-            msf_fold_thread *T = msf_fold_thread_of(&F, (uint32_t)x->cut[i][0]);
-            uint32_t cseq = (uint32_t)(x->cut[i][1] >> 32), coff = (uint32_t)x->cut[i][1];
-            T->ck = batch + used;
-            T->nck = 0;
-            for (uint32_t q = T->seq; q <= cseq && q >= T->seq; q++) {
-                msx_chunk *c = find_chunk(R, T->serial, q);
-                if (!c)
-                    break; /* lost: the fold of this thread stops here, as the reader's does */
+            uint64_t cseq = x->cut[i][1] >> 32;
+            uint32_t coff = (uint32_t)x->cut[i][1];
+            size_t first = used;
+            for (uint64_t q = T->seq; q <= cseq; q++) {
+                msx_chunk *c = find_chunk(R, T->serial, (uint32_t)q);
+                if (!c) {
+                    bad_cut = true;
+                    break;
+                }
+                if (used == capb) {
+                    size_t nc = capb ? capb * 2 : 64;
+                    msf_fold_chunk *nb = realloc(batch, nc * sizeof *nb);
+                    if (!nb) {
+                        rc = -ENOMEM;
+                        break;
+                    }
+                    batch = nb;
+                    capb = nc;
+                }
                 held *h = hold(R, &hs, &nh, &caph, c);
                 if (!h) {
                     rc = R->err ? R->err : -ENOMEM;
                     break;
                 }
+                if (q == cseq && coff > c->present)
+                    bad_cut = true;
                 uint32_t stop = q < cseq ? c->present : (coff < c->present ? coff : c->present);
-                batch[used + T->nck++] = (msf_fold_chunk){ .seq = q, .payload = h->buf, .stop = stop,
-                                                           .task = c->task, .time_ns = c->time_ns };
+                batch[used++] = (msf_fold_chunk){ .seq = (uint32_t)q, .payload = h->buf, .stop = stop,
+                                                  .task = c->task, .time_ns = c->time_ns };
             }
-            used += T->nck;
+            T->nck = (uint32_t)(used - first);
+            T->user = first; /* the batch may still move: pointers are set below */
         }
         if (rc)
             break;
+        for (size_t i = 0; i < F.nth; i++)
+            if (F.th[i].nck)
+                F.th[i].ck = batch + F.th[i].user;
         msf_fold_run(&F);
         if (F.oom) {
             rc = -ENOMEM;
@@ -280,6 +285,9 @@ int msx_snaps_analyze(msx_reader *R, msx_report *r)
     }
     if (F.bad)
         msx_reader_problem(R, 0, "runtime snapshots: a record did not decode: the rest of its chunk was left out");
+    if (bad_cut)
+        msx_reader_problem(R, 0, "runtime snapshots: a cut names chunks or bytes the trace does not hold: "
+                                 "the snapshots go as far as the trace does");
     r->snaps_omitted = total - r->nsnaps;
     for (uint32_t i = 0; i < nh; i++)
         free(hs[i].buf);

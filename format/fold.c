@@ -246,22 +246,48 @@ static rec_result apply_record(msf_fold *F, msf_fold_thread *T, const uint8_t **
 
 /* -- threads ---------------------------------------------------------------- */
 
+/* Serials are dense from 1 (memscope's own streams too): those below this
+ * are indexed, others (the snapshot log's, a damaged trace's) searched. */
+#define FOLD_SERIAL_INDEX (1u << 22)
+
 msf_fold_thread *msf_fold_thread_of(msf_fold *F, uint32_t serial)
 {
-    for (size_t i = 0; i < F->nth; i++)
-        if (F->th[i].serial == serial)
-            return &F->th[i];
+    if (serial < F->capser && F->byserial[serial])
+        return &F->th[F->byserial[serial] - 1];
+    if (serial >= F->capser || serial >= FOLD_SERIAL_INDEX)
+        for (size_t i = 0; i < F->nth; i++)
+            if (F->th[i].serial == serial)
+                return &F->th[i];
     if (F->nth == F->capth) {
         size_t nc = F->capth ? F->capth * 2 : 64;
         msf_fold_thread *n = realloc(F->th, nc * sizeof *n);
+        uint32_t *na = realloc(F->running, nc * sizeof *na);
+        if (n)
+            F->th = n;
+        if (na)
+            F->running = na;
+        if (!n || !na) {
+            F->oom = true;
+            return NULL;
+        }
+        F->capth = nc;
+    }
+    if (serial < FOLD_SERIAL_INDEX && serial >= F->capser) {
+        uint32_t nc = F->capser ? F->capser : 256;
+        while (nc <= serial)
+            nc *= 2;
+        uint32_t *n = realloc(F->byserial, nc * sizeof *n);
         if (!n) {
             F->oom = true;
             return NULL;
         }
-        F->th = n;
-        F->capth = nc;
+        memset(n + F->capser, 0, (nc - F->capser) * sizeof *n);
+        F->byserial = n;
+        F->capser = nc;
     }
     F->th[F->nth] = (msf_fold_thread){ .serial = serial };
+    if (serial < F->capser)
+        F->byserial[serial] = (uint32_t)F->nth + 1;
     return &F->th[F->nth++];
 }
 
@@ -337,8 +363,12 @@ static bool step(msf_fold *F, msf_fold_thread *T, bool force)
 
 void msf_fold_run(msf_fold *F)
 {
+    uint32_t na = 0;
     for (size_t i = 0; i < F->nth; i++) {
         msf_fold_thread *T = &F->th[i];
+        if (!T->nck)
+            continue;
+        F->running[na++] = (uint32_t)i;
         T->ick = 0;
         T->blocked = false;
         /* a batch starts at the chunk the thread is in */
@@ -356,8 +386,8 @@ void msf_fold_run(msf_fold *F)
     for (;;) {
         msf_fold_thread *best = NULL, *waiting = NULL;
         uint64_t bt = UINT64_MAX, wt = UINT64_MAX;
-        for (size_t i = 0; i < F->nth; i++) {
-            msf_fold_thread *T = &F->th[i];
+        for (uint32_t i = 0; i < na; i++) {
+            msf_fold_thread *T = &F->th[F->running[i]];
             uint64_t t = peek_time(T);
             if (t == UINT64_MAX)
                 continue;
@@ -374,20 +404,21 @@ void msf_fold_run(msf_fold *F)
         }
         if (best) {
             if (step(F, best, false))
-                for (size_t i = 0; i < F->nth; i++)
-                    F->th[i].blocked = false; /* what waited may fit now */
+                for (uint32_t i = 0; i < na; i++)
+                    F->th[F->running[i]].blocked = false; /* what waited may fit now */
         } else if (waiting) {
             step(F, waiting, true); /* every thread waits: the earliest goes */
-            for (size_t i = 0; i < F->nth; i++)
-                F->th[i].blocked = false;
+            for (uint32_t i = 0; i < na; i++)
+                F->th[F->running[i]].blocked = false;
         } else {
             break;
         }
     }
-    for (size_t i = 0; i < F->nth; i++) {
-        F->th[i].ck = NULL;
-        F->th[i].nck = F->th[i].ick = 0;
-        F->th[i].blocked = false;
+    for (uint32_t i = 0; i < na; i++) {
+        msf_fold_thread *T = &F->th[F->running[i]];
+        T->ck = NULL;
+        T->nck = T->ick = 0;
+        T->blocked = false;
     }
 }
 
@@ -400,6 +431,8 @@ uint64_t msf_fold_task_live(const msf_fold *F, uint64_t task)
 void msf_fold_free(msf_fold *F)
 {
     free(F->th);
+    free(F->byserial);
+    free(F->running);
     free(F->blk);
     free(F->tk);
     free(F->pd);

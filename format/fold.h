@@ -45,6 +45,7 @@ typedef struct msf_fold_thread {
     const msf_fold_chunk *ck;  /* chunks in seq order, the first of seq `seq` */
     uint32_t nck, ick;         /* count, and the one being decoded */
     bool blocked;              /* its next event does not fit */
+    uint64_t user;             /* the caller's (the program: the position last logged) */
 } msf_fold_thread;
 
 typedef struct msf_fold_blk {
@@ -65,6 +66,9 @@ typedef struct msf_fold_pend {
 typedef struct msf_fold {
     msf_fold_thread *th;
     size_t nth, capth;
+    uint32_t *byserial;        /* serial -> index + 1, for serials below capser */
+    uint32_t capser;
+    uint32_t *running;         /* msf_fold_run: the threads with a batch */
     msf_fold_blk *blk;
     uint64_t capblk, nblk;
     msf_fold_task *tk;
@@ -78,7 +82,7 @@ typedef struct msf_fold {
 } msf_fold;
 
 /* The thread of serial, made if new (NULL when out of memory). Pointers stay
- * valid until the next call. */
+ * valid until the next call that makes one. */
 msf_fold_thread *msf_fold_thread_of(msf_fold *F, uint32_t serial);
 /* Decodes every thread's batch (th[i].ck), then clears the batches. */
 void msf_fold_run(msf_fold *F);

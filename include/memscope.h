@@ -44,7 +44,8 @@ int memscope_thread_name(const char *name);
  * task is current on its thread belongs to that task, whichever thread later
  * frees it; reports give per-task figures.
  *
- * memscope_task_create returns a new id > 0, a child of `parent` (0: none;
+ * memscope_task_create returns a new id > 0 (unique in the process, not
+ * consecutive: each thread hands out ids from blocks), a child of `parent` (0: none;
  * NULL name: unnamed), or 0 if `parent` is not an id this process created.
  * memscope_task_enter makes `task` current on the calling thread; enters nest
  * (up to 32 deep: a deeper enter is not recorded, and its leave neither), and

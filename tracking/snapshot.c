@@ -21,6 +21,7 @@
 #include "stream.h"
 #include "tracker.h"
 #include "fold.h"
+#include "process.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -73,7 +74,7 @@ static void chunk_try_map(snap_chunk *c, int fd)
     ms_chunk_header_t h;
     if (pread(fd, &h, sizeof h, (off_t)c->off) != (ssize_t)sizeof h || h.magic != MSF_CHUNK_MAGIC)
         return;
-    if (h.thread == MSF_SNAPSHOT_THREAD) {
+    if (h.thread == MSF_SNAPSHOT_THREAD || (h.flags & MSF_CF_SNAPSHOTS)) {
         c->size = 0; /* the snapshot log: nothing to decode */
         return;
     }
@@ -116,6 +117,17 @@ static void scan_chunks(int fd)
     }
 }
 
+/* Orders found chunks: mapped ones first, by thread, then seq. */
+static int chunk_cmp(const void *a, const void *b)
+{
+    const snap_chunk *x = a, *y = b;
+    if (!x->map != !y->map)
+        return x->map ? -1 : 1;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /* Maps the chunks found, and hands the fold each thread's batch: its
  * chunks from the one it is in on, in seq order, each up to its committed
  * length as read now (the cut). A chunk's length is read after its thread's
@@ -133,40 +145,39 @@ static void batch_chunks(int fd)
         S.batch = n;
         S.capbatch = S.nck;
     }
-    for (size_t i = 0; i < S.nck; i++)
-        if (S.ck[i].map && !msf_fold_thread_of(&S.fold, S.ck[i].thread))
-            return;
+    qsort(S.ck, S.nck, sizeof *S.ck, chunk_cmp);
     size_t used = 0;
-    for (size_t t = 0; t < S.fold.nth; t++) {
-        msf_fold_thread *T = &S.fold.th[t];
-        T->ck = S.batch + used;
-        T->nck = 0;
-        /* seq by seq while the chunks are there (a thread takes them in order) */
-        for (uint32_t want = T->seq;; want++) {
-            snap_chunk *c = NULL;
-            for (size_t i = 0; i < S.nck && !c; i++)
-                if (S.ck[i].map && S.ck[i].thread == T->serial && S.ck[i].seq == want)
-                    c = &S.ck[i];
-            if (!c)
-                break;
+    for (size_t i = 0; i < S.nck && S.ck[i].map;) {
+        msf_fold_thread *T = msf_fold_thread_of(&S.fold, S.ck[i].thread);
+        if (!T)
+            return;
+        size_t first = used;
+        uint32_t want = T->seq;
+        for (; i < S.nck && S.ck[i].map && S.ck[i].thread == T->serial; i++) {
+            const snap_chunk *c = &S.ck[i];
+            if (c->seq != want)
+                continue; /* before the one it is in (none: those are done), or past a gap */
             const ms_chunk_header_t *h = (const void *)c->map;
-            S.batch[used + T->nck++] = (msf_fold_chunk){ .seq = c->seq, .payload = c->map + MSF_CHUNK_HEADER_SIZE,
-                                                         .task = h->task, .time_ns = h->time_ns };
+            S.batch[used++] = (msf_fold_chunk){ .seq = c->seq, .payload = c->map + MSF_CHUNK_HEADER_SIZE,
+                                                .task = h->task, .time_ns = h->time_ns };
+            want++;
         }
+        T->ck = S.batch + first;
+        T->nck = (uint32_t)(used - first);
         /* the lengths, last chunk first: the earlier ones are final once a later one exists */
-        uint32_t cap = 0;
         for (uint32_t k = T->nck; k-- > 0;) {
-            msf_fold_chunk *b = &S.batch[used + k];
-            const ms_chunk_header_t *h = (const void *)(b->payload - MSF_CHUNK_HEADER_SIZE);
-            cap = h->size - MSF_CHUNK_HEADER_SIZE;
-            uint32_t committed = atomic_load_explicit(&((ms_chunk_header_t *)h)->committed, memory_order_acquire);
+            msf_fold_chunk *b = &S.batch[first + k];
+            ms_chunk_header_t *h = (ms_chunk_header_t *)(uintptr_t)(b->payload - MSF_CHUNK_HEADER_SIZE);
+            uint32_t cap = h->size - MSF_CHUNK_HEADER_SIZE;
+            uint32_t committed = atomic_load_explicit(&h->committed, memory_order_acquire);
             b->stop = committed < cap ? committed : cap;
         }
-        used += T->nck;
     }
 }
 
-/* Unmaps the chunks every thread has left behind. */
+/* Unmaps the chunks every thread has left behind, and the last chunk of a
+ * thread that exited once it is decoded to its end (its flag is set after its
+ * last record: read first, with acquire). */
 static void retire_chunks(void)
 {
     for (size_t i = 0; i < S.nck; i++) {
@@ -174,7 +185,16 @@ static void retire_chunks(void)
         if (!c->map)
             continue;
         msf_fold_thread *T = msf_fold_thread_of(&S.fold, c->thread);
-        if (T && T->started && c->seq < T->seq) {
+        if (!T || !T->started)
+            continue;
+        bool done = c->seq < T->seq;
+        if (!done && c->seq == T->seq) {
+            ms_chunk_header_t *h = (ms_chunk_header_t *)(uintptr_t)c->map;
+            uint32_t flags = atomic_load_explicit((_Atomic uint32_t *)&h->flags, memory_order_acquire);
+            done = (flags & MSF_CF_THREAD_EXITED) &&
+                   T->off == atomic_load_explicit(&h->committed, memory_order_acquire);
+        }
+        if (done) {
             munmap((void *)c->map, c->size);
             c->map = NULL;
             c->size = 0; /* done: dropped by tidy_chunks */
@@ -201,7 +221,12 @@ static void tidy_chunks(void)
  * header's dropped_records. */
 static void log_snapshot(const memscope_snapshot_t *s)
 {
-    size_t need = 64 + S.fold.nth * 24;
+    size_t moved = 0;
+    for (size_t i = 0; i < S.fold.nth; i++) {
+        const msf_fold_thread *T = &S.fold.th[i];
+        moved += !(T->started && T->user == msf_pos(T->seq, T->off) + 1);
+    }
+    size_t need = 64 + moved * 24;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (S.log) {
             ms_cbuf_t b = { S.log_cur, (uint8_t *)S.log + S.log->size, false };
@@ -212,13 +237,18 @@ static void log_snapshot(const memscope_snapshot_t *s)
             ms_pc_cstr(&b, MSF_KEY_TIME);
             ms_pc_uint64(&b, s->time_ns);
             ms_pc_cstr(&b, MSF_KEY_CUT);
-            ms_pc_array(&b, (unsigned)S.fold.nth);
+            ms_pc_array(&b, (unsigned)moved);
             for (size_t i = 0; i < S.fold.nth; i++) {
+                const msf_fold_thread *T = &S.fold.th[i];
+                if (T->started && T->user == msf_pos(T->seq, T->off) + 1)
+                    continue; /* not moved since the last cut: the reader keeps it where it is */
                 ms_pc_array(&b, 2);
-                ms_pc_uint64(&b, S.fold.th[i].serial);
-                ms_pc_uint64(&b, msf_pos(S.fold.th[i].seq, S.fold.th[i].off));
+                ms_pc_uint64(&b, T->serial);
+                ms_pc_uint64(&b, msf_pos(T->seq, T->off));
             }
             if (!b.overflow) {
+                for (size_t i = 0; i < S.fold.nth; i++)
+                    S.fold.th[i].user = msf_pos(S.fold.th[i].seq, S.fold.th[i].off) + 1;
                 S.log_cur = b.cur;
                 uint8_t *pay = (uint8_t *)S.log + MSF_CHUNK_HEADER_SIZE;
                 atomic_store_explicit(&S.log->committed, (uint32_t)(S.log_cur - pay), memory_order_release);
@@ -251,9 +281,13 @@ static void log_snapshot(const memscope_snapshot_t *s)
  * parent's mappings were unmapped by ms_stream_forget. */
 static void reset_for(uint64_t pid)
 {
-    free(S.ck);
-    free(S.batch);
-    msf_fold_free(&S.fold);
+    /* A fork child abandons what it inherited (another thread may have been
+     * changing it at the fork): its mappings are gone, its memory stays. */
+    if (!S.pid) {
+        free(S.ck);
+        free(S.batch);
+        msf_fold_free(&S.fold);
+    }
     pthread_mutex_t lock = S.lock;
     S = (snap_state){ .lock = lock, .pid = pid, .scan_off = MSF_FILE_HEADER_SIZE };
 }
@@ -324,8 +358,13 @@ MS_EXPORT memscope_snapshot_t *memscope_snapshot_take(void)
     if (S.pid != pid)
         reset_for(pid);
     int fd = ms_stream_fd();
-    if (fd < 0 || !ms_stream_ready()) {
-        err = ENOENT; /* MEMSCOPE_MODE=off, or the trace could not be made */
+    const ms_process_t *proc = ms_process_state();
+    if (fd < 0 || !ms_stream_ready() || atomic_load_explicit(&proc->stopped, memory_order_acquire) ||
+        atomic_load_explicit(&proc->ended, memory_order_acquire)) {
+        /* MEMSCOPE_MODE=off, no trace could be made, the program closed the
+         * trace's descriptor, or recording stopped (memscope_stop_tracing,
+         * the exit flush) */
+        err = ENOENT;
     } else {
         uint64_t now = ms_stream_now();
         scan_chunks(fd);

@@ -317,7 +317,12 @@ void ms_stream_set_end(uint64_t time_ns)
 
 int ms_stream_fd(void)
 {
-    return stream.hdr ? stream.fd : -1;
+    /* the program may have closed our descriptor and put a file of its own
+     * on its number (take_chunk_sync checks the same) */
+    uint64_t dev, ino;
+    if (!stream.hdr || ms_prim_file_id(stream.fd, &dev, &ino) < 0 || dev != stream.dev || ino != stream.ino)
+        return -1;
+    return stream.fd;
 }
 
 const char *ms_stream_path(void)

@@ -41,7 +41,8 @@ uint64_t ms_stream_now(void);                   /* ns since that base */
 void ms_stream_add_dropped(uint64_t n);
 void ms_stream_set_end(uint64_t time_ns);
 const char *ms_stream_path(void);               /* "" before open */
-int ms_stream_fd(void);                         /* the trace's descriptor, -1 before open */
+int ms_stream_fd(void);                         /* the trace's descriptor; -1 before open, or when the
+                                                 * program closed it (checked by identity: a system call) */
 /* ---- the chunk preparer (run by the helper thread, helper.c) ----
  * Writers take prepared chunks and retire used ones through lock-free slots;
  * the helper refills and unmaps them. */

@@ -26,12 +26,6 @@ static void task_switch(ms_tls_t *t, uint64_t task)
     ms_thread_record(t, MSF_R_TASK, ms_rec_fill_u64, &task);
 }
 
-/* True if `task` is an id of a block some thread took (every id this
- * process handed out; also one of a block not yet used up). */
-static bool task_known(uint64_t task)
-{
-    return task && task < atomic_load_explicit(&reserved, memory_order_relaxed);
-}
 
 /* A fresh id from the calling thread's block. */
 static uint64_t task_id(void)
@@ -44,42 +38,69 @@ static uint64_t task_id(void)
     return task_next++;
 }
 
-/* The ended tasks: one bit per id, in pages mapped on first use (no malloc:
- * any thread may end a task). Ids past ENDED_PAGES * ENDED_PAGE_BITS are
- * not kept (their end is not checked). */
-#define ENDED_PAGE_WORDS 4096u
-#define ENDED_PAGE_BITS (ENDED_PAGE_WORDS * 64u)
-#define ENDED_PAGES 1024u
-static _Atomic(_Atomic uint64_t *) ended_pages[ENDED_PAGES];
+/* Two bitmaps of task ids, one bit per id, in pages mapped on first use (no
+ * malloc: any thread may create or end a task): the created tasks, and the
+ * ended ones. Ids past BITMAP_PAGES * PAGE_BITS are not kept (their creation
+ * and end are then not checked). A block of TASK_BLOCK ids is one cache line
+ * of each bitmap. */
+#define PAGE_WORDS 4096u
+#define PAGE_BITS (PAGE_WORDS * 64u)
+#define BITMAP_PAGES 1024u
+typedef _Atomic(_Atomic uint64_t *) bitmap_t[BITMAP_PAGES];
+static bitmap_t created_pages, ended_pages;
 
-/* The word holding task's bit, NULL if not kept (or, with !make, no page yet). */
-static _Atomic uint64_t *ended_word(uint64_t task, bool make)
+/* The word of bitmap m holding task's bit, NULL if not kept (or, with
+ * !make, no page yet). */
+static _Atomic uint64_t *bit_word(bitmap_t m, uint64_t task, bool make)
 {
-    uint64_t page = task / ENDED_PAGE_BITS;
-    if (page >= ENDED_PAGES)
+    uint64_t page = task / PAGE_BITS;
+    if (page >= BITMAP_PAGES)
         return NULL;
-    _Atomic uint64_t *w = atomic_load_explicit(&ended_pages[page], memory_order_acquire);
+    _Atomic uint64_t *w = atomic_load_explicit(&m[page], memory_order_acquire);
     if (!w && make) {
-        void *m = mmap(NULL, ENDED_PAGE_WORDS * 8u, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
+        void *p = mmap(NULL, PAGE_WORDS * 8u, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
             return NULL;
         _Atomic uint64_t *none = NULL;
-        if (atomic_compare_exchange_strong_explicit(&ended_pages[page], &none, (_Atomic uint64_t *)m,
-                                                    memory_order_acq_rel, memory_order_acquire)) {
-            w = m;
+        if (atomic_compare_exchange_strong_explicit(&m[page], &none, (_Atomic uint64_t *)p, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            w = p;
         } else {
-            munmap(m, ENDED_PAGE_WORDS * 8u);
+            munmap(p, PAGE_WORDS * 8u);
             w = none;
         }
     }
-    return w ? &w[task % ENDED_PAGE_BITS / 64u] : NULL;
+    return w ? &w[task % PAGE_BITS / 64u] : NULL;
+}
+
+/* Bit task of bitmap m. */
+static bool bit_get(bitmap_t m, uint64_t task)
+{
+    _Atomic uint64_t *w = bit_word(m, task, false);
+    return w && (atomic_load_explicit(w, memory_order_relaxed) >> (task % 64u) & 1u);
+}
+
+/* Sets bit task of bitmap m; returns whether it was set already (false
+ * also when it is not kept). */
+static bool bit_set(bitmap_t m, uint64_t task)
+{
+    _Atomic uint64_t *w = bit_word(m, task, true);
+    return w && (atomic_fetch_or_explicit(w, UINT64_C(1) << (task % 64u), memory_order_relaxed) >> (task % 64u) & 1u);
+}
+
+/* True if task was handed out by memscope_task_create (for ids too high to
+ * be kept: if it is in a block some thread took). */
+static bool task_known(uint64_t task)
+{
+    if (!task || task >= atomic_load_explicit(&reserved, memory_order_relaxed))
+        return false;
+    return task / PAGE_BITS >= BITMAP_PAGES || bit_get(created_pages, task);
 }
 
 /* True if task ended (memscope_task_end). */
 static bool task_ended(uint64_t task)
 {
-    _Atomic uint64_t *w = ended_word(task, false);
-    return w && (atomic_load_explicit(w, memory_order_relaxed) >> (task % 64u) & 1u);
+    return bit_get(ended_pages, task);
 }
 
 uint64_t ms_task_create(const char *name, uint64_t parent)
@@ -88,6 +109,7 @@ uint64_t ms_task_create(const char *name, uint64_t parent)
     if (parent && !task_known(parent))
         return 0;
     uint64_t id = task_id();
+    (void)bit_set(created_pages, id); /* the thread's own cache line */
     ms_rec_task_t k = { id, parent, name };
     ms_thread_record(&ms_tls, MSF_R_TASK_CREATE, ms_rec_fill_task_create, &k);
     return id;
@@ -124,8 +146,7 @@ bool ms_task_end(uint64_t task)
 {
     if (!task_known(task))
         return false;
-    _Atomic uint64_t *w = ended_word(task, true);
-    if (w && (atomic_fetch_or_explicit(w, UINT64_C(1) << (task % 64u), memory_order_relaxed) >> (task % 64u) & 1u))
+    if (bit_set(ended_pages, task))
         return false; /* ended already */
     ms_thread_record(&ms_tls, MSF_R_TASK_END, ms_rec_fill_task_end, &task);
     return true;

@@ -650,6 +650,10 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
      * nothing of it until it fits. */
     if ((uintptr_t)t->cur < (uintptr_t)t->limit &&
         atomic_load_explicit(&ms_clock.now, memory_order_relaxed) == t->seen) {
+        /* under the guard, as the slow path: a signal handler's events while
+         * the record is being packed are counted as dropped, not written
+         * into it (cur is read after the guard is up) */
+        ms_guard_enter();
         /* a task's creation and end need no anchor of their own: they
          * take the window of the TIME in force, as an event does */
         bool anchor = type != MSF_R_TASK_CREATE && type != MSF_R_TASK_END;
@@ -665,8 +669,10 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
             t->cur = b.cur;
             t->last_time = tm;
             commit(t);
+            ms_guard_leave(t);
             return;
         }
+        ms_guard_leave(t);
     }
     if (t->guard)
         return;

@@ -144,8 +144,8 @@ int ms_auto_export_set(const char *formats);
  * it has none yet. Outside malloc only. */
 void ms_thread_record(ms_tls_t *t, unsigned type, void (*fill)(ms_cbuf_t *b, const void *arg),
                       const void *arg);
-/* tasks.c. Tasks (memscope_task_*): ids are handed out process-wide, 1, 2,
- * ...; the records go to the calling thread's stream. Not for use inside
+/* tasks.c. Tasks (memscope_task_*): ids are unique in the process (each thread
+ * hands them out from blocks); the records go to the calling thread's stream. Not for use inside
  * malloc. */
 uint64_t ms_task_create(const char *name, uint64_t parent); /* 0: bad parent */
 bool ms_task_enter(uint64_t task);  /* false: unknown id */

@@ -7,7 +7,10 @@
  *   churn N  N threads churn blocks in tasks (16 tasks per thread, blocks
  *            freed on other threads, addresses handed on between threads);
  *            the main thread takes 40 snapshots while they run
- *   args     bad arguments: prints "null_ok=1" if the queries take NULL */
+ *   args     bad arguments: prints "null_ok=1" if the queries take NULL, and
+ *            "stable=1" if two snapshots in a row give the same live bytes
+ *   exited   2000 short threads, a snapshot after every 100; prints the
+ *            number of mappings of the process at the end ("maps=N") */
 #include <memscope.h>
 
 #include <errno.h>
@@ -152,7 +155,50 @@ static int args(void)
     /* a task id never handed out, and 0 (no task) */
     ok = ok && s && memscope_snapshot_task_live_bytes(s, 999999) == 0 && memscope_snapshot_task_live_bytes(s, 0) == 0;
     memscope_snapshot_release(s);
-    printf("null_ok=%d\n", ok);
+    /* two snapshots with nothing in between: the first one's own memory (its
+     * tables) is no block of the program's, so the second sees the same */
+    memscope_snapshot_t *s1 = memscope_snapshot_take(), *s2 = memscope_snapshot_take();
+    int stable = s1 && s2 && memscope_snapshot_live_bytes(s1) == memscope_snapshot_live_bytes(s2);
+    memscope_snapshot_release(s1);
+    memscope_snapshot_release(s2);
+    /* task ids never handed out are refused, though in a thread's block */
+    uint64_t t1 = memscope_task_create("x", 0);
+    int ids = t1 && memscope_task_enter(t1 + 5) == -EINVAL && memscope_task_end(t1 + 7) == -EINVAL &&
+              memscope_task_create("y", t1 + 9) == 0;
+    uint64_t t8 = 0;
+    for (int i = 0; i < 7; i++)
+        t8 = memscope_task_create("z", 0);
+    /* the refused end of t1 + 7 left no trace: that task, made now, enters */
+    ids = ids && t8 == t1 + 7 && memscope_task_enter(t8) == 0 && memscope_task_leave() == 0;
+    printf("null_ok=%d stable=%d ids_ok=%d\n", ok, stable, ids);
+    return 0;
+}
+
+/* exited: 2000 threads one after the other, each leaving a block of 100
+ * bytes, a snapshot after every 100; then the mappings this process has. */
+static void *leave_one(void *arg)
+{
+    (void)arg;
+    keep = malloc(100); /* each overwrites the last: all of them stay live */
+    return NULL;
+}
+
+static int exited(void)
+{
+    for (int i = 0; i < 2000; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, leave_one, NULL);
+        pthread_join(t, NULL);
+        if (i % 100 == 99)
+            snap();
+    }
+    FILE *f = fopen("/proc/self/maps", "r");
+    int lines = 0, c;
+    while (f && (c = fgetc(f)) != EOF)
+        lines += c == '\n';
+    if (f)
+        fclose(f);
+    printf("maps=%d\n", lines);
     return 0;
 }
 
@@ -165,6 +211,8 @@ int main(int argc, char **argv)
         return churn_mode((unsigned)atoi(argv[2]));
     if (argc >= 2 && !strcmp(argv[1], "args"))
         return args();
+    if (argc >= 2 && !strcmp(argv[1], "exited"))
+        return exited();
     if (argc >= 2 && !strcmp(argv[1], "off")) {
         memscope_snapshot_t *s = memscope_snapshot_take();
         printf("off_null=%d errno_enoent=%d\n", s == NULL, errno == ENOENT);

@@ -155,6 +155,23 @@ static void test_bad_arguments(void **state)
     run_result_t r;
     msx_report *rep = run_prog((char *[]){ "args", NULL }, &r);
     assert_int_equal(th_field(r.out, "null_ok"), 1);
+    assert_int_equal(th_field(r.out, "stable"), 1);
+    assert_int_equal(th_field(r.out, "ids_ok"), 1);
+    msx_report_free(rep);
+}
+
+/* 2000 threads that exit: each snapshot equals the export, and the
+ * snapshots let go of the exited threads' chunks (a mapping each, else). */
+static void test_exited_threads(void **state)
+{
+    (void)state;
+    run_result_t r;
+    msx_report *rep = run_prog((char *[]){ "exited", NULL }, &r);
+    assert_int_equal(rep->nsnaps, 20);
+    assert_int_equal(check_all(r.out, rep), 20);
+    long long maps = th_field(r.out, "maps");
+    assert_true(maps > 0);
+    assert_true(maps < 500);
     msx_report_free(rep);
 }
 
@@ -179,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_handoff_exact),
         cmocka_unit_test(test_churn_exact),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_exited_threads),
         cmocka_unit_test(test_off_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
