@@ -17,10 +17,26 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Buffers for the PROCESS record; only the thread that wins process_pending
- * uses them. Static, since a thread's stack may be small. */
+/* The command line buffer of the PROCESS record; only the thread that wins
+ * process_pending uses it. Static, since a thread's stack may be small. */
 static char cmdline_buf[32768];
+/* The program's path, read once (exe_read) by whichever record needs it
+ * first: PROCESS and MODULES may be written by two threads at once. */
 static char exe_buf[PATH_MAX];
+static pthread_once_t exe_once = PTHREAD_ONCE_INIT;
+
+static void exe_read(void)
+{
+    ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
+    exe_buf[e > 0 ? e : 0] = '\0';
+}
+
+/* The program's path ("" if unknown). */
+static const char *exe_path(void)
+{
+    pthread_once(&exe_once, exe_read);
+    return exe_buf;
+}
 
 static _Atomic uint64_t modules_gen; /* module generation of the last MODULES record */
 static _Atomic int walkers;          /* threads between walk_begin and walk_end */
@@ -140,8 +156,7 @@ void ms_rec_fill_process(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
     ssize_t n = ms_prim_read_file("/proc/self/cmdline", cmdline_buf, sizeof cmdline_buf);
-    ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
-    exe_buf[e > 0 ? e : 0] = '\0';
+    const char *exe = exe_path();
     /* Counted as the strings are packed below: a command line longer than the
      * buffer ends in a string cut short, without its NUL. */
     uint32_t argc = 0;
@@ -154,7 +169,7 @@ void ms_rec_fill_process(ms_cbuf_t *b, const void *arg)
     ms_pc_cstr(b, MSF_KEY_PPID);
     ms_pc_uint64(b, (uint64_t)getppid());
     ms_pc_cstr(b, MSF_KEY_EXE);
-    ms_pc_cstr(b, exe_buf);
+    ms_pc_cstr(b, exe);
     ms_pc_cstr(b, MSF_KEY_ARGV);
     ms_pc_array(b, argc);
     for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline_buf + i) + 1)
@@ -205,7 +220,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     w->n++;
     const char *path = info->dlpi_name;
     if (!path || !path[0])
-        path = exe_buf[0] ? exe_buf : "";
+        path = exe_path();
     uint32_t nload = 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         nload += info->dlpi_phdr[i].p_type == PT_LOAD;
@@ -254,10 +269,7 @@ void ms_rec_fill_modules(ms_cbuf_t *b, const void *arg)
 {
     (void)arg;
     atomic_store_explicit(&modules_gen, ms_rec_modules_generation(), memory_order_relaxed);
-    if (!exe_buf[0]) {
-        ssize_t e = readlink("/proc/self/exe", exe_buf, sizeof exe_buf - 1);
-        exe_buf[e > 0 ? e : 0] = '\0';
-    }
+    (void)exe_path(); /* read before the walk (module_cb names the program by it) */
     /* One walk that counts as it packs, and the array's length written after
      * it as an array32 (always 5 bytes): a module loaded or unloaded between
      * two walks cannot make the length disagree with the maps packed. */
