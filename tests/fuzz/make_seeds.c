@@ -70,6 +70,29 @@ int main(int argc, char **argv)
     msf_set_dropped(t, 3);
     save(t, dir, "syn-v2-all-records.msgpack");
 
+    /* version 3: a snapshot log (chunk flag bit 2) with two cuts of thread 1 */
+    t = msf_new(4096);
+    msf_set_version(t, 3);
+    msf_thread(t, 1, 300, "main", 4, 0);
+    msf_task_create(t, 1, 5, "job", 0);
+    msf_task(t, 1, 5);
+    msf_alloc(t, 1, 0x1000, 64);
+    msf_alloc(t, 1, 0x2000, 32);
+    msf_free(t, 1, 0x1000);
+    msf_task_end(t, 1, 5);
+    msf_thread(t, 2, 301, "", 0, 0);
+    msf_thread_flags(t, 2, MSF_CF_SNAPSHOTS);
+    /* {id: 1, time: 0, cut: [[1, 0x20]]} and {id: 2, time: 9, cut: [[1, 2^32 * 3 + 1], [7, 9]]} */
+    const unsigned char snap1[] = { 0x83, 0xa2, 'i', 'd', 0x01, 0xa4, 't', 'i', 'm', 'e', 0x00,
+                                    0xa3, 'c', 'u', 't', 0x91, 0x92, 0x01, 0x20 };
+    const unsigned char snap2[] = { 0x83, 0xa2, 'i', 'd', 0x02, 0xa4, 't', 'i', 'm', 'e', 0x09,
+                                    0xa3, 'c', 'u', 't', 0x92, 0x92, 0x01, 0xcf, 0, 0, 0, 3, 0, 0, 0, 1,
+                                    0x92, 0x07, 0x09 };
+    msf_raw(t, 2, msf_head(MSF_R_SNAPSHOT, MSF_K_RECORD), snap1, sizeof snap1);
+    msf_raw(t, 2, msf_head(MSF_R_SNAPSHOT, MSF_K_RECORD), snap2, sizeof snap2);
+    msf_end(t, 1, 40);
+    save(t, dir, "syn-v3-snapshots.msgpack");
+
     /* version 1, a forked child, several chunks of one thread */
     t = msf_new(4096);
     msf_set_version(t, 1);
