@@ -84,8 +84,11 @@ int memscope_track_var(const void *addr, const char *name, const char *type, con
  * the same moment (docs/FORMAT.md "Snapshots").
  *
  * memscope_snapshot_take returns NULL with errno ENOENT when nothing is
- * traced (MEMSCOPE_MODE=off, or no trace could be made), or ENOMEM. The
- * queries take NULL (they return 0). Release each snapshot once. */
+ * traced (MEMSCOPE_MODE=off, no trace could be made, the program closed the
+ * trace's descriptor, or tracing stopped: memscope_stop_tracing, the exit
+ * flush), or ENOMEM when its tables could not grow (its figures would be
+ * short: every later snapshot of the process fails too). The queries take
+ * NULL (they return 0). Release each snapshot once. */
 typedef struct memscope_snapshot memscope_snapshot_t;
 memscope_snapshot_t *memscope_snapshot_take(void);
 uint64_t memscope_snapshot_live_bytes(const memscope_snapshot_t *s);       /* all live blocks */
