@@ -5,6 +5,7 @@
 #include "prim.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -115,8 +116,38 @@ bool ms_stream_ready(void)
     return stream.hdr != NULL;
 }
 
+/* Chunks being taken (between the addition to space_taken and the end of
+ * their reservation), and whether the image is about to end (exec, _exit):
+ * ms_stream_settle. */
+static _Atomic uint32_t taking;
+static _Atomic bool closing;
+
+static ms_chunk_header_t *take_chunk_locked(uint32_t size);
+
 /* Takes, reserves and maps a chunk of `size` bytes in the calling thread. */
 static ms_chunk_header_t *take_chunk_sync(uint32_t size)
+{
+    atomic_fetch_add_explicit(&taking, 1, memory_order_seq_cst);
+    ms_chunk_header_t *c = atomic_load_explicit(&closing, memory_order_seq_cst) ? NULL : take_chunk_locked(size);
+    atomic_fetch_sub_explicit(&taking, 1, memory_order_release);
+    return c;
+}
+
+void ms_stream_settle(bool close)
+{
+    if (close)
+        atomic_store_explicit(&closing, true, memory_order_seq_cst);
+    /* a reservation writes at most one chunk: milliseconds; never forever */
+    for (int i = 0; i < 200000 && atomic_load_explicit(&taking, memory_order_acquire); i++)
+        sched_yield();
+}
+
+void ms_stream_reopen(void)
+{
+    atomic_store_explicit(&closing, false, memory_order_release);
+}
+
+static ms_chunk_header_t *take_chunk_locked(uint32_t size)
 {
     ms_file_header_t *h = stream.hdr;
     if (!h)
@@ -332,6 +363,8 @@ const char *ms_stream_path(void)
 
 void ms_stream_forget(void)
 {
+    atomic_store(&taking, 0); /* a parent thread's take under way is none of the child's */
+    atomic_store(&closing, false);
     /* The helper did not survive the fork; its slots map the parent's file. */
     for (int i = 0; i < PREP_READY; i++) {
         ms_chunk_header_t *c = atomic_exchange(&prep.ready[i], NULL);
