@@ -28,6 +28,14 @@ extern char *program_invocation_short_name; /* glibc */
 /* Serialises the three calls. */
 static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void ms_control_fork_child(void)
+{
+    /* another thread of the parent may have held it (memscope_export holds
+     * it while the tool runs): the child's one thread starts with it free */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    ctl_lock = fresh;
+}
+
 void ms_report_base(char base[512])
 {
     const char *name = ms_option_str(MS_OPT_NAME);

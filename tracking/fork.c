@@ -44,6 +44,7 @@ void ms_atfork_child(void)
     ms_tls_t *t = &ms_tls;
     int saved_errno = errno; /* fork leaves errno alone in the child */
     uint64_t parent = (uint64_t)getppid();
+    ms_control_fork_child();
     if (t->chunk)
         ms_prim_unmap(t->chunk, t->chunk->size);
     int arena = t->arena;

@@ -37,6 +37,8 @@ typedef struct ms_process {
 /* Opens the trace of this process (options read, file created, PROCESS
  * record pending). */
 void ms_process_open(void);
+/* control.c: in a fork child, the control calls' lock starts free. */
+void ms_control_fork_child(void);
 /* fork.c: the pthread_atfork handlers. */
 void ms_atfork_prepare(void);
 void ms_atfork_parent(void);

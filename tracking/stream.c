@@ -117,34 +117,33 @@ bool ms_stream_ready(void)
 }
 
 /* Chunks being taken (between the addition to space_taken and the end of
- * their reservation), and whether the image is about to end (exec, _exit):
- * ms_stream_settle. */
+ * their reservation), in the process and on this thread: ms_stream_settle. */
 static _Atomic uint32_t taking;
-static _Atomic bool closing;
+static _Thread_local uint32_t taking_here __attribute__((tls_model("initial-exec")));
 
 static ms_chunk_header_t *take_chunk_locked(uint32_t size);
 
 /* Takes, reserves and maps a chunk of `size` bytes in the calling thread. */
 static ms_chunk_header_t *take_chunk_sync(uint32_t size)
 {
+    taking_here++;
     atomic_fetch_add_explicit(&taking, 1, memory_order_seq_cst);
-    ms_chunk_header_t *c = atomic_load_explicit(&closing, memory_order_seq_cst) ? NULL : take_chunk_locked(size);
-    atomic_fetch_sub_explicit(&taking, 1, memory_order_release);
+    ms_chunk_header_t *c = take_chunk_locked(size);
+    atomic_fetch_sub_explicit(&taking, 1, memory_order_seq_cst);
+    taking_here--;
     return c;
 }
 
-void ms_stream_settle(bool close)
+void ms_stream_settle(void)
 {
-    if (close)
-        atomic_store_explicit(&closing, true, memory_order_seq_cst);
-    /* a reservation writes at most one chunk: milliseconds; never forever */
-    for (int i = 0; i < 200000 && atomic_load_explicit(&taking, memory_order_acquire); i++)
+    /* not on a thread that interrupted its own take (a signal handler that
+     * calls _exit): it would wait for itself */
+    if (taking_here)
+        return;
+    /* a reservation writes at most one chunk: milliseconds; at most 50 ms */
+    uint64_t until = ms_prim_now_ns() + 50000000u;
+    while (atomic_load_explicit(&taking, memory_order_seq_cst) && ms_prim_now_ns() < until)
         sched_yield();
-}
-
-void ms_stream_reopen(void)
-{
-    atomic_store_explicit(&closing, false, memory_order_release);
 }
 
 static ms_chunk_header_t *take_chunk_locked(uint32_t size)
@@ -221,6 +220,10 @@ bool ms_stream_prep_round(void)
         if (c)
             ms_prim_unmap(c, c->size);
     }
+    /* after the exit flush, no chunk ahead of need: the process may end
+     * while one is being taken (a slot taken and never reserved) */
+    if (stream.hdr && atomic_load_explicit(&stream.hdr->end_time_ns, memory_order_acquire))
+        return false;
     uint32_t want = atomic_load_explicit(&prep.want, memory_order_relaxed);
     for (uint32_t i = 0; i < want && i < PREP_READY; i++) {
         if (atomic_load_explicit(&prep.ready[i], memory_order_relaxed))
@@ -364,7 +367,6 @@ const char *ms_stream_path(void)
 void ms_stream_forget(void)
 {
     atomic_store(&taking, 0); /* a parent thread's take under way is none of the child's */
-    atomic_store(&closing, false);
     /* The helper did not survive the fork; its slots map the parent's file. */
     for (int i = 0; i < PREP_READY; i++) {
         ms_chunk_header_t *c = atomic_exchange(&prep.ready[i], NULL);

@@ -68,12 +68,10 @@ void ms_stream_set_time_bound(uint64_t ns);
 void ms_stream_add_dropped_record(void);
 /* Records how the process ended (MSF_END_*) in the file header. */
 void ms_stream_set_end_how(uint32_t how);
-/* The image ends (exec, _exit: close) or the exit flush is done: waits
- * until no thread is between taking a chunk's space and reserving it (a slot
- * taken and never reserved reads as a truncated trace); with close, no chunk
- * is taken any more until ms_stream_reopen (an exec that failed). */
-void ms_stream_settle(bool close);
-void ms_stream_reopen(void);
+/* The image ends (exec, _exit) or the exit flush is done: waits, 50 ms at
+ * most, until no thread is between taking a chunk's space and reserving it (a
+ * slot taken and never reserved reads as a truncated trace). */
+void ms_stream_settle(void);
 /* In a forked child: forgets the parent's file without touching it. */
 void ms_stream_forget(void);
 

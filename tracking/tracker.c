@@ -61,11 +61,15 @@ ms_tls_t *ms_guard_enter(void)
     ms_tls_t *t = &ms_tls;
     t->guard++;
     t->limit = NULL;
+    /* a signal handler on this thread sees the guard before anything that
+     * follows touches the chunk (and the compiler may not load cur early) */
+    atomic_signal_fence(memory_order_seq_cst);
     return t;
 }
 
 void ms_guard_leave(ms_tls_t *t)
 {
+    atomic_signal_fence(memory_order_seq_cst);
     t->guard--;
     limit_update(t);
 }
@@ -738,7 +742,7 @@ static void quick_end(unsigned how)
     }
     ms_stream_set_end_how(how);
     ms_stream_set_end(tm);
-    ms_stream_settle(true); /* the image ends now: no slot left half taken */
+    ms_stream_settle(); /* the image ends now: no slot left half taken */
     errno = saved_errno;
 }
 
@@ -768,7 +772,7 @@ void ms_process_end(unsigned how)
             exit_records(l, how);
         atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
     }
-    ms_stream_settle(false); /* the helper may be taking a slot: let it finish */
+    ms_stream_settle(); /* the helper may be taking a slot: let it finish */
     const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
     if (how != MSF_END_EXEC && formats[0] && ms_stream_ready()) {
         /* Never analyse a trace that threads still write: stop recording on
@@ -795,7 +799,6 @@ void ms_process_exec_failed(void)
      * and the real end writes another END. */
     ms_stream_set_end_how(MSF_END_NONE);
     ms_stream_set_end(0);
-    ms_stream_reopen();
     atomic_store(&proc.ended, false);
 }
 
