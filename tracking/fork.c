@@ -65,7 +65,16 @@ void ms_atfork_child(void)
     if (p->recording) {
         ms_stream_forget();
         if (ms_option_u64(MS_OPT_CHILDREN) != 0 && !p->user_stopped) {
+            /* the child reads its options again, but keeps what the parent
+             * set at run time (memscope_auto_export) */
+            char formats[1024];
+            const char *f = ms_option_str(MS_OPT_AUTO_EXPORT);
+            bool keep = strlen(f) < sizeof formats;
+            if (keep)
+                strcpy(formats, f);
             ms_process_open();
+            if (keep)
+                (void)ms_option_set(MS_OPT_AUTO_EXPORT, formats);
             p->fork_parent = parent;
         } else {
             /* MEMSCOPE_CHILDREN=0, or the parent called memscope_stop_tracing:

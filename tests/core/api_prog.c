@@ -158,6 +158,16 @@ static int run_export(void)
     printf("auto_bad=%d\n", memscope_auto_export("json,xml"));
     printf("auto_null=%d\n", memscope_auto_export(NULL));
     printf("auto=%d\n", memscope_auto_export("bin")); /* at exit: the archive */
+    /* a forked child keeps the setting: its own exit writes its archive */
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        free(alloc(77));
+        exit(0);
+    }
+    int st = 0;
+    waitpid(c, &st, 0);
+    printf("child=%d child_status=%d\n", (int)c, st);
     return 0;
 }
 

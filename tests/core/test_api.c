@@ -317,6 +317,12 @@ static void test_export_from_inside(void **state)
     assert_int_equal(msx_read_archive(path, &back, err, sizeof err), 0);
     assert_true(back->complete);
     msx_report_free(back);
+    /* and the forked child's (README: a forked child adds .<pid>) */
+    assert_int_equal(th_field(r.out, "child_status"), 0);
+    snprintf(path, sizeof path, "%s/api_prog.%lld.msbin", dir, th_field(r.out, "child"));
+    assert_int_equal(msx_read_archive(path, &back, err, sizeof err), 0);
+    assert_true(back->complete);
+    msx_report_free(back);
     th_rmtree(dir);
 }
 
