@@ -211,3 +211,36 @@ const char *ms_option_text(ms_opt_t o, char *buf, size_t len)
         return opt_values[o].str;
     }
 }
+
+/* Removes every entry naming libmemscope_alloc from LD_PRELOAD (entries are
+ * separated by ':' or spaces), so that children and exec'd images of this
+ * process are not traced. */
+void ms_options_drop_preload(void)
+{
+    const char *v = getenv("LD_PRELOAD");
+    if (!v)
+        return;
+    char out[4096];
+    size_t o = 0;
+    while (*v) {
+        size_t n = strcspn(v, ": ");
+        bool self = false;
+        for (size_t i = 0; i + 17 <= n && !self; i++)
+            self = memcmp(v + i, "libmemscope_alloc", 17) == 0;
+        if (n && !self && o + n + 1 >= sizeof out)
+            return; /* the rest would not fit: leave LD_PRELOAD as it is */
+        if (n && !self) {
+            if (o)
+                out[o++] = ':';
+            memcpy(out + o, v, n);
+            o += n;
+        }
+        v += n;
+        v += *v != '\0';
+    }
+    out[o] = '\0';
+    if (o)
+        setenv("LD_PRELOAD", out, 1);
+    else
+        unsetenv("LD_PRELOAD");
+}

@@ -43,4 +43,8 @@ const char *ms_option_text(ms_opt_t o, char *buf, size_t len);
 /* Parses "123", "64K", "8M", "1G" (binary units). Returns true on error. */
 bool ms_parse_size(const char *s, uint64_t *out);
 
+/* Removes every entry naming libmemscope_alloc from LD_PRELOAD, so that
+ * children and exec'd images are not traced (MEMSCOPE_CHILDREN=0). */
+void ms_options_drop_preload(void);
+
 #endif /* MS_OPTIONS_H */

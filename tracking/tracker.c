@@ -329,39 +329,6 @@ void ms_process_init(void)
     errno = saved_errno;
 }
 
-/* Removes every entry naming libmemscope_alloc from LD_PRELOAD (entries are
- * separated by ':' or spaces), so that children and exec'd images of this
- * process are not traced. */
-static void preload_drop_self(void)
-{
-    const char *v = getenv("LD_PRELOAD");
-    if (!v)
-        return;
-    char out[4096];
-    size_t o = 0;
-    while (*v) {
-        size_t n = strcspn(v, ": ");
-        bool self = false;
-        for (size_t i = 0; i + 17 <= n && !self; i++)
-            self = memcmp(v + i, "libmemscope_alloc", 17) == 0;
-        if (n && !self && o + n + 1 >= sizeof out)
-            return; /* the rest would not fit: leave LD_PRELOAD as it is */
-        if (n && !self) {
-            if (o)
-                out[o++] = ':';
-            memcpy(out + o, v, n);
-            o += n;
-        }
-        v += n;
-        v += *v != '\0';
-    }
-    out[o] = '\0';
-    if (o)
-        setenv("LD_PRELOAD", out, 1);
-    else
-        unsetenv("LD_PRELOAD");
-}
-
 void ms_process_started(void)
 {
     ms_process_init();
@@ -370,7 +337,7 @@ void ms_process_started(void)
     int saved_errno = errno;
     ms_tls_t *t = ms_guard_enter();
     t->own++; /* setenv allocates for memscope */
-    preload_drop_self();
+    ms_options_drop_preload();
     t->own--;
     ms_guard_leave(t);
     errno = saved_errno;
