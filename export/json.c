@@ -355,6 +355,21 @@ static void json_tasks(msx_buf *b, const msx_report *r, const msx_json_limits *l
     msx_buf_printf(b, "  \"tasks_omitted\": %llu,\n", (unsigned long long)r->tasks_omitted);
 }
 
+/* Appends a variable's label: `"name": ..., "type": ..., "file": ...,
+ * "line": N, ` (variables[] and tracked_variables[] both start so). */
+static void json_var_label(msx_buf *b, const msx_str *name, const msx_str *type, const msx_str *file, uint64_t line,
+                           const msx_json_limits *lim)
+{
+    msx_buf_puts(b, "\"name\": ");
+    json_mstr(b, name, lim->max_str);
+    msx_buf_puts(b, ", \"type\": ");
+    json_mstr(b, type, lim->max_str);
+    msx_buf_puts(b, ", \"file\": ");
+    json_mstr(b, file, lim->max_str);
+    msx_buf_puts(b, ", ");
+    kv_u64(b, "line", line, false);
+}
+
 /* Appends the "variables" array (highest peak first) and "variables_omitted". */
 static void json_vars(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
 {
@@ -362,14 +377,7 @@ static void json_vars(msx_buf *b, const msx_report *r, const msx_json_limits *li
     for (uint32_t k = 0; k < r->nvars; k++) {
         const msx_var_report *x = &r->vars[k];
         msx_buf_puts(b, k ? ",\n    {" : "\n    {");
-        msx_buf_puts(b, "\"name\": ");
-        json_mstr(b, &x->name, lim->max_str);
-        msx_buf_puts(b, ", \"type\": ");
-        json_mstr(b, &x->type, lim->max_str);
-        msx_buf_puts(b, ", \"file\": ");
-        json_mstr(b, &x->file, lim->max_str);
-        msx_buf_puts(b, ", ");
-        kv_u64(b, "line", x->line, false);
+        json_var_label(b, &x->name, &x->type, &x->file, x->line, lim);
         kv_u64(b, "blocks", x->blocks, false);
         kv_u64(b, "bytes_labelled", x->bytes_labelled, false);
         kv_u64(b, "reallocs", x->reallocs, false);
@@ -434,14 +442,7 @@ static void json_var_rows(msx_buf *b, const msx_report *r, const msx_json_limits
     for (uint32_t k = 0; k < r->nvar_rows; k++) {
         const msx_var_row *x = &r->var_rows[k];
         msx_buf_puts(b, k ? ",\n    {" : "\n    {");
-        msx_buf_puts(b, "\"name\": ");
-        json_mstr(b, &x->name, lim->max_str);
-        msx_buf_puts(b, ", \"type\": ");
-        json_mstr(b, &x->type, lim->max_str);
-        msx_buf_puts(b, ", \"file\": ");
-        json_mstr(b, &x->file, lim->max_str);
-        msx_buf_puts(b, ", ");
-        kv_u64(b, "line", x->line, false);
+        json_var_label(b, &x->name, &x->type, &x->file, x->line, lim);
         msx_buf_puts(b, x->heap ? "\"kind\": \"heap\", " : "\"kind\": \"value\", ");
         if (x->heap)
             kv_addr(b, "addr", x->addr, false);
