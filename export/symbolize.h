@@ -1,0 +1,67 @@
+/* Symbolization at export (never while recording): program counters of the
+ * recorded STACK records become functions, files and lines, through elfutils
+ * libdw, from the modules of the trace's MODULES records.
+ *
+ * A trace's MODULES records describe the process's module map over time: the
+ * newest one before an event describes its process. The symbolizer is told
+ * each MODULES record in merge order (msx_sym_modules); each call opens a new
+ * generation. A pc is resolved against the generation in force when its stack
+ * was defined, so that a library dlclose'd later (or replaced at the same
+ * address) still resolves.
+ *
+ * Modules are found on disk by their recorded path, under --sysroot when
+ * given; debug information through the build-id (--debug-dir, then the
+ * system's /usr/lib/debug/.build-id), then the file itself. A file whose
+ * build-id differs from the recorded one is not used: its pcs show as
+ * module+offset, and the mismatch is reported once per module
+ * (msx_sym_problems). A stripped module without debug information gives
+ * module+offset and, where the ELF symbol table has one, the function.
+ * C++ names are demangled. */
+#ifndef MSX_SYMBOLIZE_H
+#define MSX_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpk.h"
+
+typedef struct msx_sym msx_sym;
+
+typedef struct msx_sym_opts {
+    const char *sysroot;    /* prefix for module paths (NULL: none) */
+    const char *debug_dir;  /* extra debug directory, searched first by build-id (NULL: none) */
+} msx_sym_opts;
+
+/* One resolved frame. A pc can give several: inlined calls first (innermost
+ * first), then the function that contains them. Strings are owned by the
+ * symbolizer and live until msx_sym_free. */
+typedef struct msx_frame {
+    uint64_t pc;            /* the recorded return address */
+    const char *function;   /* demangled name; NULL when unknown */
+    const char *file;       /* source file; NULL when unknown */
+    uint32_t line;          /* 0 when unknown */
+    bool inlined;           /* an inlined call inside the next frame of the same pc */
+    const char *module;     /* path of the module as recorded; NULL when no module holds pc */
+    uint64_t offset;        /* pc - 1 relative to the module's load bias (file address) */
+} msx_frame;
+
+/* Creates a symbolizer (opts may be NULL). Returns NULL without memory. */
+msx_sym *msx_sym_new(const msx_sym_opts *opts);
+/* Takes a MODULES record (the array object of the record), starting a new
+ * generation. Returns the generation number (1, 2, ...), or 0 if the object
+ * is not an array (nothing changes then). Malformed entries are skipped and
+ * reported. */
+uint32_t msx_sym_modules(msx_sym *S, const msx_obj *modules);
+/* Resolves pc in generation gen (0: the newest). Fills up to max frames into
+ * out and returns how many it filled (at least 1 when max >= 1: a pc no module
+ * holds gives one frame with module NULL). Never fails: what cannot be
+ * resolved stays NULL/0. Results are cached per (generation's module, pc). */
+size_t msx_sym_resolve(msx_sym *S, uint32_t gen, uint64_t pc, msx_frame *out, size_t max);
+/* Messages about modules that could not be used (missing file, build-id
+ * mismatch), one per module, in the order found. *n receives the count. */
+const char *const *msx_sym_problems(const msx_sym *S, size_t *n);
+/* Frees everything. Safe on NULL. */
+void msx_sym_free(msx_sym *S);
+
+#endif /* MSX_SYMBOLIZE_H */
