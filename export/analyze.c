@@ -67,29 +67,18 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
 /* Sets up the symbolizer of the views' stacks (NULL if built without one). */
 static int sym_setup(msx_views *V, const msx_analyze_opts *opts)
 {
-#if MSX_HAVE_SYMBOLIZE
     msx_sym_opts so = { .sysroot = opts ? opts->sysroot : NULL, .debug_dir = opts ? opts->debug_dir : NULL };
     V->stacks.sym = msx_sym_new(&so);
     return V->stacks.sym ? 0 : -ENOMEM;
-#else
-    (void)V;
-    (void)opts;
-    return 0;
-#endif
 }
 
 /* Copies the symbolizer's problems into the report. */
 static void sym_problems(msx_reader *R, const msx_views *V)
 {
-#if MSX_HAVE_SYMBOLIZE
     size_t n = 0;
     const char *const *p = V->stacks.sym ? msx_sym_problems(V->stacks.sym, &n) : NULL;
     for (size_t i = 0; i < n; i++)
         msx_reader_problem(R, 0, "symbols: %s", p[i]);
-#else
-    (void)R;
-    (void)V;
-#endif
 }
 
 static int analyze(const char *path, const msx_analyze_opts *opts, msx_progress_fn progress, void *progress_ctx,

@@ -365,10 +365,8 @@ static int symbolize(msx_view_sites *v, strtab *T, uint32_t g, msx_site_report *
     bool oom = false;
     for (uint32_t i = 0; i < npc; i++) {
         size_t k = 1;
-#if MSX_HAVE_SYMBOLIZE
         if (v->stacks->sym && gen)
             k = msx_sym_resolve(v->stacks->sym, gen, pc[i], fr, PER_PC);
-#endif
         if (!v->stacks->sym || !gen || k == 0) {
             k = 1;
             fr[0] = (msx_frame){ .pc = pc[i] };

@@ -206,10 +206,8 @@ int msx_view_stacks_control(msx_view_stacks *v, const msx_ctl_ev *e)
         if (e->obj->type != MSX_ARRAY)
             return 0;
         v->gen++;
-#if MSX_HAVE_SYMBOLIZE
         if (v->sym)
             (void)msx_sym_modules(v->sym, e->obj);
-#endif
         return 0;
     }
     if (e->type != MSF_R_STACK)
@@ -231,8 +229,6 @@ void msx_view_stacks_free(msx_view_stacks *v)
     free(v->pc);
     free(v->dedup);
     free(v->keys);
-#if MSX_HAVE_SYMBOLIZE
     msx_sym_free(v->sym);
-#endif
     msx_view_stacks_init(v);
 }
