@@ -40,4 +40,9 @@ void msx_site_classify(const msx_report *r, msx_site_report *s);
 bool msx_module_is_runtime(const msx_str *module);
 bool msx_module_is_memscope(const msx_str *module);
 
+/* Appends the sites as collapsed stacks (folded.c), each with figure
+ * `value` (sites whose figure is 0 are left out). Returns 0 or -ENOMEM. */
+struct msx_buf;
+int msx_render_folded(struct msx_buf *b, const msx_report *r, msx_site_fig value);
+
 #endif /* MSX_SITES_H */

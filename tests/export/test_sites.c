@@ -3,8 +3,12 @@
  * ALLOC_EX records (deduplicated across threads, peak_bytes, leaks by site,
  * temporaries), hostile STACK records, functions summing their sites, the
  * JSON lists' bounds, sampled estimates, the runtime rule, suppressions. */
+#include <elf.h>
+#include <limits.h>
+#include <link.h>
 #include <math.h>
 #include <setjmp.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <msgpack.h>
 
 #include "buf.h"
 #include "export.h"
@@ -452,6 +457,210 @@ static void test_escaped(void **state)
     msx_report_free(r);
 }
 
+/* -- real symbols: this program's own module and return addresses -------- */
+
+static __attribute__((noipa)) uint64_t here(void)
+{
+    uint64_t pc = (uint64_t)__builtin_return_address(0);
+    __asm__ volatile("" ::: "memory");
+    return pc;
+}
+
+static __attribute__((noipa)) uint64_t grow_cache(int *line)
+{
+    uint64_t pc = here(); *line = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return pc;
+}
+
+static __attribute__((noipa)) uint64_t load_table(int *line)
+{
+    uint64_t pc = here(); *line = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return pc;
+}
+
+static char self_path[PATH_MAX];
+
+/* Packs this program's own entry of the module map (path, bias, PT_LOAD
+ * segments, build-id) as a MODULES record of thread 1. */
+static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    msf *t = arg;
+    if (info->dlpi_name && info->dlpi_name[0])
+        return 0;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    const uint8_t *bid = NULL;
+    uint32_t bidlen = 0;
+    int nload = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        nload += ph->p_type == PT_LOAD;
+        if (ph->p_type != PT_NOTE || bid)
+            continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const uint8_t *name = p + sizeof *nh, *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
+                bid = desc;
+                bidlen = nh->n_descsz;
+                break;
+            }
+            p = desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, bid ? 4 : 3);
+    msgpack_pack_str(&pk, 4);
+    msgpack_pack_str_body(&pk, "path", 4);
+    msgpack_pack_str(&pk, strlen(self_path));
+    msgpack_pack_str_body(&pk, self_path, strlen(self_path));
+    msgpack_pack_str(&pk, 4);
+    msgpack_pack_str_body(&pk, "base", 4);
+    msgpack_pack_uint64(&pk, info->dlpi_addr);
+    msgpack_pack_str(&pk, 8);
+    msgpack_pack_str_body(&pk, "segments", 8);
+    msgpack_pack_array(&pk, (size_t)nload);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint64(&pk, ph->p_vaddr);
+        msgpack_pack_uint64(&pk, ph->p_memsz);
+        msgpack_pack_uint64(&pk, (ph->p_flags & PF_X ? MSF_SEG_X : 0) | MSF_SEG_R);
+    }
+    if (bid) {
+        msgpack_pack_str(&pk, 8);
+        msgpack_pack_str_body(&pk, "build_id", 8);
+        msgpack_pack_bin(&pk, bidlen);
+        msgpack_pack_bin_body(&pk, bid, bidlen);
+    }
+    msf_raw(t, 1, msf_head(MSF_R_MODULES, MSF_K_RECORD), sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return 1;
+}
+
+static int grow_line, load_line;
+
+/* grow_cache allocates 100 x 128,000 bytes (12.8 MB) and frees 50;
+ * load_table 50 MiB, never freed. Stacks: [pc in the function, pc here]. */
+static msx_report *real_trace(const msx_analyze_opts *o)
+{
+    ssize_t e = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    assert_true(e > 0);
+    self_path[e] = '\0';
+    msf *t = suite_two_threads();
+    msf_set_stack_depth(t, 16);
+    msf_time(t, 1, 1000);
+    dl_iterate_phdr(self_cb, t);
+    uint64_t caller = here();
+    uint64_t grow[2] = { grow_cache(&grow_line), caller }, load[2] = { load_table(&load_line), caller };
+    msf_stack(t, 1, 1, grow, 2);
+    msf_stack(t, 1, 2, load, 2);
+    for (uint64_t i = 0; i < 100; i++)
+        msf_alloc_ex(t, 1, 0x100000 + i * 0x40000, 128000, 1);
+    for (uint64_t i = 0; i < 50; i++)
+        msf_free(t, 1, 0x100000 + i * 0x40000);
+    msf_alloc_ex(t, 1, 0x10000000, 50u << 20, 2);
+    msf_end(t, 1, 2000);
+    msf_set_end_time(t, 2000);
+    char *path = msf_path(msf_dir, "real.msgpack");
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    msx_report *r = NULL;
+    char err[512];
+    if (msx_analyze_trace_opts(path, o, NULL, NULL, &r, err, sizeof err))
+        fail_msg("analysis failed: %s", err);
+    free(path);
+    return r;
+}
+
+static const msx_function_report *function(const msx_report *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->nfunctions; i++) {
+        const msx_str *f = msx_report_string(r, r->functions[i].at.function);
+        if (f && !strcmp(f->p, name))
+            return &r->functions[i];
+    }
+    fail_msg("no function %s", name);
+    return NULL;
+}
+
+static void test_real_symbols(void **state)
+{
+    (void)state;
+    msx_report *r = real_trace(NULL);
+    const msx_function_report *g = function(r, "grow_cache"), *l = function(r, "load_table");
+    assert_int_equal(g->f.v[MSX_SF_BYTES_ALLOCATED], 12800000);
+    assert_int_equal(g->f.v[MSX_SF_ALLOCATIONS], 100);
+    assert_int_equal(g->f.v[MSX_SF_LEAKED_BYTES], 6400000);
+    assert_int_equal(g->f.v[MSX_SF_LEAKED_BLOCKS], 50);
+    assert_int_equal(l->f.v[MSX_SF_BYTES_ALLOCATED], 50u << 20);
+    assert_int_equal(g->at.line, grow_line);
+    assert_int_equal(l->at.line, load_line);
+    const msx_str *file = msx_report_string(r, g->at.file), *mod = msx_report_string(r, g->at.module);
+    assert_non_null(file);
+    assert_non_null(strstr(file->p, "test_sites.c"));
+    assert_string_equal(mod->p, self_path);
+    /* the caller's frame is this file's too, and not the runtime */
+    const msx_site_report *s = &r->sites[0];
+    assert_int_equal(s->frame, 0);
+    assert_false(s->runtime);
+    assert_string_equal(msx_report_string(r, s->frames[s->nframes - 1].function)->p, "real_trace");
+    assert_int_equal(r->leaked_program_bytes, 6400000 + (50u << 20));
+    /* collapsed stacks: outermost first, and they sum to bytes_allocated */
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_folded(&b, r, MSX_SF_BYTES_ALLOCATED), 0);
+    msx_buf_putc(&b, '\0');
+    assert_non_null(strstr(b.p, "real_trace;grow_cache 12800000\n"));
+    assert_non_null(strstr(b.p, "real_trace;load_table 52428800\n"));
+    uint64_t sum = 0;
+    for (const char *p = b.p; *p;) {
+        const char *nl = strchr(p, '\n'), *sp = nl;
+        while (sp > p && sp[-1] != ' ')
+            sp--;
+        sum += strtoull(sp, NULL, 10);
+        p = nl + 1;
+    }
+    assert_int_equal(sum, r->bytes_allocated);
+    msx_buf_free(&b);
+    b = (msx_buf){ 0 };
+    assert_int_equal(msx_render_folded(&b, r, MSX_SF_LEAKED_BYTES), 0);
+    msx_buf_putc(&b, '\0');
+    assert_non_null(strstr(b.p, "real_trace;grow_cache 6400000\n"));
+    msx_buf_free(&b);
+    char *j = suite_json(r);
+    assert_non_null(strstr(j, "\"function\": \"grow_cache\", \"file\": \""));
+    free(j);
+    msx_report_free(r);
+}
+
+/* Suppressions given to the analysis take a site out of the program's leaks. */
+static void test_real_suppressed(void **state)
+{
+    (void)state;
+    static const char text[] = "leak:^grow_cache$\n";
+    msx_supp *S;
+    msx_str prob[1];
+    uint32_t np;
+    assert_int_equal(msx_supp_parse(&S, text, sizeof text - 1, prob, 1, &np), 0);
+    msx_analyze_opts o = { .suppressions = S };
+    msx_report *r = real_trace(&o);
+    assert_int_equal(r->leaked_program_bytes, 50u << 20);
+    assert_int_equal(r->leaked_program_blocks, 1);
+    assert_int_equal(r->leaked_suppressed_bytes, 6400000);
+    assert_int_equal(r->leaked_suppressed_blocks, 50);
+    assert_int_equal(r->leaked_bytes, 6400000 + (50u << 20));  /* all blocks still */
+    msx_report_free(r);
+    msx_supp_free(S);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +674,8 @@ int main(void)
         cmocka_unit_test(test_runtime_rule),
         cmocka_unit_test(test_suppressions),
         cmocka_unit_test(test_escaped),
+        cmocka_unit_test(test_real_symbols),
+        cmocka_unit_test(test_real_suppressed),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
