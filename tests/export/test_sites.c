@@ -661,6 +661,67 @@ static void test_real_suppressed(void **state)
     msx_supp_free(S);
 }
 
+/* A report of the archive equals the trace's: JSON and folded output. */
+static void round_trip(msx_report *r)
+{
+    msx_buf b = { 0 };
+    assert_int_equal(msx_render_archive(&b, r), 0);
+    char *path = msf_path(msf_dir, "sites.msbin");
+    assert_int_equal(msx_write_file(path, b.p, b.len, 0600), 0);
+    msx_buf_free(&b);
+    msx_report *back = NULL;
+    char err[512];
+    if (msx_read_archive(path, &back, err, sizeof err))
+        fail_msg("%s", err);
+    free(path);
+    char *j1 = suite_json(r), *j2 = suite_json(back);
+    assert_string_equal(j1, j2);
+    free(j1);
+    free(j2);
+    for (int v = 0; v < MSX_SITE_FIGS; v++) {
+        msx_buf f1 = { 0 }, f2 = { 0 };
+        assert_int_equal(msx_render_folded(&f1, r, (msx_site_fig)v), 0);
+        assert_int_equal(msx_render_folded(&f2, back, (msx_site_fig)v), 0);
+        assert_int_equal(f1.len, f2.len);
+        if (f1.len)
+            assert_memory_equal(f1.p, f2.p, f1.len);
+        msx_buf_free(&f1);
+        msx_buf_free(&f2);
+    }
+    msx_report_free(back);
+}
+
+static void test_archive(void **state)
+{
+    (void)state;
+    static const char text[] = "leak:grow_cache\n";
+    msx_supp *S;
+    msx_str prob[1];
+    uint32_t np;
+    assert_int_equal(msx_supp_parse(&S, text, sizeof text - 1, prob, 1, &np), 0);
+    msx_analyze_opts o = { .suppressions = S };
+    msx_report *r = real_trace(&o);
+    assert_int_equal(r->leaked_suppressed_blocks, 50);
+    round_trip(r);
+    msx_report_free(r);
+    msx_supp_free(S);
+    r = three_sites();
+    round_trip(r);
+    msx_report_free(r);
+    msf *t = suite_two_threads();
+    msf_set_sampling(t, 0, 1u << 30, 5);  /* rate 1/4 */
+    msf_time(t, 1, 1000);
+    msf_stack(t, 1, 1, pcs_a, 2);
+    msf_alloc_w(t, 1, 0x1000, 100, 1, 4);
+    msf_end(t, 1, 2000);
+    r = suite_analyze(t);
+    assert_int_equal(r->sampling, 2);
+    assert_int_equal(r->sites[0].f.v[MSX_SF_ALLOCATIONS], 4);
+    assert_int_equal(r->sites[0].f.v[MSX_SF_BYTES_ALLOCATED], 400);
+    round_trip(r);
+    msx_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_escaped),
         cmocka_unit_test(test_real_symbols),
         cmocka_unit_test(test_real_suppressed),
+        cmocka_unit_test(test_archive),
     };
     return cmocka_run_group_tests(tests, msf_group_setup, msf_group_teardown);
 }
