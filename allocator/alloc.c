@@ -117,8 +117,9 @@ MS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
     return realloc(p, bytes);
 }
 
-/* Common body of the aligned allocators. align must be a power of two. */
-static void *aligned(size_t align, size_t n)
+/* Common body of the aligned allocators. align must be a power of two.
+ * Inlined: the event must see the entry's own return address. */
+static inline __attribute__((always_inline)) void *aligned(size_t align, size_t n)
 {
     void *p = msjem_aligned_alloc(align, n);
     if (MS_LIKELY(p != NULL))
@@ -197,6 +198,11 @@ __attribute__((constructor)) static void memscope_start(void)
 {
     int saved = errno;
     ms_process_started();
+    ms_tls_t *t = ms_guard_enter();
+    t->own++; /* dlopen of libunwind allocates: memscope's, not the program's */
+    ms_stacks_learn_runtime();
+    t->own--;
+    ms_guard_leave(t);
     ms_record_modules();
     ms_helper_start();
     errno = saved;

@@ -66,7 +66,7 @@ static void *cxx_nothrow_retry(size_t n, size_t align, const void *nt)
 
 /* One allocation for the operators: align 0 means the default alignment; nt is
  * the std::nothrow_t of a nothrow form, NULL for a throwing one. */
-static void *cxx_alloc(size_t n, size_t align, const void *nt)
+static inline __attribute__((always_inline)) void *cxx_alloc(size_t n, size_t align, const void *nt)
 {
     for (;;) {
         void *p = align ? msjem_aligned_alloc(align, n) : msjem_malloc(n);

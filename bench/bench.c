@@ -186,7 +186,8 @@ static void usage(FILE *f)
             "  --workload   only these workloads (churn, prodcons, realloc, tasks,\n"
             "               tasks-notag, tasks-32, tasks-32-notag, snapshot, sqlite;\n"
             "               idle: memory per thread)\n"
-            "  --mode       only these modes (glibc, jemalloc, off, full, heaptrack)\n");
+            "  --mode       only these modes (glibc, jemalloc, off, full, full+stacks,\n"
+            "               heaptrack)\n");
 }
 
 /* Parses the command line into *s. Returns false (after a message) on a bad one. */

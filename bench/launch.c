@@ -41,9 +41,9 @@ const bench_mode_t bench_modes[MODE_COUNT] = {
     { "jemalloc",   ALLOC_JEMALLOC,  NULL,                  false,    1 },
     { "off",        ALLOC_MEMSCOPE,  "MEMSCOPE_MODE=off",   false,    1 },
     { "full",       ALLOC_MEMSCOPE,  "MEMSCOPE_MODE=full",  false,    1 },
-    /* Slot: "full+stacks", "sampled" and "sampled+stacks" get one line each here
-     * (ALLOC_MEMSCOPE with their MEMSCOPE_* settings) once the recorder has
-     * stack capture and sampling. */
+    { "full+stacks", ALLOC_MEMSCOPE, "MEMSCOPE_MODE=full MEMSCOPE_STACK_DEPTH=16", false, 1 },
+    /* Slot: "sampled" and "sampled+stacks" get one line each here once the
+     * recorder samples. */
     { "heaptrack",  ALLOC_GLIBC,     NULL,                  true,     16 },
 };
 

@@ -47,6 +47,7 @@ void ms_atfork_child(void)
     ms_control_fork_child();
     if (t->chunk)
         ms_prim_unmap(t->chunk, t->chunk->size);
+    ms_stack_release(&t->stk); /* the parent's ids: the child's trace defines its own */
     int arena = t->arena;
     uint32_t guard = t->guard;
     memset(t, 0, sizeof *t);

@@ -12,7 +12,9 @@ typedef enum opt_type {
     OPT_NAME,   /* a file name: no '/', not starting with '.' */
     OPT_SIZE,   /* bytes, K/M/G accepted, rounded up to whole pages */
     OPT_COUNT,  /* a number, K/M/G accepted */
-    OPT_MODE,   /* full | off, any case */
+    OPT_MODE,   /* full | sampled | off, any case */
+    OPT_UNWIND, /* auto | fp | libunwind, any case */
+    OPT_FRACTION, /* a decimal fraction 0 < x <= 1, kept as x * 2^32 */
     OPT_LIST,   /* comma list of json, html, bin */
 } opt_type_t;
 
@@ -34,6 +36,11 @@ static const opt_desc_t opt_table[MS_OPT_COUNT] = {
     [MS_OPT_TOOL]        = { "TOOL",        OPT_STRING, "",               0, 0 },
     [MS_OPT_CHILDREN]    = { "CHILDREN",    OPT_COUNT,  "1",              0, 1 },
     [MS_OPT_METRICS_INTERVAL] = { "METRICS_INTERVAL", OPT_COUNT, "100",  0, 3600000 },
+    [MS_OPT_STACK_DEPTH] = { "STACK_DEPTH", OPT_COUNT,  "0",              0, 128 },
+    [MS_OPT_UNWIND]      = { "UNWIND",      OPT_UNWIND, "auto",           0, 0 },
+    [MS_OPT_SAMPLE_BYTES] = { "SAMPLE_BYTES", OPT_COUNT, "512K",          1, 1ull << 40 },
+    [MS_OPT_SAMPLE_RATE] = { "SAMPLE_RATE", OPT_FRACTION, "",             0, 0 },
+    [MS_OPT_SAMPLE_SEED] = { "SAMPLE_SEED", OPT_COUNT,  "0",              0, UINT64_MAX },
 };
 
 #define OPT_STR_MAX 1024
@@ -97,6 +104,45 @@ static bool list_invalid(const char *s)
 }
 
 /* Parses text for option o into v. Returns true on error. */
+/* Parses a decimal fraction 0 < x <= 1 ("0.01", ".5", "1", "1.0") into
+ * x * 2^32, rounded, at least 1. "" is 0 (not set). Returns true on error.
+ * No strtod: it may allocate, and this runs before malloc is ready. */
+static bool parse_fraction(const char *s, uint64_t *out)
+{
+    if (*s == '\0') {
+        *out = 0;
+        return false;
+    }
+    uint64_t ip = 0, num = 0, den = 1;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if ((ip = ip * 10 + (uint64_t)(*p - '0')) > 1)
+            return true;
+    bool digits = p != s;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            digits = true;
+            if (den < 1000000000000ull) { /* 12 decimals are plenty */
+                num = num * 10 + (uint64_t)(*p - '0');
+                den *= 10;
+            }
+        }
+    }
+    if (*p != '\0' || !digits || (ip == 1 && num != 0))
+        return true;
+    if (ip == 1) {
+        *out = 1ull << 32;
+        return false;
+    }
+    /* num / den * 2^32 without overflow: den <= 10^12 < 2^40, num < den */
+    unsigned __int128 x = ((unsigned __int128)num << 32) + den / 2;
+    uint64_t v = (uint64_t)(x / den);
+    if (v == 0)
+        return true; /* 0, or too small to sample anything */
+    *out = v;
+    return false;
+}
+
 static bool opt_parse(ms_opt_t o, const char *text, opt_value_t *v)
 {
     const opt_desc_t *d = &opt_table[o];
@@ -119,7 +165,25 @@ static bool opt_parse(ms_opt_t o, const char *text, opt_value_t *v)
             v->u64 = MS_MODE_FULL;
         else if (strcasecmp(text, "off") == 0)
             v->u64 = MS_MODE_OFF;
+        else if (strcasecmp(text, "sampled") == 0)
+            v->u64 = MS_MODE_SAMPLED;
         else
+            return true;
+        strcpy(v->str, text);
+        return false;
+    case OPT_UNWIND:
+        if (strcasecmp(text, "auto") == 0)
+            v->u64 = MS_UNWIND_AUTO;
+        else if (strcasecmp(text, "fp") == 0)
+            v->u64 = MS_UNWIND_FP;
+        else if (strcasecmp(text, "libunwind") == 0)
+            v->u64 = MS_UNWIND_LIBUNWIND;
+        else
+            return true;
+        strcpy(v->str, text);
+        return false;
+    case OPT_FRACTION:
+        if (strlen(text) >= OPT_STR_MAX || parse_fraction(text, &v->u64))
             return true;
         strcpy(v->str, text);
         return false;

@@ -13,20 +13,32 @@
 typedef enum ms_opt {
     MS_OPT_OUTPUT,       /* string: trace directory */
     MS_OPT_NAME,         /* name: trace base name, no '/' nor leading '.' */
-    MS_OPT_MODE,         /* enum: full | off (any case) */
+    MS_OPT_MODE,         /* enum: full | sampled | off (any case) */
     MS_OPT_BUFFER_SIZE,  /* size: bytes per chunk */
     MS_OPT_MAX_EVENTS,   /* count: events per thread, 0 = no limit */
     MS_OPT_AUTO_EXPORT,  /* list: json,html,bin rendered at exit */
     MS_OPT_TOOL,         /* string: the memscope tool that renders them */
     MS_OPT_CHILDREN,     /* count 0/1: children (and exec'd images) inherit the preload */
     MS_OPT_METRICS_INTERVAL, /* count: ms between METRIC samples of the helper, 0 = none */
+    MS_OPT_STACK_DEPTH,  /* count: frames per allocation stack, 0 = no stacks, at most 128 */
+    MS_OPT_UNWIND,       /* enum: auto | fp | libunwind (any case), how stacks are walked */
+    MS_OPT_SAMPLE_BYTES, /* count: mean bytes between samples in sampled mode */
+    MS_OPT_SAMPLE_RATE,  /* fraction: rate sampling (0 < r <= 1), as r * 2^32; 0 = bytes */
+    MS_OPT_SAMPLE_SEED,  /* count: the sampler's seed, 0 = from the clock */
     MS_OPT_COUNT
 } ms_opt_t;
 
 typedef enum ms_mode {
     MS_MODE_FULL = 0,
     MS_MODE_OFF = 1,
+    MS_MODE_SAMPLED = 2,
 } ms_mode_t;
+
+typedef enum ms_unwind {
+    MS_UNWIND_AUTO = 0,      /* frame pointers; libunwind where the chain breaks early */
+    MS_UNWIND_FP = 1,        /* frame pointers only */
+    MS_UNWIND_LIBUNWIND = 2, /* libunwind (DWARF CFI) only */
+} ms_unwind_t;
 
 /* options.c */
 /* Reads every option from the environment. Call once, before any other

@@ -118,6 +118,12 @@ void *ms_prim_map(int fd, uint64_t off, size_t len)
     return p;
 }
 
+void *ms_prim_map_anon(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 void ms_prim_unmap(void *p, size_t len)
 {
     if (p)

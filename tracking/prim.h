@@ -38,6 +38,9 @@ int ms_prim_reserve(int fd, uint64_t off, size_t len, const void *head, size_t h
  * writing. Returns the address or NULL. */
 void *ms_prim_map(int fd, uint64_t off, size_t len);
 void ms_prim_unmap(void *p, size_t len);
+/* Maps len bytes of private zeroed memory (memscope's own tables, never
+ * malloc). Returns the address or NULL. */
+void *ms_prim_map_anon(size_t len);
 /* Reads up to len-1 bytes of a small file (/proc) into buf, NUL-terminates.
  * Returns the byte count or a negative errno. */
 ssize_t ms_prim_read_file(const char *path, char *buf, size_t len);

@@ -55,6 +55,16 @@ static void thread_name(const char *full, char *buf, size_t len)
     }
 }
 
+void ms_rec_fill_stack(ms_cbuf_t *b, const void *arg)
+{
+    const ms_rec_stack_t *k = arg;
+    ms_pc_array(b, 2);
+    ms_pc_uint64(b, k->id);
+    ms_pc_array(b, k->n);
+    for (uint32_t i = 0; i < k->n; i++)
+        ms_pc_uint64(b, (uint64_t)k->pc[i]);
+}
+
 void ms_rec_fill_u64(ms_cbuf_t *b, const void *arg)
 {
     ms_pc_uint64(b, *(const uint64_t *)arg);

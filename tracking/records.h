@@ -18,6 +18,13 @@ typedef struct ms_rec_thread {
     const char *name;   /* a name set with memscope_thread_name, or NULL */
 } ms_rec_thread_t;
 
+/* A STACK record's content. */
+typedef struct ms_rec_stack {
+    uint64_t id;
+    const uintptr_t *pc;
+    uint32_t n;
+} ms_rec_stack_t;
+
 /* A TASK_CREATE record's content. */
 typedef struct ms_rec_task {
     uint64_t id, parent;
@@ -45,6 +52,7 @@ typedef struct ms_rec_end {
 } ms_rec_end_t;
 
 /* records.c: packers; arg as named, NULL where none. */
+void ms_rec_fill_stack(ms_cbuf_t *b, const void *arg);      /* ms_rec_stack_t: STACK */
 void ms_rec_fill_u64(ms_cbuf_t *b, const void *arg);        /* uint64_t: TIME, DROPPED, TASK */
 void ms_rec_fill_thread(ms_cbuf_t *b, const void *arg);      /* ms_rec_thread_t */
 void ms_rec_fill_thread_exit(ms_cbuf_t *b, const void *arg); /* const char *: a name set

@@ -281,6 +281,7 @@ static void maybe_modules(ms_tls_t *t)
 void ms_process_open(void)
 {
     ms_options_load();
+    ms_stacks_configure();
     proc.recording = false;
     if (ms_option_u64(MS_OPT_MODE) == MS_MODE_OFF)
         return;
@@ -370,6 +371,7 @@ static void thread_init(ms_tls_t *t)
     uint64_t max = ms_option_u64(MS_OPT_MAX_EVENTS);
     t->tick = (uint32_t)(max && max < MS_TICK_EVENTS ? max : MS_TICK_EVENTS);
     t->ev_base = t->tick;
+    t->alloc_floor = ms_stack_depth ? UINT32_MAX : 1u;
     if (chunk_next(t)) {
         t->state = MS_T_CAPPED;
         return;
@@ -484,7 +486,65 @@ static void stop_late(ms_tls_t *t)
         ms_thread_stop(t);
 }
 
-void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
+/* The id of the stack of the event whose entry returns to ra, writing its
+ * STACK record first if this thread has not defined it. 0: no stack (the
+ * record could not be written). Caller holds the guard; the thread is ACTIVE. */
+static uint64_t stack_of(ms_tls_t *t, uintptr_t ra, uintptr_t fp)
+{
+    ms_stack_t s;
+    bool first = t->stk == NULL;
+    t->own += first; /* the first capture maps the table and asks glibc for the
+                      * stack's bounds, which may allocate: memscope's */
+    ms_stack_capture(&t->stk, ra, fp, &s);
+    t->own -= first;
+    uint64_t id = ms_stack_find(&t->stk, &s);
+    if (id)
+        return id;
+    id = ms_stack_next_id(&t->stk);
+    ms_rec_stack_t rs = { id, s.pc, s.n };
+    if (id == 0 || put_record(t, MSF_R_STACK, ms_rec_fill_stack, &rs))
+        return 0;
+    return ms_stack_add(&t->stk, &s);
+}
+
+/* The common case of an allocation with stacks: what the fast path would
+ * take (an active thread, room in the chunk, the clock as seen, the tick not
+ * run out), with a stack the frame-pointer walk finds whole and this thread
+ * defined already. Returns false, having written nothing, otherwise. No
+ * errno to save: nothing here can set it. */
+static inline bool stack_event_quick(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b, size_t n,
+                                     uintptr_t ra, uintptr_t fp)
+{
+    if (t->state != MS_T_ACTIVE || t->guard || t->stk == NULL || t->cur + MS_EVENT_MAX > t->end ||
+        t->tick <= 1 || t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
+        return false;
+    ms_guard_enter();
+    ms_stack_t s;
+    uint64_t id = ms_stack_quick(t->stk, ra, fp, &s);
+    if (id) {
+        t->tick--;
+        ms_ev_put_ex(t, kind, a, b, n, id, 0);
+    }
+    ms_guard_leave(t);
+    return id != 0;
+}
+
+static void ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra, uintptr_t fp);
+
+/* Small on purpose: the common case with stacks runs without the general
+ * path's saved registers and errno. */
+void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra)
+{
+    /* the caller's frame pointer as the malloc-family entry left it: the
+     * program's frame, since the entries keep %rbp (stacks.h) */
+    uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
+    if (kind != MSF_K_FREE && ms_stack_depth && stack_event_quick(&ms_tls, kind, a, b, n, ra, fp))
+        return;
+    ev_slow(kind, a, b, n, ra, fp);
+}
+
+__attribute__((noinline)) static void ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra,
+                                              uintptr_t fp)
 {
     ms_tls_t *t = &ms_tls;
     if (t->guard) {
@@ -512,7 +572,10 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
     if (t->state == MS_T_NEW)
         thread_init(t);
     switch (t->state) {
-    case MS_T_ACTIVE:
+    case MS_T_ACTIVE: {
+        uint64_t sid = 0;
+        if (ms_stack_depth && kind != MSF_K_FREE)
+            sid = stack_of(t, ra, fp); /* before the TIME: the unwind takes time */
         if (t->cur + MS_EVENT_MAX > t->end) {
             if (chunk_next(t)) {
                 t->state = MS_T_CAPPED;
@@ -529,10 +592,14 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n)
             break;
         }
         t->tick--;
-        ms_ev_put(t, kind, a, b, n);
+        if (ms_stack_depth && kind != MSF_K_FREE)
+            ms_ev_put_ex(t, kind, a, b, n, sid, 0);
+        else
+            ms_ev_put(t, kind, a, b, n);
         if (t->tick == 0)
             tick_refill(t);
         break;
+    }
     case MS_T_CAPPED:
         drop(t);
         break;
@@ -574,6 +641,7 @@ static void thread_dtor(void *arg)
         chunk_drop(t, MSF_CF_THREAD_EXITED);
     }
     chunk_drop(t, 0); /* stopped: its chunk is given up as it is */
+    ms_stack_release(&t->stk);
     ms_arena_release(t->arena - 1);
     t->arena = 0;
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;

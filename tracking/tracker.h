@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "pack.h"
+#include "stacks.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -70,8 +71,11 @@ typedef struct ms_tls {
     uint64_t seen;                /* ms_clock value when it last moved for this thread */
     int *errno_ptr;               /* &errno of this thread, NULL until known (free saves errno) */
     uint32_t tick;                /* events left before the countdown refill */
-    uint32_t serial;              /* memscope thread number, 1-based */
+    uint32_t alloc_floor;         /* allocations take the slow path while tick <= this:
+                                   * 1 as every event, UINT32_MAX with stacks (each
+                                   * allocation unwinds there; frees stay fast) */
     /* -- cold -- */
+    uint32_t serial;              /* memscope thread number, 1-based */
     uint64_t ev_base;             /* events recorded once this tick window is used up;
                                    * events so far = ev_base - tick */
     uint64_t last_time;           /* the TIME in force (ns since start) */
@@ -93,17 +97,20 @@ typedef struct ms_tls {
     uint32_t dtor_rounds;         /* key destructor calls so far */
     int arena;                    /* bound jemalloc arena + 1; 0 = none */
     uint32_t chunk_flags;         /* MSF_CF_* set in each chunk it takes (the METRIC stream's) */
+    ms_stk_t *stk;                /* the stacks it defined (stacks.h), NULL until the first */
 } ms_tls_t;
 
-_Static_assert(offsetof(ms_tls_t, serial) + sizeof(uint32_t) == 64, "hot fields fill one line");
+_Static_assert(offsetof(ms_tls_t, alloc_floor) + sizeof(uint32_t) == 64, "hot fields fill one line");
 _Static_assert(_Alignof(ms_tls_t) == 64, "ms_tls_t is line-aligned");
 
 extern _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* tracker.c */
 /* Records an event that the fast path could not take. kind is MSF_K_ALLOC,
- * MSF_K_FREE or MSF_K_REALLOC; a/b/n as for ms_ev_put. Preserves errno. */
-void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n);
+ * MSF_K_FREE or MSF_K_REALLOC; a/b/n as for ms_ev_put; ra is the return
+ * address of the malloc-family entry (the call site in the program, frame 0
+ * of its stack). Preserves errno. */
+void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra);
 /* Enters / leaves a section where memscope's own allocations are not traced.
  * Nests. Returns the thread state for convenience. */
 ms_tls_t *ms_guard_enter(void);
@@ -202,20 +209,45 @@ ms_ev_put(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b, size_t n)
     atomic_store_explicit(t->committed, (uint32_t)(w - t->payload), memory_order_release);
 }
 
-/* The hot path of one event. */
+/* Appends an ALLOC_EX (kind MSF_K_ALLOC) or REALLOC_EX (MSF_K_REALLOC) event
+ * with a stack id and a weight, as ms_ev_put does the plain kinds. */
+static inline void ms_ev_put_ex(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b, size_t n,
+                                uint64_t stack, uint64_t weight)
+{
+    uint8_t *w = t->cur;
+    if (kind == MSF_K_ALLOC) {
+        ms_pk_uint64(&w, msf_head(ms_zz(a, t->prev), MSF_K_ALLOC_EX));
+        t->prev = a;
+    } else {
+        ms_pk_uint64(&w, msf_head(ms_zz(a, t->prev), MSF_K_REALLOC_EX));
+        ms_pk_int64(&w, (int64_t)(b - a));
+        t->prev = b;
+    }
+    ms_pk_uint64(&w, n);
+    ms_pk_uint64(&w, stack);
+    ms_pk_uint64(&w, weight);
+    t->cur = w;
+    atomic_store_explicit(t->committed, (uint32_t)(w - t->payload), memory_order_release);
+}
+
+/* The hot path of one event. Inlined into each malloc-family entry, so that
+ * __builtin_return_address(0) is the entry's own return address. */
 static inline __attribute__((always_inline)) void
 ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     ms_tls_t *t = &ms_tls;
     uint64_t clk = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
-    if (MS_UNLIKELY((uintptr_t)t->cur >= (uintptr_t)t->limit || t->tick <= 1 ||
+    /* kind is a constant here: a free compares with 1, an allocation with
+     * the thread's floor (the same instruction, a memory operand) */
+    uint32_t floor = kind == MSF_K_FREE ? 1u : t->alloc_floor;
+    if (MS_UNLIKELY((uintptr_t)t->cur >= (uintptr_t)t->limit || t->tick <= floor ||
                     clk != t->seen)) {
         /* off: not even a call, until the clock moves (memscope_trace_all
          * moves it to start the threads). `seen` is read again here (a
          * volatile load), so that the test above keeps its memory operand
          * and the fast path its instruction count. */
         if (t->state != MS_T_OFF || clk != *(volatile const uint64_t *)&t->seen)
-            ms_ev_slow(kind, a, b, n);
+            ms_ev_slow(kind, a, b, n, (uintptr_t)__builtin_return_address(0));
         return;
     }
     t->tick--;
@@ -232,19 +264,19 @@ static inline int *ms_errno_ptr(void)
 }
 
 /* Records that p now holds a block of n requested bytes. */
-static inline void ms_ev_alloc(void *p, size_t n)
+static inline __attribute__((always_inline)) void ms_ev_alloc(void *p, size_t n)
 {
     ms_ev(MSF_K_ALLOC, (uintptr_t)p, 0, n);
 }
 
 /* Records that the block at p is about to be freed. */
-static inline void ms_ev_free(void *p)
+static inline __attribute__((always_inline)) void ms_ev_free(void *p)
 {
     ms_ev(MSF_K_FREE, (uintptr_t)p, 0, 0);
 }
 
 /* Records that the block at old now lives at p (maybe old) with n bytes. */
-static inline void ms_ev_realloc(void *old, void *p, size_t n)
+static inline __attribute__((always_inline)) void ms_ev_realloc(void *old, void *p, size_t n)
 {
     ms_ev(MSF_K_REALLOC, (uintptr_t)old, (uintptr_t)p, n);
 }

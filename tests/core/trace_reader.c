@@ -128,6 +128,48 @@ static void copy_metric(tr_metric_t *m, const msgpack_object *o, uint64_t time, 
 }
 
 /* Decodes one chunk payload. Returns false if it did not decode cleanly. */
+
+/* Keeps a STACK record [id, [pc...]]; checks the ids run 1, 2, ... per thread. */
+static void add_stack(tr_trace_t *t, const tr_thread_t *th, const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 ||
+        o->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        o->via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY ||
+        o->via.array.ptr[1].via.array.size > TR_STACK_MAX) {
+        t->bad_stacks++;
+        return;
+    }
+    if (t->nstacks == t->stacks_cap) {
+        size_t cap = t->stacks_cap ? t->stacks_cap * 2 : 64;
+        tr_stack_t *n = realloc(t->stacks, cap * sizeof *n);
+        if (!n) {
+            t->bad_stacks++;
+            return;
+        }
+        t->stacks = n;
+        t->stacks_cap = cap;
+    }
+    tr_stack_t *s = &t->stacks[t->nstacks];
+    s->thread = th->serial;
+    s->id = o->via.array.ptr[0].via.u64;
+    uint64_t last = 0;
+    for (size_t i = t->nstacks; i-- > 0;)
+        if (t->stacks[i].thread == th->serial) {
+            last = t->stacks[i].id;
+            break;
+        }
+    if (s->id != last + 1)
+        t->bad_stacks++;
+    s->n = o->via.array.ptr[1].via.array.size;
+    for (uint32_t i = 0; i < s->n; i++) {
+        const msgpack_object *pc = &o->via.array.ptr[1].via.array.ptr[i];
+        if (pc->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            t->bad_stacks++;
+        s->pc[i] = pc->via.u64;
+    }
+    t->nstacks++;
+}
+
 static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_t len,
                          uint64_t time0, uint64_t task0)
 {
@@ -245,6 +287,7 @@ static bool decode_chunk(tr_trace_t *t, tr_thread_t *th, const uint8_t *p, size_
                     t->fork_parent = map_get(&u.data, MSF_KEY_PARENT_PID)->via.u64;
                 break;
             case MSF_R_END: t->n_end++; break;
+            case MSF_R_STACK: add_stack(t, th, &u.data); break;
             default: break;
             }
             break;
@@ -385,6 +428,16 @@ void tr_free(tr_trace_t *t)
 {
     free(t->ev);
     t->ev = NULL;
+    free(t->stacks);
+    t->stacks = NULL;
+}
+
+const tr_stack_t *tr_stack(const tr_trace_t *t, uint32_t thread, uint64_t id)
+{
+    for (size_t i = 0; i < t->nstacks; i++)
+        if (t->stacks[i].thread == thread && t->stacks[i].id == id)
+            return &t->stacks[i];
+    return NULL;
 }
 
 uint64_t tr_count(const tr_trace_t *t, int kind)

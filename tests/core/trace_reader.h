@@ -59,8 +59,20 @@ typedef struct tr_metric {
     uint64_t tid[TR_METRIC_THREADS], cpu[TR_METRIC_THREADS];
 } tr_metric_t;
 
+/* A STACK record. */
+#define TR_STACK_MAX 128
+typedef struct tr_stack {
+    uint32_t thread;    /* serial of the thread that defined it */
+    uint64_t id;
+    uint32_t n;
+    uint64_t pc[TR_STACK_MAX];
+} tr_stack_t;
+
 typedef struct tr_trace {
     tr_event_t *ev;     /* grouped by thread, each thread in record order */
+    tr_stack_t *stacks; /* every STACK record, in stream order per thread */
+    size_t nstacks, stacks_cap;
+    int bad_stacks;     /* STACK records of the wrong shape, or ids not 1, 2, ... per thread */
     size_t nev, cap;
     tr_thread_t threads[TR_MAX_THREADS];
     int nthreads;
@@ -96,6 +108,8 @@ void tr_free(tr_trace_t *t);
 /* Counts events of a kind. */
 uint64_t tr_count(const tr_trace_t *t, int kind);
 const tr_thread_t *tr_thread(const tr_trace_t *t, uint32_t serial);
+/* The STACK record of (thread serial, id), NULL if none. */
+const tr_stack_t *tr_stack(const tr_trace_t *t, uint32_t thread, uint64_t id);
 typedef bool (*tr_tagged_fn)(uint64_t size);
 typedef struct tr_counts {
     uint64_t allocs;        /* ALLOC of a tagged size */
