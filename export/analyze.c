@@ -19,6 +19,7 @@
 
 #include "merge.h"
 #include "reader.h"
+#include "symbolize.h"
 #include "views.h"
 
 /* The trace's duration: the latest time any part of it knows. Sets
@@ -42,14 +43,46 @@ static uint64_t trace_end(const msx_reader *R, const msx_views *V, msx_report *r
     return end;
 }
 
+static int analyze(const char *path, const msx_analyze_opts *opts, msx_progress_fn progress, void *progress_ctx,
+                   msx_merge_tap_fn tap, void *tap_ctx, msx_report **out, char *err, size_t errlen);
+
 int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress_ctx,
                       msx_report **out, char *err, size_t errlen)
 {
-    return msx_analyze_trace_tapped(path, progress, progress_ctx, NULL, NULL, out, err, errlen);
+    return analyze(path, NULL, progress, progress_ctx, NULL, NULL, out, err, errlen);
+}
+
+int msx_analyze_trace_opts(const char *path, const msx_analyze_opts *opts, msx_progress_fn progress,
+                           void *progress_ctx, msx_report **out, char *err, size_t errlen)
+{
+    return analyze(path, opts, progress, progress_ctx, NULL, NULL, out, err, errlen);
 }
 
 int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *progress_ctx, msx_merge_tap_fn tap,
                              void *tap_ctx, msx_report **out, char *err, size_t errlen)
+{
+    return analyze(path, NULL, progress, progress_ctx, tap, tap_ctx, out, err, errlen);
+}
+
+/* Sets up the symbolizer of the views' stacks (NULL if built without one). */
+static int sym_setup(msx_views *V, const msx_analyze_opts *opts)
+{
+    msx_sym_opts so = { .sysroot = opts ? opts->sysroot : NULL, .debug_dir = opts ? opts->debug_dir : NULL };
+    V->stacks.sym = msx_sym_new(&so);
+    return V->stacks.sym ? 0 : -ENOMEM;
+}
+
+/* Copies the symbolizer's problems into the report. */
+static void sym_problems(msx_reader *R, const msx_views *V)
+{
+    size_t n = 0;
+    const char *const *p = V->stacks.sym ? msx_sym_problems(V->stacks.sym, &n) : NULL;
+    for (size_t i = 0; i < n; i++)
+        msx_reader_problem(R, 0, "symbols: %s", p[i]);
+}
+
+static int analyze(const char *path, const msx_analyze_opts *opts, msx_progress_fn progress, void *progress_ctx,
+                   msx_merge_tap_fn tap, void *tap_ctx, msx_report **out, char *err, size_t errlen)
 {
     if (errlen)
         err[0] = '\0';
@@ -81,6 +114,11 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
         msx_reader_fail(&R, -ENOMEM, 0, "out of memory for %u threads", R.nthreads);
         goto done;
     }
+    V.sites.supp = opts ? opts->suppressions : NULL;
+    if (sym_setup(&V, opts) < 0) {
+        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the symbolizer");
+        goto done;
+    }
     if (msx_merge_init(&M, &R, &V) < 0)
         goto done;
     V.vars.labels = &M.labels;
@@ -102,9 +140,11 @@ int msx_analyze_trace_tapped(const char *path, msx_progress_fn progress, void *p
                            "the process never reached its exit flush (no END record): it was killed or is still running; "
                            "blocks live at the end of the trace are reported as leaks");
     if (msx_views_finish(&V, end) < 0)
-        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task or variable list");
+        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task, variable or site list");
     else if (msx_snaps_analyze(&R, r) < 0)
         msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the runtime snapshots");
+
+    sym_problems(&R, &V);
 
 done:
     msx_merge_free(&M);

@@ -185,4 +185,9 @@ void msx_ar_get_vars(rd *R, const msx_obj *root);
 void msx_ar_pk_snaps(msx_buf *b, const msx_report *r);
 void msx_ar_get_snaps(rd *R, const msx_obj *root);
 
+/* archive_sites.c: the "sites" map (absent in older archives: no sites);
+ * read after the leaks and the peak's largest blocks. */
+void msx_ar_pk_sites(msx_buf *b, const msx_report *r);
+void msx_ar_get_sites(rd *R, const msx_obj *root);
+
 #endif /* MSX_ARCHIVE_H */

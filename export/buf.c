@@ -136,6 +136,15 @@ void msx_report_free(msx_report *r)
         free(r->var_rows[i].scope.p);
     }
     free(r->var_rows);
+    for (uint32_t i = 0; i < r->nsites; i++)
+        free(r->sites[i].frames);
+    free(r->sites);
+    for (uint32_t i = 0; i < r->nfunctions; i++)
+        free(r->functions[i].sites);
+    free(r->functions);
+    for (uint32_t i = 0; i < r->nstrings; i++)
+        free(r->strings[i].p);
+    free(r->strings);
     free(r);
 }
 

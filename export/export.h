@@ -23,6 +23,20 @@ typedef void (*msx_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress_ctx,
                       msx_report **out, char *err, size_t errlen);
 
+/* Options of the analysis: where modules and their debug information are
+ * found (symbolize.h), and the suppressions the sites are matched against
+ * (sites.h). A NULL options pointer or NULL fields: the defaults. */
+struct msx_supp;
+typedef struct msx_analyze_opts {
+    const char *sysroot;                     /* prefix of the recorded module paths */
+    const char *debug_dir;                   /* searched first for debug files by build-id */
+    const struct msx_supp *suppressions;     /* leak suppressions */
+} msx_analyze_opts;
+
+/* msx_analyze_trace with options. */
+int msx_analyze_trace_opts(const char *path, const msx_analyze_opts *opts, msx_progress_fn progress,
+                           void *progress_ctx, msx_report **out, char *err, size_t errlen);
+
 /* Limits for msx_render_json: lists longer than these are cut (and the cut
  * counted in a "*_omitted" field), strings longer than max_str bytes are
  * truncated. Zero means no limit. */
@@ -45,6 +59,13 @@ typedef struct msx_buf {
  * an HTML <script> element: '<', '>', '&', U+2028 and U+2029 are escaped.
  * Returns 0 or -ENOMEM. */
 int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim);
+/* Appends the report's "sampling", "sites", "sites_omitted", "functions",
+ * "functions_omitted" members (json_sites.c; called by msx_render_json),
+ * each line ending with a comma and a newline. */
+void msx_json_sites(msx_buf *b, const msx_report *r, const msx_json_limits *lim);
+/* Appends s[0..n) as a JSON string literal (json.c: escaped as described
+ * there). */
+void msx_json_str(msx_buf *b, const char *s, size_t n);
 /* Appends the report's "hybrid" member (json_hybrid.c; called by
  * msx_render_json), ending with a comma and a newline. */
 void msx_json_hybrid(msx_buf *b, const msx_report *r);

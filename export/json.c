@@ -92,6 +92,11 @@ static void json_str(msx_buf *b, const char *str, size_t n)
     msx_buf_putc(b, '"');
 }
 
+void msx_json_str(msx_buf *b, const char *s, size_t n)
+{
+    json_str(b, s, n);
+}
+
 /* Appends a report string, cut to max bytes (0: no limit). */
 static void json_mstr(msx_buf *b, const msx_str *s, uint32_t max)
 {
@@ -124,7 +129,9 @@ static void json_block(msx_buf *b, const msx_block *k)
     kv_addr(b, "address", k->addr, false);
     kv_u64(b, "size", k->size, false);
     kv_u64(b, "thread", k->thread, false);
-    kv_u64(b, "time_ns", k->time_ns, true);
+    kv_u64(b, "time_ns", k->time_ns, !k->site);
+    if (k->site)
+        kv_u64(b, "site", k->site, true);
     msx_buf_puts(b, "}");
 }
 
@@ -167,6 +174,12 @@ static void json_summary(msx_buf *b, const msx_report *r)
     kv_u64(b, "peak_time_ns", r->peak_time_ns, false);
     kv_u64(b, "leaked_bytes", r->leaked_bytes, false);
     kv_u64(b, "leaked_blocks", r->leaked_blocks, false);
+    kv_u64(b, "leaked_program_bytes", r->leaked_program_bytes, false);
+    kv_u64(b, "leaked_program_blocks", r->leaked_program_blocks, false);
+    kv_u64(b, "leaked_runtime_bytes", r->leaked_runtime_bytes, false);
+    kv_u64(b, "leaked_runtime_blocks", r->leaked_runtime_blocks, false);
+    kv_u64(b, "leaked_suppressed_bytes", r->leaked_suppressed_bytes, false);
+    kv_u64(b, "leaked_suppressed_blocks", r->leaked_suppressed_blocks, false);
     kv_u64(b, "temporary_allocations", r->temporary, false);
     kv_u64(b, "threads", r->nthreads, false);
     kv_u64(b, "tasks", r->tasks, false);
@@ -513,6 +526,14 @@ static void json_peak(msx_buf *b, const msx_report *r)
         kv_u64(b, "bytes", t->peak_snapshot_bytes, true);
         msx_buf_puts(b, "}");
     }
+    msx_buf_puts(b, "],\n    \"by_site\": [");
+    for (uint32_t i = 0; i < r->npeak_sites; i++) {
+        msx_buf_puts(b, i ? ", {" : "{");
+        kv_u64(b, "site", r->peak_sites[i].site, false);
+        kv_u64(b, "blocks", r->peak_sites[i].blocks, false);
+        kv_u64(b, "bytes", r->peak_sites[i].bytes, true);
+        msx_buf_puts(b, "}");
+    }
     msx_buf_puts(b, "],\n    \"largest\": [");
     for (uint32_t i = 0; i < r->npeak_largest; i++) {
         if (i)
@@ -595,6 +616,7 @@ int msx_render_json(msx_buf *b, const msx_report *r, const msx_json_limits *lim)
     msx_buf_puts(b, r->nleaks ? "\n  ],\n" : "],\n");
     msx_buf_printf(b, "  \"leaks_omitted\": %llu,\n",
                    (unsigned long long)(r->leaked_blocks - r->nleaks));
+    msx_json_sites(b, r, lim);
     json_peak(b, r);
     json_anomalies(b, r);
     msx_buf_puts(b, "}\n");

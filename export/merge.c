@@ -187,10 +187,12 @@ static bool depart_early(msx_merge *M, msx_cursor *T, uint64_t addr, msx_anomaly
 
 /* -- taking events -------------------------------------------------------- */
 
-/* Takes T's next event: gives it the next merged index and its time (T->now),
- * moves T's window on, and hands the op event to the views. Returns false
+/* Takes T's next event (decoded as rec: its stack and weight): gives it the
+ * next merged index and its time (T->now), moves T's window on, and hands the
+ * op event to the views. Returns false
  * (with a fatal error) if the index no longer fits the map's slots. */
-static inline bool take_event(msx_merge *M, msx_cursor *T, unsigned kind, uint64_t addr, uint64_t size)
+static inline bool take_event(msx_merge *M, msx_cursor *T, unsigned kind, uint64_t addr, uint64_t size,
+                              const msx_rec *rec)
 {
     if (++M->idx >> MSX_IDX_BITS) {
         msx_reader_fail(M->R, -EFBIG, 0, "more than 2^%d events: more than this reader handles", MSX_IDX_BITS);
@@ -199,7 +201,8 @@ static inline bool take_event(msx_merge *M, msx_cursor *T, unsigned kind, uint64
     T->evno++;
     T->force = false;
     T->now = msx_window_take(&T->win);
-    msx_op_ev op = { .kind = kind, .actor = T->index, .addr = addr, .size = size, .time = T->now };
+    msx_op_ev op = { .kind = kind, .actor = T->index, .addr = addr, .size = size, .time = T->now,
+                     .stack = rec->stack, .weight = rec->weight };
     msx_views_op(M->V, &op);
     return true;
 }
@@ -380,7 +383,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
                 block(M, T, a, false);
                 goto yield;
             }
-            if (!take_event(M, T, MSF_K_ALLOC, a, r.size))
+            if (!take_event(M, T, MSF_K_ALLOC, a, r.size, &r))
                 return RUN_STOP;
             addr = a;
             msx_keys keys = event_keys(T, &r);
@@ -396,7 +399,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
                 block(M, T, a, true);
                 goto yield;
             }
-            if (!take_event(M, T, MSF_K_FREE, a, 0))
+            if (!take_event(M, T, MSF_K_FREE, a, 0, &r))
                 return RUN_STOP;
             addr = a;
             if (live)
@@ -420,7 +423,7 @@ static run_result decode_chunk(msx_merge *M, msx_cursor *T, uint64_t limit)
                     goto yield;
                 }
             }
-            if (!take_event(M, T, MSF_K_REALLOC, old, r.size))
+            if (!take_event(M, T, MSF_K_REALLOC, old, r.size, &r))
                 return RUN_STOP;
             msx_keys keys = event_keys(T, &r);
             uint64_t born = T->now;

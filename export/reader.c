@@ -127,6 +127,14 @@ static int read_header(msx_reader *R)
     R->end_how = version >= 2 ? le32(h + MSF_H_END_HOW) : 0;
     /* version 1 wrote zeros at 80..127; the bound means something from 2 on */
     R->time_bound = version >= 2 ? le64(h + MSF_H_TIME_BOUND) : 0;
+    R->stack_depth = version >= 2 ? le32(h + MSF_H_STACK_DEPTH) : 0;
+    /* sampling: the flag, then which kind (FORMAT.md "Sampling") */
+    if (le32(h + MSF_H_FLAGS) & MSF_HF_SAMPLED) {
+        r->sample_bytes = le64(h + MSF_H_SAMPLE_BYTES);
+        r->sample_rate = version >= 2 ? le64(h + MSF_H_SAMPLE_RATE) : 0;
+        r->sample_seed = version >= 2 ? le64(h + MSF_H_SAMPLE_SEED) : 0;
+        r->sampling = r->sample_bytes ? 1 : r->sample_rate ? 2 : 0;
+    }
     r->stream_bytes = R->size < R->header_size ? R->size : R->header_size;
     if (R->size < R->header_size)
         msx_reader_problem(R, R->size, "file ends inside the file header (%llu of %u bytes): truncated trace, no chunks",

@@ -48,6 +48,7 @@ typedef struct msx_reader {
     uint64_t end_time;         /* header end_time (0: no exit flush) */
     uint32_t end_how;          /* header end_how, MSF_END_* (version 2; 0 otherwise) */
     uint64_t time_bound;       /* header time bound, ns; 0 for version 1 (unbounded) */
+    uint32_t stack_depth;      /* header stack_depth (version 2; 0 otherwise: no stacks) */
 
     msx_chunk *chunks;         /* sorted by (thread, seq), duplicates dropped */
     uint64_t nchunks;

@@ -31,6 +31,10 @@ enum {
     MSX_HYBRID_TASKS = 128,  /* hybrid matrix columns besides "no task": the tasks that allocated most (the rest: one) */
     MSX_HYBRID_SPANS = 256,  /* task spans kept per lane: the first ones (the rest are counted) */
     MSX_HYBRID_VAR_ROWS = 1000, /* rows of variables by thread, by task: the lowest ids (the rest are counted) */
+    MSX_MAX_SITES = 1000,    /* sites listed besides the leaking ones: most bytes allocated (JSON) */
+    MSX_MAX_FUNCTIONS = 1000,/* functions listed besides the leaking ones: most bytes allocated (JSON) */
+    MSX_MAX_PEAK_SITES = 20, /* sites listed in the peak snapshot: most bytes held at the peak */
+    MSX_MAX_FRAMES = 128,    /* pcs kept per STACK record (the rest are cut, and reported) */
 };
 
 /* A byte string copied from the trace: raw bytes, any content, NUL-terminated
@@ -61,6 +65,7 @@ typedef struct msx_block {
     uint64_t size;
     uint64_t time_ns;  /* when the block was allocated */
     uint32_t thread;   /* memscope thread id (serial) of the allocating thread */
+    uint32_t site;     /* id of its call-stack site (msx_site_report), 0: no stack */
 } msx_block;
 
 typedef enum msx_anomaly_kind {
@@ -240,6 +245,65 @@ typedef struct msx_var_row {
     bool leaked;                 /* heap: live at the end of the trace */
 } msx_var_row;
 
+/* Call-stack sites (view_stacks.c, view_sites.c, sites.c). A site is one
+ * distinct call stack (its pcs, deduplicated across threads); its figures
+ * count the events and blocks whose ALLOC_EX / REALLOC_EX named it. */
+typedef enum msx_site_fig {
+    MSX_SF_ALLOCATIONS,      /* ALLOC and REALLOC events */
+    MSX_SF_BYTES_ALLOCATED,  /* ALLOC sizes plus REALLOC new sizes */
+    MSX_SF_LIVE_BYTES,       /* bytes of its blocks live at the end */
+    MSX_SF_PEAK_LIVE_BYTES,  /* highest live bytes of its own blocks */
+    MSX_SF_PEAK_BYTES,       /* bytes of its blocks live at the process peak */
+    MSX_SF_LEAKED_BYTES,     /* = live_bytes: live at the end */
+    MSX_SF_LEAKED_BLOCKS,
+    MSX_SF_TEMPORARY,        /* temporary allocations (docs/JSON.md) */
+    MSX_SITE_FIGS
+} msx_site_fig;
+
+/* Names of the figures as written in JSON, in msx_site_fig order. */
+extern const char *const msx_site_fig_names[MSX_SITE_FIGS];
+
+/* One frame of a symbolized stack. Strings are indices + 1 into
+ * r->strings (0: unknown, null in JSON). */
+typedef struct msx_site_frame {
+    uint64_t pc;                 /* the recorded return address */
+    uint64_t offset;             /* pc - 1 in the module's file addresses (module known) */
+    uint32_t function, file, module;
+    uint32_t line;               /* 0: unknown */
+    bool inlined;                /* an inlined call inside the next frame */
+} msx_site_frame;
+
+/* Figures with, in a sampled trace, the 95% interval of each. */
+typedef struct msx_site_figs {
+    uint64_t v[MSX_SITE_FIGS];   /* exact, or the estimate rounded (sampled) */
+    double lo[MSX_SITE_FIGS], hi[MSX_SITE_FIGS]; /* sampled traces only */
+} msx_site_figs;
+
+typedef struct msx_site_report {
+    uint32_t id;                 /* 1, 2, ... in order of first definition */
+    uint32_t nframes;            /* innermost first, inlined frames expanded */
+    msx_site_frame *frames;
+    uint32_t frame;              /* index of the site's own frame (the innermost not of the runtime) */
+    bool runtime;                /* an allocation of the C/C++ runtime itself (docs/JSON.md) */
+    bool suppressed;             /* matched by the suppressions */
+    msx_site_figs f;
+    uint64_t peak_blocks;        /* its blocks live at the process peak */
+} msx_site_report;
+
+/* All sites whose own frame is the same function, file, line and module. */
+typedef struct msx_function_report {
+    msx_site_frame at;           /* that frame (pc, inlined: of the first site) */
+    msx_site_figs f;             /* its sites' figures summed (intervals: variances summed) */
+    uint32_t nsites;
+    uint32_t *sites;             /* their ids, ascending */
+} msx_function_report;
+
+/* A site in the peak snapshot. */
+typedef struct msx_peak_site {
+    uint32_t site;
+    uint64_t bytes, blocks;
+} msx_peak_site;
+
 /* A METRIC value: the last one seen and the highest. */
 typedef struct msx_metric {
     msx_str name;
@@ -373,7 +437,33 @@ typedef struct msx_report {
 
     /* -- hybrid: threads x tasks, task spans, variables by thread and task -- */
     msx_hybrid_report hybrid;
+
+    /* -- sampling, from the file header -- */
+    uint32_t sampling;           /* msx_sampling (estimate.h): 0 exact, 1 bytes, 2 rate */
+    uint64_t sample_bytes, sample_rate, sample_seed;
+
+    /* -- call-stack sites: every site, most bytes allocated first (then by
+     *    id); functions likewise. The JSON lists the leaking ones and the
+     *    MSX_MAX_SITES / MSX_MAX_FUNCTIONS others with most bytes. -- */
+    uint32_t nsites;
+    msx_site_report *sites;
+    uint32_t nfunctions;
+    msx_function_report *functions;
+    uint32_t nstrings;
+    msx_str *strings;            /* function, file and module names of the frames */
+    msx_site_figs nostack;       /* figures of the events without a stack */
+    uint64_t leaked_program_bytes, leaked_program_blocks;       /* sites neither runtime nor suppressed */
+    uint64_t leaked_runtime_bytes, leaked_runtime_blocks;       /* runtime sites */
+    uint64_t leaked_suppressed_bytes, leaked_suppressed_blocks; /* suppressed sites not runtime */
+    uint32_t npeak_sites;        /* sites holding most bytes at the peak, most first */
+    msx_peak_site peak_sites[MSX_MAX_PEAK_SITES];
 } msx_report;
+
+/* The string of index + 1 `i` of r->strings, NULL for 0 or out of range. */
+static inline const msx_str *msx_report_string(const msx_report *r, uint32_t i)
+{
+    return i && i <= r->nstrings ? &r->strings[i - 1] : NULL;
+}
 
 /* Frees everything a report owns, including the report itself. NULL is fine. */
 void msx_report_free(msx_report *r);

@@ -43,7 +43,7 @@ typedef struct msx_frame {
     uint32_t line;          /* 0 when unknown */
     bool inlined;           /* an inlined call inside the next frame of the same pc */
     const char *module;     /* path of the module as recorded; NULL when no module holds pc */
-    uint64_t offset;        /* pc - 1 relative to the module's load bias (file address) */
+    uint64_t offset;        /* pc - 1 relative to the module's load bias (file address); 0 when module is NULL */
 } msx_frame;
 
 /* Creates a symbolizer (opts may be NULL). Returns NULL without memory. */
@@ -61,6 +61,21 @@ size_t msx_sym_resolve(msx_sym *S, uint32_t gen, uint64_t pc, msx_frame *out, si
 /* Messages about modules that could not be used (missing file, build-id
  * mismatch), one per module, in the order found. *n receives the count. */
 const char *const *msx_sym_problems(const msx_sym *S, size_t *n);
+
+/* What a symbolizer holds and did, for tests and measurements. */
+typedef struct msx_sym_stats {
+    uint32_t generations;   /* msx_sym_modules calls that took an array */
+    uint32_t modules;       /* distinct modules (path, base, build-id) over all generations */
+    uint32_t files_tried;   /* modules whose file was looked for (once each, on first resolve) */
+    uint32_t files_used;    /* of those, the files opened and used */
+    uint64_t lookups;       /* pcs looked up in a file (cache misses) */
+    uint64_t hits;          /* resolves answered from the cache */
+    size_t cache_entries;   /* distinct (module, pc) cached */
+    size_t bytes;           /* memory of the tables, the cache and the strings (not libdw's) */
+} msx_sym_stats;
+
+/* Fills *st. */
+void msx_sym_stats_get(const msx_sym *S, msx_sym_stats *st);
 /* Frees everything. Safe on NULL. */
 void msx_sym_free(msx_sym *S);
 

@@ -21,6 +21,8 @@ void msx_view_leaks_block(msx_view_leaks *v, const msx_block_ev *e)
     r->leaked_bytes += e->blk.size;
     r->threads[e->blk.thread].leaked_blocks++;
     msx_block b = { .addr = e->blk.addr, .size = e->blk.size, .time_ns = e->blk.birth, .thread = e->blk.serial };
+    if (e->blk.keys.stack && v->stacks)
+        b.site = msx_view_stacks_lookup(v->stacks, e->blk.thread, e->blk.keys.stack);
     msx_topn_push(&v->top, &b);
 }
 

@@ -40,6 +40,8 @@ static void snap(msx_view_peak *v, const msx_blk *b)
         v->top.n = 0;
     }
     msx_block k = { .addr = b->addr, .size = b->size, .time_ns = b->birth, .thread = b->serial };
+    if (b->keys.stack && v->stacks)
+        k.site = msx_view_stacks_lookup(v->stacks, b->thread, b->keys.stack);
     msx_topn_push(&v->top, &k);
 }
 

@@ -33,6 +33,7 @@ void msx_view_sizes_block(msx_view_sizes *v, const msx_block_ev *e)
         v->last[e->blk.thread] = (msx_last_alloc){ .addr = e->blk.addr, .valid = true };
         break;
     case MSX_BEV_FREED: {
+        v->was_temporary = false;
         if (e->flags & MSX_BEVF_REALLOC)
             break;
         msx_report *r = v->r;
@@ -45,6 +46,7 @@ void msx_view_sizes_block(msx_view_sizes *v, const msx_block_ev *e)
             r->temporary++;
             r->threads[e->actor].temporary++;
             l->valid = false;
+            v->was_temporary = true;
         }
         break;
     }

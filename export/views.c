@@ -101,6 +101,16 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
     msx_view_hybrid_init(&V->hybrid, r, R);
     V->hybrid.internal = V->threads.internal;
     msx_view_var_rows_init(&V->var_rows, r);
+    msx_view_stacks_init(&V->stacks);
+    V->stacks.R = (msx_reader *)R;  /* problems only */
+    if (msx_view_sites_init(&V->sites, r) < 0)
+        return -ENOMEM;
+    V->sites.stacks = &V->stacks;
+    V->sites.peak = &V->peak;
+    V->sites.sizes = &V->sizes;
+    V->sites.on = R->stack_depth > 0;
+    V->leaks.stacks = &V->stacks;
+    V->peak.stacks = &V->stacks;
     return 0;
 }
 
@@ -110,6 +120,11 @@ int msx_views_control(msx_views *V, const msx_ctl_ev *e)
         msx_view_process_control(&V->process, e) < 0 || msx_view_tasks_control(&V->tasks, e) < 0 ||
         msx_view_hybrid_control(&V->hybrid, e) < 0 || msx_view_var_rows_control(&V->var_rows, e) < 0)
         return -ENOMEM;
+    if (e->kind == MSX_CTL_RECORD && (e->type == MSF_R_STACK || e->type == MSF_R_MODULES)) {
+        if (msx_view_stacks_control(&V->stacks, e) < 0 || msx_view_sites_grow(&V->sites) < 0)
+            return -ENOMEM;
+        V->sites.on |= V->stacks.n != 0;
+    }
     return 0;
 }
 
@@ -117,6 +132,9 @@ int msx_views_finish(msx_views *V, uint64_t end)
 {
     msx_view_leaks_finish(&V->leaks);
     msx_view_peak_finish(&V->peak);
+    msx_view_stacks_finish(&V->stacks);
+    if (msx_view_sites_finish(&V->sites) < 0)
+        return -ENOMEM;
     msx_view_process_finish(&V->process);
     msx_view_totals_finish(&V->totals, end);
     if (msx_view_vars_finish(&V->vars) < 0 || msx_view_var_rows_finish(&V->var_rows) < 0 ||
@@ -137,4 +155,6 @@ void msx_views_free(msx_views *V)
     msx_view_vars_free(&V->vars);
     msx_view_hybrid_free(&V->hybrid);
     msx_view_var_rows_free(&V->var_rows);
+    msx_view_sites_free(&V->sites);
+    msx_view_stacks_free(&V->stacks);
 }

@@ -28,13 +28,18 @@
  *   view_var_rows.c each tracked variable: its block's life, thread, task, scope
  *   view_process.c  process, metrics, fork, end, dropped records
  *   view_hybrid.c   the thread x task matrix, task spans per thread,
- *                   labelled blocks by thread and by task */
+ *                   labelled blocks by thread and by task
+ *   view_stacks.c   STACK records: (thread, per-thread id) -> global stack,
+ *                   deduplicated by pcs; MODULES generations
+ *   view_sites.c    per-site figures (one site per global stack); sites.c
+ *                   symbolizes, classifies and lists them at the finish */
 #ifndef MSX_VIEWS_H
 #define MSX_VIEWS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "estimate.h"
 #include "keys.h"
 #include "livemap.h"
 #include "mpk.h"
@@ -50,6 +55,8 @@ typedef struct msx_op_ev {
     uint64_t addr;           /* ALLOC: the block; FREE, REALLOC: the old address */
     uint64_t size;           /* ALLOC, REALLOC: requested bytes */
     uint64_t time;           /* its time */
+    uint64_t stack;          /* ALLOC_EX, REALLOC_EX: the thread's stack id (0: none) */
+    uint64_t weight;         /* ALLOC_EX, REALLOC_EX: sample weight (0: exact) */
 } msx_op_ev;
 
 /* A block as it stands: its address, size and keys. */
@@ -163,11 +170,15 @@ typedef struct msx_last_alloc {
 typedef struct msx_view_sizes {
     msx_report *r;
     msx_last_alloc *last;      /* one per thread */
+    bool was_temporary;        /* the last FREED event was a temporary (for view_sites) */
 } msx_view_sizes;
+
+struct msx_view_stacks;
 
 /* view_leaks.c */
 typedef struct msx_view_leaks {
     msx_report *r;
+    struct msx_view_stacks *stacks;  /* for each leak's site */
     msx_block store[MSX_MAX_LEAKS];
     msx_topn top;
 } msx_view_leaks;
@@ -183,6 +194,7 @@ typedef struct msx_snap_cell {
  * SURVIVED); a new peak makes every cell stale in O(1) by bumping the epoch. */
 typedef struct msx_view_peak {
     msx_report *r;
+    struct msx_view_stacks *stacks;  /* for the largest blocks' sites */
     uint64_t peak_idx;
     uint64_t epoch;
     msx_snap_cell size[MSX_HIST_BUCKETS];
@@ -327,6 +339,65 @@ typedef struct msx_view_var_rows {
     uint64_t moving;           /* row index + 1 of a labelled block whose moving realloc's FREED came */
 } msx_view_var_rows;
 
+/* A global stack (view_stacks.c): its pcs, innermost first, at pc[off..off+n). */
+typedef struct msx_gstack {
+    uint64_t hash;
+    uint64_t off;
+    uint32_t n;
+    uint32_t gen;              /* MODULES generation in force when first defined (0: none yet) */
+} msx_gstack;
+
+/* (thread index, per-thread id) -> global id: open addressing, at most half full. */
+typedef struct msx_stack_key {
+    uint64_t id;               /* per-thread id; 0: empty slot */
+    uint32_t thread;
+    uint32_t global;
+} msx_stack_key;
+
+struct msx_sym;
+
+/* view_stacks.c. Global stacks s[0..n) have ids 1..n. A trace without STACK
+ * records pays one branch per event (stack id 0). */
+typedef struct msx_view_stacks {
+    msx_reader *R;             /* problems go here (set once the reader exists) */
+    struct msx_sym *sym;       /* told each MODULES record; NULL: none */
+    uint32_t gen;              /* MODULES records taken so far */
+    msx_gstack *s;
+    uint32_t n, cap;
+    uint64_t *pc;
+    uint64_t npc, pc_cap;
+    uint32_t *dedup;           /* by pcs hash: global id, 0: empty; at most half full */
+    uint64_t dedup_cap;
+    msx_stack_key *keys;
+    uint64_t keys_n, keys_cap;
+    uint64_t undefined;        /* events naming an id their thread never defined (so far) */
+} msx_view_stacks;
+
+/* Running figures of one site (view_sites.c). */
+typedef struct msx_site_state {
+    uint64_t alloc, bytes, live, peak_live, leaked_bytes, leaked_blocks, temporary;
+    uint64_t snap_epoch, snap_bytes, snap_blocks;  /* live at the peak: valid iff snap_epoch == the peak's epoch */
+} msx_site_state;
+
+/* Its estimates, in a sampled trace (estimate.h). */
+typedef struct msx_site_est {
+    msx_est alloc, bytes, live, peak_live, leaked_bytes, leaked_blocks, temporary, snap;
+} msx_site_est;
+
+/* view_sites.c: s[0] is "no stack", s[g] global stack g. */
+typedef struct msx_view_sites {
+    msx_report *r;
+    msx_view_stacks *stacks;
+    const msx_view_peak *peak;   /* its epoch and peak index (this view runs before it) */
+    const msx_view_sizes *sizes; /* was_temporary (this view runs after it) */
+    bool on;                     /* the header asks for stacks, or a STACK record came */
+    msx_sampling how;
+    const struct msx_supp *supp; /* suppressions (NULL: none) */
+    msx_site_state *s;
+    msx_site_est *e;             /* NULL unless the trace is sampled */
+    uint32_t cap;                /* entries of s (and e) */
+} msx_view_sites;
+
 /* All views. */
 typedef struct msx_views {
     msx_view_totals totals;
@@ -339,6 +410,8 @@ typedef struct msx_views {
     msx_view_vars vars;
     msx_view_hybrid hybrid;
     msx_view_var_rows var_rows;
+    msx_view_stacks stacks;
+    msx_view_sites sites;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -401,6 +474,23 @@ int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
 void msx_view_process_finish(msx_view_process *v);
 void msx_view_process_free(msx_view_process *v);
 
+void msx_view_stacks_init(msx_view_stacks *v);
+int msx_view_stacks_control(msx_view_stacks *v, const msx_ctl_ev *e);
+void msx_view_stacks_finish(msx_view_stacks *v);
+void msx_view_stacks_free(msx_view_stacks *v);
+/* The global id of thread index `thread`'s stack id (0: none or undefined). */
+uint32_t msx_view_stacks_lookup(msx_view_stacks *v, uint32_t thread, uint64_t id);
+/* The pcs of global stack g (1..n); *n receives their count. */
+const uint64_t *msx_view_stacks_pcs(const msx_view_stacks *v, uint32_t g, uint32_t *n, uint32_t *gen);
+
+int msx_view_sites_init(msx_view_sites *v, msx_report *r);
+/* Makes room for the global stacks defined so far. Returns 0 or -ENOMEM. */
+int msx_view_sites_grow(msx_view_sites *v);
+void msx_view_sites_op(msx_view_sites *v, const msx_op_ev *e);
+void msx_view_sites_block(msx_view_sites *v, const msx_block_ev *e);
+int msx_view_sites_finish(msx_view_sites *v);  /* after the peak's finish (sites.c) */
+void msx_view_sites_free(msx_view_sites *v);
+
 /* -- dispatch (views.c, and inline for the hot events) -------------------- */
 
 /* Sets up every view for the threads and times of an open, scanned reader;
@@ -420,6 +510,8 @@ static inline void msx_views_op(msx_views *V, const msx_op_ev *e)
     msx_view_totals_op(&V->totals, e);
     msx_view_threads_op(&V->threads, e);
     msx_view_sizes_op(&V->sizes, e);
+    if (__builtin_expect(V->sites.on, 0))
+        msx_view_sites_op(&V->sites, e);
     if (__builtin_expect(V->tasks.cur != NULL, 0) && V->tasks.cur[e->actor]) {
         msx_view_tasks_op(&V->tasks, e);
         msx_view_hybrid_op(&V->hybrid, e);
@@ -432,6 +524,8 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
     msx_view_totals_block(&V->totals, e);
     msx_view_threads_block(&V->threads, e);
     msx_view_sizes_block(&V->sizes, e);
+    if (__builtin_expect(V->sites.on, 0))
+        msx_view_sites_block(&V->sites, e);  /* before the peak: a resize's old block is the old peak's */
     msx_view_peak_block(&V->peak, e);
     if (__builtin_expect(V->tasks.cur != NULL, 0)) {
         msx_view_tasks_block(&V->tasks, e);

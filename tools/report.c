@@ -15,13 +15,23 @@
 
 static const char *const usage_report =
     "Usage: memscope report TRACE... [--json FILE] [--html FILE] [--bin FILE]\n"
-    "                       [-o DIR] [--formats LIST] [-q]\n"
+    "                       [--folded FILE [--folded-value WHAT]] [-o DIR]\n"
+    "                       [--formats LIST] [--suppressions FILE] [--debug-dir DIR]\n"
+    "                       [--sysroot DIR] [-q]\n"
     "\n"
     "Analyse each TRACE (a trace file or a .msbin archive) and write its reports.\n"
     "\n"
     "  --json FILE      write the JSON report to FILE (one TRACE only)\n"
     "  --html FILE      write the HTML dashboard to FILE (one TRACE only)\n"
     "  --bin FILE       write the binary archive to FILE (one TRACE only)\n"
+    "  --folded FILE    write the call stacks collapsed, one \"a;b;c VALUE\" line\n"
+    "                   per site, outermost frame first (one TRACE only)\n"
+    "  --folded-value WHAT  the VALUE: allocated (bytes, the default), live,\n"
+    "                   peak (bytes held at the peak) or leaked\n"
+    "  --suppressions FILE  leak suppressions (LeakSanitizer's leak:PATTERN\n"
+    "                   lines; default: $MEMSCOPE_SUPPRESSIONS)\n"
+    "  --debug-dir DIR  look for debug files there first (by build-id)\n"
+    "  --sysroot DIR    find the recorded modules under DIR\n"
     "  -o, --output DIR directory of the default outputs (default: beside each TRACE)\n"
     "  --formats LIST   default outputs: a comma list of json, html, bin\n"
     "                   (default: json,html); used when no --json/--html/--bin\n"
@@ -110,9 +120,11 @@ msx_report *mst_load_unlisted(const char *path, bool *damaged)
         return NULL;
     if (msx_is_archive(path)) {
         rc = msx_read_archive(path, &r, err, sizeof err);
+        if (rc == 0)
+            mst_analysis_apply(r);
     } else {
         progress p = { .what = path, .start = now_s() };
-        rc = msx_analyze_trace(path, progress_cb, &p, &r, err, sizeof err);
+        rc = msx_analyze_trace_opts(path, mst_analysis_opts(), progress_cb, &p, &r, err, sizeof err);
         progress_end(&p);
     }
     if (rc < 0) {
@@ -215,17 +227,20 @@ void mst_default_outputs_free(mst_file_t *out, size_t n)
 /* Refuses (EXIT_USAGE) a command line whose outputs are inputs or each other
  * (files.c); returns EXIT_OK if all are safe. */
 static int check_report_outputs(char **traces, int ntraces, const char *json, const char *html,
-                                const char *bin, const char *dir, int formats)
+                                const char *bin, const char *folded, const char *supp, const char *dir,
+                                int formats)
 {
-    bool named = json || html || bin;
-    size_t nout = 0, cap = named ? 3 : 3 * (size_t)ntraces;
-    mst_file_t *in = calloc((size_t)ntraces, sizeof *in), *out = calloc(cap, sizeof *out);
+    bool named = json || html || bin || folded;
+    size_t nout = 0, nin = 0, cap = named ? 4 : 3 * (size_t)ntraces;
+    mst_file_t *in = calloc((size_t)ntraces + 1, sizeof *in), *out = calloc(cap, sizeof *out);
     int rc = in && out ? 0 : -1;
     for (int t = 0; t < ntraces && in; t++)
-        in[t] = (mst_file_t){ .path = traces[t], .what = "input" };
+        in[nin++] = (mst_file_t){ .path = traces[t], .what = "input" };
+    if (supp && in)
+        in[nin++] = (mst_file_t){ .path = supp, .what = "--suppressions" };
     if (rc == 0 && named) {
-        const char *paths[] = { json, html, bin }, *whats[] = { "--json", "--html", "--bin" };
-        for (int k = 0; k < 3; k++)
+        const char *paths[] = { json, html, bin, folded }, *whats[] = { "--json", "--html", "--bin", "--folded" };
+        for (int k = 0; k < 4; k++)
             if (paths[k])
                 out[nout++] = (mst_file_t){ .path = paths[k], .what = whats[k] };
     }
@@ -234,7 +249,7 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
     if (rc < 0)
         mst_errorf("report: out of memory");
     else
-        rc = mst_check_outputs("report", in, (size_t)ntraces, out, nout);
+        rc = mst_check_outputs("report", in, nin, out, nout);
     if (!named && out)
         mst_default_outputs_free(out, nout);
     free(in);
@@ -247,9 +262,15 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
 /* memscope report (see usage_report); argv[0] is "report". Returns the exit status. */
 int mst_cmd_report(int argc, char **argv)
 {
-    enum { OPT_JSON = 256, OPT_HTML, OPT_BIN, OPT_FORMATS, OPT_VERSION };
+    enum { OPT_JSON = 256, OPT_HTML, OPT_BIN, OPT_FORMATS, OPT_VERSION, OPT_FOLDED, OPT_FOLDED_VALUE, OPT_SUPP,
+           OPT_DEBUG_DIR, OPT_SYSROOT };
     static const struct option longopts[] = {
         { "json", required_argument, NULL, OPT_JSON },
+        { "folded", required_argument, NULL, OPT_FOLDED },
+        { "folded-value", required_argument, NULL, OPT_FOLDED_VALUE },
+        { "suppressions", required_argument, NULL, OPT_SUPP },
+        { "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+        { "sysroot", required_argument, NULL, OPT_SYSROOT },
         { "html", required_argument, NULL, OPT_HTML },
         { "bin", required_argument, NULL, OPT_BIN },
         { "output", required_argument, NULL, 'o' },
@@ -259,8 +280,9 @@ int mst_cmd_report(int argc, char **argv)
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
-    const char *json = NULL, *html = NULL, *bin = NULL, *dir = NULL;
-    int formats = F_JSON | F_HTML;
+    const char *json = NULL, *html = NULL, *bin = NULL, *dir = NULL, *folded = NULL, *supp = NULL;
+    const char *debug_dir = NULL, *sysroot = NULL;
+    int formats = F_JSON | F_HTML, fvalue = MSX_SF_BYTES_ALLOCATED;
     bool quiet = false;
     int c;
     opterr = 0;
@@ -270,6 +292,14 @@ int mst_cmd_report(int argc, char **argv)
         case OPT_JSON: json = optarg; break;
         case OPT_HTML: html = optarg; break;
         case OPT_BIN: bin = optarg; break;
+        case OPT_FOLDED: folded = optarg; break;
+        case OPT_FOLDED_VALUE:
+            if ((fvalue = mst_folded_value(optarg)) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_SUPP: supp = optarg; break;
+        case OPT_DEBUG_DIR: debug_dir = optarg; break;
+        case OPT_SYSROOT: sysroot = optarg; break;
         case 'o': dir = optarg; break;
         case 'q': quiet = true; break;
         case OPT_FORMATS:
@@ -287,18 +317,22 @@ int mst_cmd_report(int argc, char **argv)
     }
     char **traces = argv + optind;
     int ntraces = argc - optind;
-    bool named = json || html || bin;
+    bool named = json || html || bin || folded;
     if (ntraces == 0 || (named && ntraces > 1)) {
-        mst_errorf(ntraces ? "report: --json, --html and --bin take one TRACE; use -o DIR for several"
+        mst_errorf(ntraces ? "report: --json, --html, --bin and --folded take one TRACE; use -o DIR for several"
                        : "report: no TRACE given");
         fputs(usage_report, stderr);
         return EXIT_USAGE;
     }
-    if (check_report_outputs(traces, ntraces, json, html, bin, dir, formats) != EXIT_OK)
+    supp = mst_suppressions_path(supp);
+    if (check_report_outputs(traces, ntraces, json, html, bin, folded, supp, dir, formats) != EXIT_OK)
         return EXIT_USAGE;
+    if (mst_analysis_set(sysroot, debug_dir, supp) < 0)
+        return EXIT_FAIL;
     int rc = dir ? mst_mkdirs(dir) : 0;
     if (rc < 0) {
         mst_errorf("cannot create %s: %s", dir, strerror(-rc));
+        mst_analysis_end();
         return EXIT_FAIL;
     }
     int status = EXIT_OK;
@@ -317,6 +351,8 @@ int mst_cmd_report(int argc, char **argv)
                 rc = -1;
             if (bin && write_output(r, F_BIN, bin, quiet) < 0)
                 rc = -1;
+            if (folded && mst_write_folded(r, folded, fvalue, quiet) < 0)
+                rc = -1;
         } else {
             rc = mst_write_defaults(r, traces[t], dir, formats, quiet);
         }
@@ -324,5 +360,6 @@ int mst_cmd_report(int argc, char **argv)
             status = EXIT_FAIL;
         msx_report_free(r);
     }
+    mst_analysis_end();
     return status == EXIT_OK && damaged ? EXIT_DAMAGED : status;
 }

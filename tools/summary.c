@@ -10,10 +10,17 @@
 #include "tool.h"
 
 static const char *const usage_summary =
-    "Usage: memscope summary TRACE\n"
+    "Usage: memscope summary TRACE [--suppressions FILE] [--debug-dir DIR]\n"
+    "                        [--sysroot DIR]\n"
     "\n"
-    "Print a readable summary of TRACE (a trace file or a .msbin archive).\n"
+    "Print a readable summary of TRACE (a trace file or a .msbin archive): its\n"
+    "figures, threads, tasks, variables, the call stacks that allocated most\n"
+    "and those that leaked.\n"
     "\n"
+    "  --suppressions FILE  leak suppressions (LeakSanitizer's leak:PATTERN\n"
+    "               lines; default: $MEMSCOPE_SUPPRESSIONS)\n"
+    "  --debug-dir DIR  look for debug files there first (by build-id)\n"
+    "  --sysroot DIR    find the recorded modules under DIR\n"
     "  -h, --help   show this help\n"
     "  --version    show the version\n"
     "\n"
@@ -111,6 +118,98 @@ static int by_bytes(const void *a, const void *b, void *ctx)
     if (x->bytes_allocated != y->bytes_allocated)
         return x->bytes_allocated > y->bytes_allocated ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Prints a site's own frame: function (or module+offset, or pc) and
+ * file:line (the file's name only). */
+static void put_site_frame(FILE *f, const msx_report *r, const msx_site_report *s)
+{
+    if (!s->nframes) {
+        fputs("(empty stack)", f);
+        return;
+    }
+    const msx_site_frame *fr = &s->frames[s->frame];
+    const msx_str *fn = msx_report_string(r, fr->function), *file = msx_report_string(r, fr->file),
+                  *mod = msx_report_string(r, fr->module);
+    if (fn) {
+        put_safe(f, fn->p, fn->n, 200);
+    } else if (mod) {
+        const char *b = strrchr(mod->p, '/');
+        b = b ? b + 1 : mod->p;
+        put_safe(f, b, (size_t)(mod->p + mod->n - b), 200);
+        fprintf(f, "+0x%llx", (unsigned long long)fr->offset);
+    } else {
+        fprintf(f, "0x%llx", (unsigned long long)fr->pc);
+    }
+    if (file) {
+        const char *b = strrchr(file->p, '/');
+        b = b ? b + 1 : file->p;
+        fputs("  ", f);
+        put_safe(f, b, (size_t)(file->p + file->n - b), 200);
+        if (fr->line)
+            fprintf(f, ":%u", fr->line);
+    }
+    if (s->runtime)
+        fputs("  [runtime]", f);
+    else if (s->suppressed)
+        fputs("  [suppressed]", f);
+}
+
+/* Orders site indices by leaked bytes, most first (qsort_r; ctx: report). */
+static int by_leaked(const void *a, const void *b, void *ctx)
+{
+    const msx_report *r = ctx;
+    const msx_site_report *x = &r->sites[*(const uint32_t *)a], *y = &r->sites[*(const uint32_t *)b];
+    if (x->f.v[MSX_SF_LEAKED_BYTES] != y->f.v[MSX_SF_LEAKED_BYTES])
+        return x->f.v[MSX_SF_LEAKED_BYTES] > y->f.v[MSX_SF_LEAKED_BYTES] ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Prints the sites that allocated most, and those that leaked (the
+ * program's first, then the runtime's and the suppressed ones). */
+static void print_sites(FILE *f, const msx_report *r)
+{
+    char a[64], b[64];
+    if (!r->nsites)
+        return;
+    fputs("\n  allocated most (by call stack):\n", f);
+    for (uint32_t i = 0; i < r->nsites && i < 10; i++) {
+        const msx_site_report *s = &r->sites[i];
+        fprintf(f, "    %11s in %s allocations  ", fmt_bytes(a, sizeof a, s->f.v[MSX_SF_BYTES_ALLOCATED]),
+                fmt_count(b, sizeof b, s->f.v[MSX_SF_ALLOCATIONS]));
+        put_site_frame(f, r, s);
+        fputc('\n', f);
+    }
+    if (r->nsites > 10)
+        fprintf(f, "    ... and %u more call stacks\n", r->nsites - 10);
+    uint32_t *idx = malloc(r->nsites * sizeof *idx), n = 0;
+    if (!idx)
+        return;
+    for (uint32_t i = 0; i < r->nsites; i++)
+        if (r->sites[i].f.v[MSX_SF_LEAKED_BLOCKS])
+            idx[n++] = i;
+    qsort_r(idx, n, sizeof *idx, by_leaked, (void *)r);
+    if (n) {
+        fprintf(f, "\n  leaks by call stack: %s in %s blocks of the program", fmt_bytes(a, sizeof a, r->leaked_program_bytes),
+                fmt_count(b, sizeof b, r->leaked_program_blocks));
+        fprintf(f, ", %s of the runtime", fmt_bytes(a, sizeof a, r->leaked_runtime_bytes));
+        fprintf(f, ", %s suppressed\n", fmt_bytes(a, sizeof a, r->leaked_suppressed_bytes));
+    }
+    uint32_t shown = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t k = 0; k < n && shown < 20; k++) {
+            const msx_site_report *s = &r->sites[idx[k]];
+            if ((s->runtime || s->suppressed) != (pass == 1))
+                continue;
+            fprintf(f, "    %s leaked in %s blocks  ", fmt_bytes(a, sizeof a, s->f.v[MSX_SF_LEAKED_BYTES]),
+                    fmt_count(b, sizeof b, s->f.v[MSX_SF_LEAKED_BLOCKS]));
+            put_site_frame(f, r, s);
+            fputc('\n', f);
+            shown++;
+        }
+    if (n > shown)
+        fprintf(f, "    ... and %u more leaking call stacks\n", n - shown);
+    free(idx);
 }
 
 /* Prints the readable summary of r. */
@@ -229,21 +328,30 @@ static void print_summary(FILE *f, const msx_report *r)
                     fmt_bytes(a, sizeof a, r->leaks[i].size), r->leaks[i].thread,
                     fmt_ns(b, sizeof b, r->leaks[i].time_ns));
     }
+    print_sites(f, r);
 }
 
 /* memscope summary (see usage_summary); argv[0] is "summary". Returns the exit status. */
 int mst_cmd_summary(int argc, char **argv)
 {
-    enum { OPT_VERSION = 256 };
+    enum { OPT_VERSION = 256, OPT_SUPP, OPT_DEBUG_DIR, OPT_SYSROOT };
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' },
+        { "suppressions", required_argument, NULL, OPT_SUPP },
+        { "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+        { "sysroot", required_argument, NULL, OPT_SYSROOT },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
+    const char *supp = NULL, *debug_dir = NULL, *sysroot = NULL;
     int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c == OPT_SUPP || c == OPT_DEBUG_DIR || c == OPT_SYSROOT) {
+            *(c == OPT_SUPP ? &supp : c == OPT_DEBUG_DIR ? &debug_dir : &sysroot) = optarg;
+            continue;
+        }
         if (c == 'h') {
             fputs(usage_summary, stdout);
             return EXIT_OK;
@@ -263,8 +371,11 @@ int mst_cmd_summary(int argc, char **argv)
         fputs(usage_summary, stderr);
         return EXIT_USAGE;
     }
+    if (mst_analysis_set(sysroot, debug_dir, mst_suppressions_path(supp)) < 0)
+        return EXIT_FAIL;
     bool damaged = false;
     msx_report *r = mst_load(trace, &damaged);
+    mst_analysis_end();
     if (!r)
         return EXIT_FAIL;
     print_summary(stdout, r);

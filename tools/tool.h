@@ -102,4 +102,23 @@ int mst_cmd_summary(int argc, char **argv);
  * exit status (docs/CLI.md). */
 int mst_cmd_run(int argc, char **argv);
 
+/* sites.c: the analysis options of report and summary, the folded output */
+
+/* The suppressions file to use: given, else MEMSCOPE_SUPPRESSIONS, else NULL. */
+const char *mst_suppressions_path(const char *given);
+/* Sets what mst_load analyses with (any may be NULL) and reads the
+ * suppressions file. Returns 0, or -1 after printing why. */
+int mst_analysis_set(const char *sysroot, const char *debug_dir, const char *suppressions);
+/* The options set (for msx_analyze_trace_opts). */
+const msx_analyze_opts *mst_analysis_opts(void);
+/* Applies the suppressions to a report read from an archive. */
+void mst_analysis_apply(msx_report *r);
+/* Frees what mst_analysis_set read. */
+void mst_analysis_end(void);
+/* The site figure of a --folded-value name, or -1 after printing why. */
+int mst_folded_value(const char *s);
+/* Writes the collapsed stacks of r (figure `value`) to path. Returns 0 or -1
+ * after printing why. */
+int mst_write_folded(const msx_report *r, const char *path, int value, bool quiet);
+
 #endif

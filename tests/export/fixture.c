@@ -43,6 +43,9 @@ struct msf {
     uint64_t time_bound;   /* header field of version 2 */
     uint32_t end_how;      /* header field of version 2 */
     uint64_t lost_records; /* header dropped_records, version 2 */
+    uint32_t stack_depth;  /* header field of version 2 */
+    uint32_t flags;        /* header flags (MSF_HF_*) */
+    uint64_t sample_bytes, sample_rate, sample_seed;
     uint64_t next_slot;
     uint64_t events;
     uint32_t nthreads;
@@ -90,6 +93,14 @@ void msf_set_version(msf *t, uint32_t version) { t->version = version; }
 void msf_set_time_bound(msf *t, uint64_t bound_ns) { t->time_bound = bound_ns; }
 void msf_set_end_how(msf *t, uint32_t how) { t->end_how = how; }
 void msf_set_lost_records(msf *t, uint64_t n) { t->lost_records = n; }
+void msf_set_stack_depth(msf *t, uint32_t depth) { t->stack_depth = depth; }
+void msf_set_sampling(msf *t, uint64_t sample_bytes, uint64_t sample_rate, uint64_t seed)
+{
+    t->flags |= MSF_HF_SAMPLED;
+    t->sample_bytes = sample_bytes;
+    t->sample_rate = sample_rate;
+    t->sample_seed = seed;
+}
 uint64_t msf_events(const msf *t) { return t->events; }
 
 /* Returns thread `serial`, growing the table. */
@@ -507,6 +518,11 @@ int msf_write(const msf *t, const char *path)
     put64(file + MSF_H_TIME_BOUND, t->time_bound);
     put32(file + MSF_H_END_HOW, t->end_how);
     put64(file + MSF_H_DROPPED_RECORDS, t->lost_records);
+    put32(file + MSF_H_STACK_DEPTH, t->stack_depth);
+    put32(file + MSF_H_FLAGS, t->flags);
+    put64(file + MSF_H_SAMPLE_BYTES, t->sample_bytes);
+    put64(file + MSF_H_SAMPLE_RATE, t->sample_rate);
+    put64(file + MSF_H_SAMPLE_SEED, t->sample_seed);
     for (uint32_t i = 0; i < t->nthreads; i++)
         for (uint32_t c = 0; c < t->threads[i].nchunks; c++) {
             const fchunk *k = &t->threads[i].chunks[c];
@@ -657,4 +673,51 @@ void msf_metrics(msf *t, uint32_t serial, int n, const char *const *keys, const 
 {
     metrics_obj o = { n, keys, vals, nthreads, tids, cpus };
     control(t, serial, MSF_R_METRIC, pk_metrics, &o);
+}
+
+/* STACK and MODULES records. */
+typedef struct stack_obj { uint64_t id; const uint64_t *pcs; size_t n; } stack_obj;
+
+static void pk_stack(msf *t, const void *a)
+{
+    const stack_obj *o = a;
+    msgpack_pack_array(&t->pk, 2);
+    msgpack_pack_uint64(&t->pk, o->id);
+    msgpack_pack_array(&t->pk, o->n);
+    for (size_t i = 0; i < o->n; i++)
+        msgpack_pack_uint64(&t->pk, o->pcs[i]);
+}
+
+void msf_stack(msf *t, uint32_t serial, uint64_t id, const uint64_t *pcs, size_t n)
+{
+    stack_obj o = { id, pcs, n };
+    control(t, serial, MSF_R_STACK, pk_stack, &o);
+}
+
+typedef struct modules_obj { int n; const char *const *paths; const uint64_t *bases, *sizes; } modules_obj;
+
+static void pk_modules(msf *t, const void *a)
+{
+    const modules_obj *o = a;
+    msgpack_pack_array(&t->pk, (size_t)o->n);
+    for (int i = 0; i < o->n; i++) {
+        msgpack_pack_map(&t->pk, 3);
+        pack_cstr(t, MSF_KEY_PATH);
+        pack_cstr(t, o->paths[i]);
+        pack_cstr(t, MSF_KEY_BASE);
+        msgpack_pack_uint64(&t->pk, o->bases[i]);
+        pack_cstr(t, MSF_KEY_SEGMENTS);
+        msgpack_pack_array(&t->pk, 1);
+        msgpack_pack_array(&t->pk, 3);
+        msgpack_pack_uint64(&t->pk, 0);
+        msgpack_pack_uint64(&t->pk, o->sizes[i]);
+        msgpack_pack_uint64(&t->pk, MSF_SEG_R | MSF_SEG_X);
+    }
+}
+
+void msf_modules(msf *t, uint32_t serial, int n, const char *const *paths, const uint64_t *bases,
+                 const uint64_t *sizes)
+{
+    modules_obj o = { n, paths, bases, sizes };
+    control(t, serial, MSF_R_MODULES, pk_modules, &o);
 }

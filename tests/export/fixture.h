@@ -33,6 +33,9 @@ void msf_set_version(msf *t, uint32_t version);
 void msf_set_time_bound(msf *t, uint64_t bound_ns);
 void msf_set_end_how(msf *t, uint32_t how);
 void msf_set_lost_records(msf *t, uint64_t n);   /* header dropped_records (v2) */
+void msf_set_stack_depth(msf *t, uint32_t depth); /* header stack_depth (v2) */
+/* Sets the sampled flag and the sampling fields of the header. */
+void msf_set_sampling(msf *t, uint64_t sample_bytes, uint64_t sample_rate, uint64_t seed);
 
 /* Starts thread `serial` (1, 2, ...) with kernel id tid at time t: writes its
  * THREAD record (name may be NULL: no name key; name_len bytes, any content). */
@@ -72,6 +75,11 @@ void msf_var(msf *t, uint32_t serial, uint64_t addr, const char *name, const cha
              uint64_t line, uint64_t size);
 void msf_scope_enter(msf *t, uint32_t serial, uint64_t id, const char *name, const char *file, uint64_t line);
 void msf_scope_leave(msf *t, uint32_t serial, uint64_t id);
+/* A STACK record: thread serial's stack id, pcs innermost first. */
+void msf_stack(msf *t, uint32_t serial, uint64_t id, const uint64_t *pcs, size_t n);
+/* A MODULES record of n modules (path, load bias, one R+X segment [0, size)). */
+void msf_modules(msf *t, uint32_t serial, int n, const char *const *paths, const uint64_t *bases,
+                 const uint64_t *sizes);
 /* A raw record: the head H and then `len` bytes as they are. */
 void msf_raw(msf *t, uint32_t serial, uint64_t head, const void *bytes, size_t len);
 /* Marks the thread's current chunk as its last (exit flag). */
