@@ -504,20 +504,22 @@ static void stop_late(ms_tls_t *t)
  * record could not be written). Caller holds the guard; the thread is ACTIVE. */
 static uint64_t stack_of(ms_tls_t *t, uintptr_t ra, uintptr_t fp)
 {
+    /* the first use maps the table and asks glibc for the stack's bounds,
+     * and libunwind may allocate while it reads unwind tables: memscope's */
+    t->own++;
     ms_stack_t s;
-    bool first = t->stk == NULL;
-    t->own += first; /* the first capture maps the table and asks glibc for the
-                      * stack's bounds, which may allocate: memscope's */
     ms_stack_capture(&t->stk, ra, fp, &s);
-    t->own -= first;
     uint64_t id = ms_stack_find(&t->stk, &s);
-    if (id)
-        return id;
-    id = ms_stack_next_id(&t->stk);
-    ms_rec_stack_t rs = { id, s.pc, s.n };
-    if (id == 0 || put_record(t, MSF_R_STACK, ms_rec_fill_stack, &rs))
-        return 0;
-    return ms_stack_add(&t->stk, &s);
+    if (id == 0) {
+        id = ms_stack_next_id(&t->stk);
+        ms_rec_stack_t rs = { id, s.pc, s.n };
+        if (id != 0 && !put_record(t, MSF_R_STACK, ms_rec_fill_stack, &rs))
+            id = ms_stack_add(&t->stk, &s);
+        else
+            id = 0;
+    }
+    t->own--;
+    return id;
 }
 
 /* The common case of an allocation with stacks: what the fast path would
