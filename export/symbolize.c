@@ -258,7 +258,8 @@ static uint32_t module_index(msx_sym *S, const char *path, uint64_t base, const 
     }
     sym_mod *m = &S->mods[S->nmods];
     *m = (sym_mod){ .path = path, .base = base, .hash = h, .bid_len = (uint8_t)bid_len, .state = MOD_UNTRIED };
-    memcpy(m->bid, bid, bid_len);
+    if (bid_len)
+        memcpy(m->bid, bid, bid_len); /* bid may be NULL without a build-id */
     uint32_t j = (uint32_t)h & (S->capidx - 1);
     while (S->modidx[j])
         j = (j + 1) & (S->capidx - 1);
