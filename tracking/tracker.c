@@ -511,6 +511,10 @@ static uint64_t stack_of(ms_tls_t *t, uintptr_t ra, uintptr_t fp)
     ms_stack_capture(&t->stk, ra, fp, &s);
     uint64_t id = ms_stack_find(&t->stk, &s);
     if (id == 0) {
+        /* a new stack: a library loaded since the last module map (its code
+         * may be in it) goes into the map first, so that the stack resolves
+         * even if the library is closed before the next chunk switch */
+        maybe_modules(t);
         id = ms_stack_next_id(&t->stk);
         ms_rec_stack_t rs = { id, s.pc, s.n };
         if (id != 0 && !put_record(t, MSF_R_STACK, ms_rec_fill_stack, &rs))

@@ -19,10 +19,9 @@
 #include "report.h"
 #include "trace_reader.h"
 
-static msx_report *run_prog(char *const extra[])
+static msx_report *run_argv(char *const argv[], const char *prefix, char *const extra[])
 {
     char *dir = th_tmpdir();
-    char *argv[] = { (char *)th_build_path("sites_prog"), NULL };
     char out_env[512];
     snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
     char *envv[8] = { out_env, "MEMSCOPE_STACK_DEPTH=16" };
@@ -34,13 +33,19 @@ static msx_report *run_prog(char *const extra[])
     assert_int_equal(th_run(argv, envv, NULL, 120000, &run), 0);
     assert_int_equal(run.status, 0);
     char path[4096];
-    assert_int_equal(tr_find(dir, "sites_prog.", path, sizeof path), 0);
+    assert_int_equal(tr_find(dir, prefix, path, sizeof path), 0);
     msx_report *rep = NULL;
     char err[512];
     if (msx_analyze_trace(path, NULL, NULL, &rep, err, sizeof err) != 0)
         fail_msg("%s", err);
     th_rmtree(dir);
     return rep;
+}
+
+static msx_report *run_prog(char *const extra[])
+{
+    char *argv[] = { (char *)th_build_path("sites_prog"), NULL };
+    return run_argv(argv, "sites_prog.", extra);
 }
 
 static const char *str(const msx_report *r, uint32_t i)
@@ -64,7 +69,7 @@ static const msx_function_report *function(const msx_report *r, const char *fn)
         fail_msg("no function %s among %u", fn, r->nfunctions);
     const char *file = str(r, found->at.file);
     assert_non_null(file);
-    assert_non_null(strstr(file, "sites_prog.c"));
+    assert_non_null(strstr(file, strcmp(fn, "dl_alloc") == 0 ? "dl_lib.c" : "sites_prog.c"));
     return found;
 }
 
@@ -135,11 +140,27 @@ static void test_sampled_within_15(void **state)
     }
 }
 
+/* A library opened, used and closed: its frame resolves at export (the
+ * module map is written when a new stack has code of a library loaded
+ * since the last map). */
+static void test_dlclosed_library(void **state)
+{
+    (void)state;
+    char *argv[] = { (char *)th_build_path("dl_prog"), MS_DL_LIB, NULL };
+    char *extra[] = { NULL };
+    msx_report *r = run_argv(argv, "dl_prog.", extra);
+    const msx_function_report *f = function(r, "dl_alloc");
+    assert_int_equal(f->f.v[MSX_SF_LEAKED_BYTES], 7777);
+    assert_int_equal(f->f.v[MSX_SF_LEAKED_BLOCKS], 1);
+    msx_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_exact),
         cmocka_unit_test(test_sampled_within_15),
+        cmocka_unit_test(test_dlclosed_library),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
