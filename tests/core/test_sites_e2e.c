@@ -155,12 +155,44 @@ static void test_dlclosed_library(void **state)
     msx_report_free(r);
 }
 
+/* A stripped copy of sites_prog: no crash, and its sites show the module
+ * and an offset, with no function or line. */
+static void test_stripped(void **state)
+{
+    (void)state;
+    char dir[4096], bin[4200], cmd[8600];
+    snprintf(dir, sizeof dir, "%s", th_tmpdir()); /* run_argv makes another */
+    snprintf(bin, sizeof bin, "%s/sites_prog_stripped", dir);
+    snprintf(cmd, sizeof cmd, "objcopy --strip-all '%s' '%s'", th_build_path("sites_prog"), bin);
+    assert_int_equal(system(cmd), 0);
+    char *argv[] = { bin, NULL };
+    char *extra[] = { NULL };
+    msx_report *r = run_argv(argv, "sites_prog_stripped.", extra);
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < r->nsites; i++) {
+        const msx_site_report *st = &r->sites[i];
+        const msx_site_frame *f = &st->frames[st->frame];
+        const char *module = str(r, f->module);
+        if (!module || !strstr(module, "sites_prog_stripped"))
+            continue;
+        assert_null(str(r, f->file)); /* no debug information */
+        assert_int_equal(f->line, 0);
+        assert_true(f->offset != 0);
+        bytes += st->f.v[MSX_SF_BYTES_ALLOCATED];
+    }
+    /* everything the two functions allocated, by module and offset */
+    assert_true(bytes >= 12800000u + (50u << 20));
+    msx_report_free(r);
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_exact),
         cmocka_unit_test(test_sampled_within_15),
         cmocka_unit_test(test_dlclosed_library),
+        cmocka_unit_test(test_stripped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
