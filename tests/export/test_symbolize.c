@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gelf.h>
 #include <msgpack.h>
 
 #include "fixture.h"
@@ -340,6 +341,50 @@ static void test_cache_and_generations(void **state)
     assert_int_equal(msx_sym_resolve(S, 1, 8, f, 8), 1);
     assert_null(f[0].module);
     assert_int_equal(msx_sym_resolve(S, 1, pc, f, 0), 0);
+    msx_sym_free(S);
+}
+
+/* _init has no size in the symbol table: it names the rest of .init, not
+ * the code section after it (the PLT). */
+static void test_sizeless_symbol(void **state)
+{
+    (void)state;
+    map mp;
+    mod *self;
+    real_map(&mp, &self);
+    elf_version(EV_CURRENT);
+    int fd = open(exe, O_RDONLY);
+    assert_true(fd >= 0);
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    assert_non_null(e);
+    size_t shstr;
+    assert_int_equal(elf_getshdrstrndx(e, &shstr), 0);
+    uint64_t init_lo = 0, init_end = 0, next = UINT64_MAX;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+        GElf_Shdr sh;
+        gelf_getshdr(scn, &sh);
+        if (strcmp(elf_strptr(e, shstr, sh.sh_name), ".init") == 0)
+            init_lo = sh.sh_addr, init_end = sh.sh_addr + sh.sh_size;
+    }
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+        GElf_Shdr sh;
+        gelf_getshdr(scn, &sh);
+        if ((sh.sh_flags & SHF_EXECINSTR) && sh.sh_addr >= init_end && sh.sh_addr < next && sh.sh_size > 8)
+            next = sh.sh_addr;
+    }
+    elf_end(e);
+    close(fd);
+    assert_true(init_end > 0 && next != UINT64_MAX);
+    msx_sym *S = msx_sym_new(NULL);
+    give(S, &mp);
+    msx_frame f[4];
+    /* inside .init: _init */
+    assert_int_equal(msx_sym_resolve(S, 0, self->base + init_lo + 2, f, 4), 1);
+    assert_string_equal(f[0].function, "_init");
+    /* in the next code section, where no symbol starts before: nothing */
+    assert_int_equal(msx_sym_resolve(S, 0, self->base + next + 5, f, 4), 1);
+    assert_int_equal(f[0].offset, next + 4);
+    assert_null(f[0].function);
     msx_sym_free(S);
 }
 
@@ -761,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_cxx_demangled),
         cmocka_unit_test(test_shared_library),
         cmocka_unit_test(test_cache_and_generations),
+        cmocka_unit_test(test_sizeless_symbol),
         cmocka_unit_test(test_stripped),
         cmocka_unit_test(test_debug_dir),
         cmocka_unit_test(test_debug_dir_wrong_build),
