@@ -69,8 +69,29 @@ static const msx_function_report *function(const msx_report *r, const char *fn)
         fail_msg("no function %s among %u", fn, r->nfunctions);
     const char *file = str(r, found->at.file);
     assert_non_null(file);
-    assert_non_null(strstr(file, strcmp(fn, "dl_alloc") == 0 ? "dl_lib.c" : "sites_prog.c"));
+    const char *want = strcmp(fn, "dl_alloc") == 0 ? "dl_lib.c" : strchr(fn, '(') ? "leaks_prog.cc" : "sites_prog.c";
+    if (!strstr(file, want))
+        fail_msg("%s: file %s", fn, file);
     return found;
+}
+
+/* The line of `marker` in tests/core/<file>. */
+static uint32_t marker_line(const char *file, const char *marker)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/core/%s", MS_SOURCE_DIR, file);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[512];
+    uint32_t n = 0, at = 0;
+    while (!at && fgets(line, sizeof line, f)) {
+        n++;
+        if (strstr(line, marker))
+            at = n;
+    }
+    fclose(f);
+    assert_int_not_equal(at, 0);
+    return at;
 }
 
 /* The line of the malloc call inside fn, from the source file. */
@@ -186,6 +207,45 @@ static void test_stripped(void **state)
     th_rmtree(dir);
 }
 
+/* The issue's C++ check: under `memscope run` with MEMSCOPE_STACK_DEPTH=16,
+ * the leaks of leaks_prog are listed by function and line, exact bytes. */
+static void test_cxx_leaks_under_run(void **state)
+{
+    (void)state;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", th_tmpdir());
+    char *argv[] = { MS_TOOL, "run", "-o", dir, "--", (char *)th_build_path("leaks_prog"), NULL };
+    char *envv[] = { "MEMSCOPE_STACK_DEPTH=16", NULL };
+    static run_result_t run;
+    assert_int_equal(th_run(argv, envv, NULL, 120000, &run), 0);
+    if (run.status != 0)
+        fail_msg("memscope run: status %d\n%s", run.status, run.err);
+    unsigned long node = 0, vec = 0;
+    const char *p = strstr(run.out, "node=");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "node=%lu vector=%lu", &node, &vec), 2);
+    char path[4096];
+    assert_int_equal(tr_find(dir, "leaks_prog.", path, sizeof path), 0);
+    msx_report *r = NULL;
+    char err[512];
+    if (msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    const msx_function_report *n = function(r, "make_node(int)"), *t = function(r, "make_table(int)");
+    assert_int_equal(n->f.v[MSX_SF_LEAKED_BLOCKS], 500);
+    assert_int_equal(n->f.v[MSX_SF_LEAKED_BYTES], 500 * node);
+    assert_int_equal(n->f.v[MSX_SF_ALLOCATIONS], 1500);
+    assert_int_equal(n->at.line, marker_line("leaks_prog.cc", "LEAK-NODE"));
+    /* the vector object and its buffer: two stacks, one function and line
+     * (std::vector's frames come from a system header) */
+    assert_int_equal(t->f.v[MSX_SF_LEAKED_BLOCKS], 400);
+    assert_int_equal(t->f.v[MSX_SF_LEAKED_BYTES], 200 * (vec + 250 * sizeof(int)));
+    assert_int_equal(t->at.line, marker_line("leaks_prog.cc", "LEAK-TABLE"));
+    /* the program's leaks are these two functions' */
+    assert_int_equal(r->leaked_program_bytes, 500 * node + 200 * (vec + 250 * sizeof(int)));
+    msx_report_free(r);
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_sampled_within_15),
         cmocka_unit_test(test_dlclosed_library),
         cmocka_unit_test(test_stripped),
+        cmocka_unit_test(test_cxx_leaks_under_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
