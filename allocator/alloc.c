@@ -43,7 +43,7 @@ MS_EXPORT void *malloc(size_t n)
 {
     void *p = msjem_malloc(n);
     if (MS_LIKELY(p != NULL))
-        ms_ev_alloc(p, n);
+        p = ms_ev_alloc(p, n);
     return p;
 }
 
@@ -51,7 +51,8 @@ MS_EXPORT void free(void *p)
 {
     if (MS_UNLIKELY(p == NULL))
         return;
-    ms_ev_free(p);
+    if (ms_ev_free(p))
+        return; /* a sampled block: memscope freed it */
     int *ep = ms_errno_ptr(); /* jemalloc may purge pages (madvise) inside free */
     int saved = *ep;
     msjem_free(p);
@@ -62,7 +63,7 @@ MS_EXPORT void *calloc(size_t n, size_t size)
 {
     void *p = msjem_calloc(n, size); /* jemalloc checks the overflow (ENOMEM) */
     if (MS_LIKELY(p != NULL))
-        ms_ev_alloc(p, n * size);
+        p = ms_ev_alloc_ex(p, n * size, 0, true);
     return p;
 }
 
@@ -77,6 +78,12 @@ MS_EXPORT void *realloc(void *p, size_t n)
     if (n == 0) {
         free(p);
         return NULL;
+    }
+    if (MS_UNLIKELY(ms_sample_size != 0)) {
+        /* sampled mode: a sampled block, or one to be, moves (sampler.c) */
+        void *q;
+        if (ms_sample_realloc(p, n, (uintptr_t)__builtin_return_address(0), &q))
+            return q;
     }
     size_t old_usable = msjem_malloc_usable_size(p);
     int saved = errno; /* xallocx may purge pages (madvise) */
@@ -123,7 +130,7 @@ static inline __attribute__((always_inline)) void *aligned(size_t align, size_t 
 {
     void *p = msjem_aligned_alloc(align, n);
     if (MS_LIKELY(p != NULL))
-        ms_ev_alloc(p, n);
+        p = ms_ev_alloc_ex(p, n, align, false);
     else
         errno = ENOMEM;
     return p;

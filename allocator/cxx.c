@@ -70,10 +70,8 @@ static inline __attribute__((always_inline)) void *cxx_alloc(size_t n, size_t al
 {
     for (;;) {
         void *p = align ? msjem_aligned_alloc(align, n) : msjem_malloc(n);
-        if (MS_LIKELY(p != NULL)) {
-            ms_ev_alloc(p, n);
-            return p;
-        }
+        if (MS_LIKELY(p != NULL))
+            return ms_ev_alloc_ex(p, n, align, false);
         new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
         if (nt != NULL)
             return h ? cxx_nothrow_retry(n, align, nt) : NULL;
@@ -86,11 +84,12 @@ static inline __attribute__((always_inline)) void *cxx_alloc(size_t n, size_t al
     }
 }
 
-static void cxx_free(void *p)
+static inline __attribute__((always_inline)) void cxx_free(void *p)
 {
     if (p == NULL)
         return;
-    ms_ev_free(p);
+    if (ms_ev_free(p))
+        return; /* a sampled block: memscope freed it */
     int *ep = ms_errno_ptr();
     int saved = *ep;
     msjem_free(p);

@@ -17,6 +17,7 @@ size_t msjem_malloc_usable_size(const void *p);
 void *msjem_mallocx(size_t size, int flags);
 size_t msjem_xallocx(void *p, size_t size, size_t extra, int flags);
 void msjem_sdallocx(void *p, size_t size, int flags);
+void msjem_dallocx(void *p, int flags);
 int msjem_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 
 /* jemalloc's MALLOCX_ALIGN(a) for a power-of-two a. */

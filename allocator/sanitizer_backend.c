@@ -96,7 +96,10 @@ int msjem_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, siz
 
 /* -- the malloc family ---------------------------------------------------- */
 
-#define MS_EXPORT __attribute__((visibility("default")))
+/* The entries sit in a section of their own: a stack starts past them
+ * (tracking/stacks.c drops leading frames in it), since here they call the
+ * recording ms_checked_* functions rather than inline them. */
+#define MS_EXPORT __attribute__((visibility("default"), section("memscope_entry")))
 
 void *ms_checked_malloc(size_t n);
 void ms_checked_free(void *p);

@@ -187,7 +187,7 @@ static void usage(FILE *f)
             "               tasks-notag, tasks-32, tasks-32-notag, snapshot, sqlite;\n"
             "               idle: memory per thread)\n"
             "  --mode       only these modes (glibc, jemalloc, off, full, full+stacks,\n"
-            "               heaptrack)\n");
+            "               sampled, sampled+stacks, heaptrack)\n");
 }
 
 /* Parses the command line into *s. Returns false (after a message) on a bad one. */

@@ -39,7 +39,7 @@ typedef struct bench_mode {
 } bench_mode_t;
 
 /* The number of entries of bench_modes[] (launch.c checks it at compile time). */
-#define MODE_COUNT 6
+#define MODE_COUNT 8
 #define REFERENCE_MODE "jemalloc"   /* ratios are to this mode of the same run */
 
 /* A workload. Worker workloads name a workload of workload.c and give their ops

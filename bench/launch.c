@@ -42,8 +42,8 @@ const bench_mode_t bench_modes[MODE_COUNT] = {
     { "off",        ALLOC_MEMSCOPE,  "MEMSCOPE_MODE=off",   false,    1 },
     { "full",       ALLOC_MEMSCOPE,  "MEMSCOPE_MODE=full",  false,    1 },
     { "full+stacks", ALLOC_MEMSCOPE, "MEMSCOPE_MODE=full MEMSCOPE_STACK_DEPTH=16", false, 1 },
-    /* Slot: "sampled" and "sampled+stacks" get one line each here once the
-     * recorder samples. */
+    { "sampled",    ALLOC_MEMSCOPE,  "MEMSCOPE_MODE=sampled", false, 1 },
+    { "sampled+stacks", ALLOC_MEMSCOPE, "MEMSCOPE_MODE=sampled MEMSCOPE_STACK_DEPTH=16", false, 1 },
     { "heaptrack",  ALLOC_GLIBC,     NULL,                  true,     16 },
 };
 

@@ -106,8 +106,8 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     hdr[8] = ARCHIVE_VERSION;  /* u32 little-endian version, then u32 flags = 0 */
     msx_buf_put(b, hdr, sizeof hdr);
 
-    msx_pk_map(b, 18); /* "variables" and "tracked_variables": archive_vars.c; "snapshots": archive_snaps.c;
-                        * "sites": archive_sites.c */
+    msx_pk_map(b, 19); /* "variables" and "tracked_variables": archive_vars.c; "snapshots": archive_snaps.c;
+                        * "sites": archive_sites.c; "estimates": archive_est.c */
     pk_ku(b, "schema_version", MSX_SCHEMA_VERSION);
 
     pk_key(b, "source");
@@ -213,6 +213,7 @@ int msx_render_archive(msx_buf *b, const msx_report *r)
     msx_ar_pk_snaps(b, r);
     msx_archive_pack_hybrid(b, r);
     msx_ar_pk_sites(b, r);
+    msx_ar_pk_est(b, r);
 
     pk_key(b, "timeline");
     msx_pk_array(b, 2);
@@ -658,6 +659,8 @@ int msx_read_archive(const char *path, msx_report **out, char *err, size_t errle
                 get_rest(&R, &root);
             if (!R.err)
                 msx_ar_get_sites(&R, &root);
+            if (!R.err)
+                msx_ar_get_est(&R, &root); /* after the sampling mode and the lists */
         }
     }
     msx_arena_free(&arena);

@@ -189,5 +189,8 @@ void msx_ar_get_snaps(rd *R, const msx_obj *root);
  * read after the leaks and the peak's largest blocks. */
 void msx_ar_pk_sites(msx_buf *b, const msx_report *r);
 void msx_ar_get_sites(rd *R, const msx_obj *root);
+/* archive_est.c */
+void msx_ar_pk_est(msx_buf *b, const msx_report *r);
+void msx_ar_get_est(rd *R, const msx_obj *root);
 
 #endif /* MSX_ARCHIVE_H */

@@ -5,6 +5,7 @@
  * '<', '>', '&', U+2028, U+2029 escaped too so that the same text is safe
  * inside an HTML <script> element. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "buf.h"
@@ -161,6 +162,25 @@ static void json_source(msx_buf *b, const msx_report *r, const msx_json_limits *
     msx_buf_puts(b, "]},\n");
 }
 
+/* In a sampled trace: `"estimate": {...}, ` with the 95% interval of each
+ * estimated figure (names: msx_est_names; the summary's live bytes at the
+ * end are its leaked_bytes). n: how many of the figures (tasks: no blocks). */
+static void json_est(msx_buf *b, const msx_report *r, const msx_est_ci *c, bool summary, int n)
+{
+    if (!r->sampling)
+        return;
+    msx_buf_puts(b, "\"estimate\": {");
+    bool first = true;
+    for (int k = 0; k < MSX_EST_FIGS; k++) {
+        if (k == MSX_EST_LEAKED_BLOCKS && n < MSX_EST_FIGS)
+            continue;
+        const char *name = summary && k == MSX_EST_LIVE_BYTES ? "leaked_bytes" : msx_est_names[k];
+        msx_buf_printf(b, "%s\"%s\": [%.0f, %.0f]", first ? "" : ", ", name, floor(c->lo[k]), ceil(c->hi[k]));
+        first = false;
+    }
+    msx_buf_puts(b, "}, ");
+}
+
 /* Appends the "summary" object. */
 static void json_summary(msx_buf *b, const msx_report *r)
 {
@@ -187,6 +207,7 @@ static void json_summary(msx_buf *b, const msx_report *r)
     kv_u64(b, "dropped_events_header", r->dropped_header, false);
     kv_u64(b, "dropped_events_records", r->dropped_records, false);
     kv_u64(b, "lost_control_records", r->lost_control_records, false);
+    json_est(b, r, &r->est, true, MSX_EST_FIGS);
     kv_u64(b, "duration_ns", r->duration_ns, true);
     msx_buf_puts(b, "},\n");
 }
@@ -325,6 +346,7 @@ static void json_threads(msx_buf *b, const msx_report *r, const msx_json_limits 
         kv_u64(b, "cross_thread_frees", t->cross_thread_frees, false);
         kv_u64(b, "temporary_allocations", t->temporary, false);
         kv_u64(b, "dropped_events", t->dropped_events, false);
+        json_est(b, r, &t->est, false, MSX_EST_FIGS);
         kv_u64(b, "first_time_ns", t->first_time_ns, false);
         kv_u64(b, "last_time_ns", t->last_time_ns, true);
         msx_buf_puts(b, "}");
@@ -357,6 +379,7 @@ static void json_tasks(msx_buf *b, const msx_report *r, const msx_json_limits *l
         kv_u64(b, "cross_thread_frees", t->cross_thread_frees, false);
         kv_u64(b, "first_time_ns", t->first_time_ns, false);
         kv_u64(b, "last_time_ns", t->last_time_ns, false);
+        json_est(b, r, &t->est, false, MSX_EST_FIGS - 1);
         msx_buf_puts(b, "\"threads\": [");
         for (uint32_t j = 0; j < t->nlisted; j++)
             msx_buf_printf(b, j ? ", %u" : "%u", t->threads[j]);

@@ -85,6 +85,21 @@ typedef struct msx_anomaly {
     uint64_t event;      /* the thread's event number (FORMAT.md) */
 } msx_anomaly;
 
+/* In a sampled trace (view_estimates.c), the 95% intervals of the figures
+ * that summary, threads[] and tasks[] then give as estimates. */
+enum {
+    MSX_EST_ALLOCATIONS,
+    MSX_EST_BYTES_ALLOCATED,
+    MSX_EST_LIVE_BYTES,      /* at the end (summary: leaked_bytes) */
+    MSX_EST_LEAKED_BLOCKS,   /* blocks live at the end */
+    MSX_EST_PEAK_LIVE_BYTES, /* the highest estimated live bytes, and its interval then */
+    MSX_EST_FIGS
+};
+extern const char *const msx_est_names[MSX_EST_FIGS]; /* their JSON names (summary: see json.c) */
+typedef struct msx_est_ci {
+    double lo[MSX_EST_FIGS], hi[MSX_EST_FIGS];
+} msx_est_ci;
+
 /* Per-thread results. */
 typedef struct msx_thread_report {
     uint32_t id;                 /* memscope serial, 1, 2, ... */
@@ -106,6 +121,7 @@ typedef struct msx_thread_report {
     uint64_t dropped_events;     /* from its DROPPED records */
     uint64_t first_time_ns;
     uint64_t last_time_ns;
+    msx_est_ci est;              /* sampled traces: the intervals of its estimates */
     uint64_t peak_snapshot_blocks;  /* its blocks live at the process peak */
     uint64_t peak_snapshot_bytes;
 } msx_thread_report;
@@ -130,6 +146,7 @@ typedef struct msx_task_report {
     uint32_t nthreads;           /* threads it was current on */
     uint32_t nlisted;            /* threads[] used: min(nthreads, MSX_TASK_THREADS) */
     uint32_t threads[MSX_TASK_THREADS]; /* their serials, ascending (the first seen) */
+    msx_est_ci est;              /* sampled traces: the intervals of its estimates */
 } msx_task_report;
 
 /* Per-variable results (view_vars.c): the blocks a VAR record labelled with
@@ -365,6 +382,7 @@ typedef struct msx_report {
     uint64_t lost_control_records; /* control records the writer could not write (v2 header) */
     uint64_t duration_ns;
     uint64_t temporary;
+    msx_est_ci est;            /* sampled traces: the summary's intervals */
 
     /* -- process -- */
     uint64_t pid;

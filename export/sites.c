@@ -169,6 +169,20 @@ void msx_site_classify(const msx_report *r, msx_site_report *s)
         }
     }
     s->frame = own < s->nframes ? own : 0;
+    /* a frame of the program's module compiled from a system header (an
+     * inlined or instantiated std::string or std::vector member) is the
+     * runtime's too, when a frame of the program's own sources follows */
+    for (uint32_t i = own; i < s->nframes; i++) {
+        const msx_site_frame *fr = &s->frames[i];
+        const msx_str *m = FSTR(r, fr, module), *file = FSTR(r, fr, file);
+        if (m && msx_module_is_runtime(m))
+            continue;
+        if (!(file && (has_prefix(file->p, file->n, "/usr/include/") ||
+                       has_prefix(file->p, file->n, "/usr/lib/gcc/")))) {
+            s->frame = i;
+            break;
+        }
+    }
     /* runtime: every frame in a runtime module, or the run of runtime frames
      * at the inside holds one of the runtime's own allocating functions */
     if (own == s->nframes) {
@@ -371,7 +385,12 @@ static int symbolize(msx_view_sites *v, strtab *T, uint32_t g, msx_site_report *
         size_t k = 1;
         if (v->stacks->sym && gen)
             k = msx_sym_resolve(v->stacks->sym, gen, pc[i], fr, PER_PC);
-        if (!v->stacks->sym || !gen || k == 0) {
+        /* a stack defined before the module map that holds its code (an
+         * allocation before the library's constructor wrote the first map,
+         * or right after a dlopen): the newest map */
+        if (v->stacks->sym && (!gen || k == 0 || fr[0].module == NULL))
+            k = msx_sym_resolve(v->stacks->sym, 0, pc[i], fr, PER_PC);
+        if (!v->stacks->sym || k == 0) {
             k = 1;
             fr[0] = (msx_frame){ .pc = pc[i] };
         }

@@ -111,7 +111,7 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
     V->sites.on = R->stack_depth > 0;
     V->leaks.stacks = &V->stacks;
     V->peak.stacks = &V->stacks;
-    return 0;
+    return msx_view_est_init(&V->est, r);
 }
 
 int msx_views_control(msx_views *V, const msx_ctl_ev *e)
@@ -141,6 +141,8 @@ int msx_views_finish(msx_views *V, uint64_t end)
         msx_view_tasks_finish(&V->tasks) < 0)
         return -ENOMEM;
     int rc = msx_view_hybrid_finish(&V->hybrid);
+    if (rc == 0)
+        rc = msx_view_est_finish(&V->est); /* in place of the sample figures */
     msx_view_threads_finish(&V->threads); /* last: it renumbers r->threads */
     return rc;
 }
@@ -157,4 +159,5 @@ void msx_views_free(msx_views *V)
     msx_view_var_rows_free(&V->var_rows);
     msx_view_sites_free(&V->sites);
     msx_view_stacks_free(&V->stacks);
+    msx_view_est_free(&V->est);
 }

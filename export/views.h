@@ -398,6 +398,30 @@ typedef struct msx_view_sites {
     uint32_t cap;                /* entries of s (and e) */
 } msx_view_sites;
 
+/* view_estimates.c: sampled traces only. */
+typedef struct msx_est_cell {
+    msx_est allocs, bytes;      /* born: counts and bytes */
+    msx_est live, blocks;       /* born less freed: bytes and blocks */
+    msx_est peak;               /* the live estimate when it was highest */
+    uint64_t peak_time;
+} msx_est_cell;
+
+typedef struct msx_est_task {
+    uint64_t id;                /* 0: empty slot */
+    msx_est_cell c;
+} msx_est_task;
+
+typedef struct msx_view_est {
+    msx_report *r;
+    msx_sampling how;           /* MSX_EXACT: the view does nothing */
+    bool oom;
+    msx_est_cell total;
+    msx_est_cell *threads;      /* by thread index */
+    uint32_t nthreads;
+    msx_est_task *tasks;        /* open addressing by id */
+    uint32_t ntasks, task_cap;
+} msx_view_est;
+
 /* All views. */
 typedef struct msx_views {
     msx_view_totals totals;
@@ -412,6 +436,7 @@ typedef struct msx_views {
     msx_view_var_rows var_rows;
     msx_view_stacks stacks;
     msx_view_sites sites;
+    msx_view_est est;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -474,6 +499,11 @@ int msx_view_process_control(msx_view_process *v, const msx_ctl_ev *e);
 void msx_view_process_finish(msx_view_process *v);
 void msx_view_process_free(msx_view_process *v);
 
+int msx_view_est_init(msx_view_est *v, msx_report *r);
+void msx_view_est_block(msx_view_est *v, const msx_block_ev *e);
+/* Puts the estimates in place; after tasks' finish, before threads'. */
+int msx_view_est_finish(msx_view_est *v);
+void msx_view_est_free(msx_view_est *v);
 void msx_view_stacks_init(msx_view_stacks *v);
 int msx_view_stacks_control(msx_view_stacks *v, const msx_ctl_ev *e);
 void msx_view_stacks_finish(msx_view_stacks *v);
@@ -533,6 +563,8 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
     }
     if (e->kind == MSX_BEV_SURVIVED)
         msx_view_leaks_block(&V->leaks, e);
+    if (__builtin_expect(V->est.how != MSX_EXACT, 0))
+        msx_view_est_block(&V->est, e);
     if (__builtin_expect(V->vars.n != 0 || e->kind == MSX_BEV_LABELED, 0)) {
         msx_view_vars_block(&V->vars, e);
         msx_view_hybrid_var_block(&V->hybrid, e);

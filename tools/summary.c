@@ -238,14 +238,39 @@ static void print_summary(FILE *f, const msx_report *r)
     else
         fprintf(f, "\n  status     incomplete: the process did not reach its exit (killed?)\n");
     fprintf(f, "  duration   %s\n", fmt_ns(a, sizeof a, r->duration_ns));
-    fprintf(f, "  events     %s: %s allocations, %s frees, %s reallocs\n", fmt_count(a, sizeof a, r->events),
-            fmt_count(b, sizeof b, r->allocations), fmt_count(c, sizeof c, r->frees),
-            fmt_count(d, sizeof d, r->reallocs));
-    fprintf(f, "  allocated  %s in total\n", fmt_bytes(a, sizeof a, r->bytes_allocated));
-    fprintf(f, "  peak       %s live at %s (%s blocks)\n", fmt_bytes(a, sizeof a, r->peak_live_bytes),
-            fmt_ns(b, sizeof b, r->peak_time_ns), fmt_count(c, sizeof c, r->peak_blocks));
-    fprintf(f, "  leaked     %s in %s blocks\n", fmt_bytes(a, sizeof a, r->leaked_bytes),
-            fmt_count(b, sizeof b, r->leaked_blocks));
+    if (r->sampling) {
+        /* the figures below are estimates: say so, with their intervals */
+        if (r->sampling == 1)
+            fprintf(f, "  sampled    by bytes: one sample per %s allocated on average (seed %llu);\n"
+                       "             allocations, bytes, peak and leaks are estimates, 95%% intervals in [ ]\n",
+                    fmt_bytes(a, sizeof a, r->sample_bytes), (unsigned long long)r->sample_seed);
+        else
+            fprintf(f, "  sampled    by rate: one allocation in %.0f (seed %llu);\n"
+                       "             allocations, bytes, peak and leaks are estimates, 95%% intervals in [ ]\n",
+                    r->sample_rate ? 4294967296.0 / (double)r->sample_rate : 0.0,
+                    (unsigned long long)r->sample_seed);
+        fprintf(f, "  events     %s samples recorded: %s allocations estimated [%.0f-%.0f], %s frees of samples\n",
+                fmt_count(a, sizeof a, r->events), fmt_count(b, sizeof b, r->allocations),
+                r->est.lo[MSX_EST_ALLOCATIONS], r->est.hi[MSX_EST_ALLOCATIONS], fmt_count(c, sizeof c, r->frees));
+        fprintf(f, "  allocated  %s in total [%s-", fmt_bytes(a, sizeof a, r->bytes_allocated),
+                fmt_bytes(b, sizeof b, (uint64_t)r->est.lo[MSX_EST_BYTES_ALLOCATED]));
+        fprintf(f, "%s]\n", fmt_bytes(c, sizeof c, (uint64_t)r->est.hi[MSX_EST_BYTES_ALLOCATED]));
+        fprintf(f, "  peak       %s live at %s [%s-", fmt_bytes(a, sizeof a, r->peak_live_bytes),
+                fmt_ns(b, sizeof b, r->peak_time_ns), fmt_bytes(c, sizeof c, (uint64_t)r->est.lo[MSX_EST_PEAK_LIVE_BYTES]));
+        fprintf(f, "%s]\n", fmt_bytes(a, sizeof a, (uint64_t)r->est.hi[MSX_EST_PEAK_LIVE_BYTES]));
+        fprintf(f, "  leaked     %s in %s blocks [%s-", fmt_bytes(a, sizeof a, r->leaked_bytes),
+                fmt_count(b, sizeof b, r->leaked_blocks), fmt_bytes(c, sizeof c, (uint64_t)r->est.lo[MSX_EST_LIVE_BYTES]));
+        fprintf(f, "%s]\n", fmt_bytes(a, sizeof a, (uint64_t)r->est.hi[MSX_EST_LIVE_BYTES]));
+    } else {
+        fprintf(f, "  events     %s: %s allocations, %s frees, %s reallocs\n", fmt_count(a, sizeof a, r->events),
+                fmt_count(b, sizeof b, r->allocations), fmt_count(c, sizeof c, r->frees),
+                fmt_count(d, sizeof d, r->reallocs));
+        fprintf(f, "  allocated  %s in total\n", fmt_bytes(a, sizeof a, r->bytes_allocated));
+        fprintf(f, "  peak       %s live at %s (%s blocks)\n", fmt_bytes(a, sizeof a, r->peak_live_bytes),
+                fmt_ns(b, sizeof b, r->peak_time_ns), fmt_count(c, sizeof c, r->peak_blocks));
+        fprintf(f, "  leaked     %s in %s blocks\n", fmt_bytes(a, sizeof a, r->leaked_bytes),
+                fmt_count(b, sizeof b, r->leaked_blocks));
+    }
     fprintf(f, "  temporary  %s allocations freed before their thread allocated again\n",
             fmt_count(a, sizeof a, r->temporary));
     fprintf(f, "  threads    %u\n", r->nthreads);

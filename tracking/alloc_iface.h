@@ -8,6 +8,7 @@
 #define MS_ALLOC_IFACE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The allocator's own statistics, bytes (jemalloc's stats.*). */
@@ -26,5 +27,24 @@ void ms_arena_release(int arena);
 void ms_arena_forget(void);
 /* Refreshes and reads the allocator's statistics. Returns true on error. */
 bool ms_alloc_stats(ms_alloc_stats_t *out);
+
+/* Sampled blocks (MEMSCOPE_MODE=sampled, allocator/sampled.c): served from
+ * one reserved address range, [ms_sample_base, ms_sample_base +
+ * ms_sample_size), so that free() tells a sampled block by one compare.
+ * Both are 0 until ms_sampled_init succeeded, and never change after. */
+extern uintptr_t ms_sample_base __attribute__((visibility("hidden")));
+extern uintptr_t ms_sample_size __attribute__((visibility("hidden")));
+/* Reserves the range and makes its arena. Returns false when sampled mode is
+ * not available (no address space, or a sanitizer's heap). */
+bool ms_sampled_init(void);
+/* A block of the range (align 0: the default; zero: zero-filled), or NULL. */
+void *ms_sampled_alloc(size_t n, size_t align, bool zero);
+/* Frees a block of the range. */
+void ms_sampled_free(void *p);
+/* The allocator's own malloc, free and usable size of ordinary blocks,
+ * untraced (for the sampled slow paths). */
+void *ms_heap_malloc(size_t n);
+void ms_heap_free(void *p);
+size_t ms_heap_usable(void *p);
 
 #endif /* MS_ALLOC_IFACE_H */

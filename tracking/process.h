@@ -28,6 +28,7 @@ typedef struct ms_process {
     uint64_t pid;                   /* the process that opened the trace */
     uint64_t fork_parent;           /* parent pid until the child's FORK record is out */
     bool forked;                    /* this process is a fork child */
+    bool sampled;                   /* MEMSCOPE_MODE=sampled, its arena made */
     atomic_flag late_lock;          /* guards `late` */
     ms_tls_t late;                  /* the shared stream of exited threads */
     ms_tls_t metrics;               /* the helper's METRIC stream (ms_metrics_record) */
@@ -51,6 +52,17 @@ bool ms_own_process(void);
 /* Recording stopped: the thread gives up its chunk (its content stays in the
  * file) and records nothing more. Caller holds the guard. */
 void ms_thread_stop(ms_tls_t *t);
+
+/* tracker.c: records one event (ms_ev_slow's general path) with a sample
+ * weight (0: exact). fp: the program's frame pointer (stacks). */
+void ms_ev_record(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra, uintptr_t fp, uint64_t weight);
+
+/* sampler.c */
+/* Sets the sampler from the options (sampled: the mode is sampled) and
+ * writes the trace header's sampling fields. Trace open. */
+void ms_sample_configure(bool sampled);
+/* Starts a thread's countdown (thread_init, sampled mode). */
+void ms_sample_thread_init(ms_tls_t *t);
 
 /* control.c */
 /* The base name of the reports: MEMSCOPE_NAME or the program's, ".<pid>"

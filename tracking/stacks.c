@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -35,7 +36,7 @@ typedef struct slot {
 } slot_t;
 
 struct ms_stk {
-    uintptr_t lo, hi;   /* the thread's stack: where frame pointers may point */
+    uintptr_t hi;       /* the top of the thread's stack: frame pointers point below */
     uint64_t next_id;   /* ids given so far */
     uint64_t last_id;   /* the stack found last (0: none): a loop allocates from */
     uint32_t last_n;    /* one stack again and again, found by one compare */
@@ -48,10 +49,23 @@ struct ms_stk {
 
 /* ---- configuration ------------------------------------------------------ */
 
+/* Entries that call the recording code rather than inline it (the malloc
+ * family over a sanitizer's heap, allocator/sanitizer_backend.c) sit in the
+ * section memscope_entry: the leading frames in it are memscope's, dropped.
+ * In other builds the section does not exist and both bounds are NULL. */
+extern const char __start_memscope_entry[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_memscope_entry[] __attribute__((weak, visibility("hidden")));
+
+/* Frames a walk collects: the depth, and the entries' frames it drops. */
+static uint32_t walk_max;
+
 void ms_stacks_configure(void)
 {
     uint64_t d = ms_option_u64(MS_OPT_STACK_DEPTH);
     ms_stack_depth = (uint32_t)(d > MS_STACK_MAX ? MS_STACK_MAX : d);
+    walk_max = ms_stack_depth;
+    if ((uintptr_t)__start_memscope_entry != (uintptr_t)__stop_memscope_entry && walk_max)
+        walk_max += 2;
     unwind_how = (unsigned)ms_option_u64(MS_OPT_UNWIND);
 }
 
@@ -113,7 +127,23 @@ void ms_stacks_learn_runtime(void)
 
 /* ---- capture ------------------------------------------------------------ */
 
-/* The thread's table, mapped on first use; NULL if it cannot be. */
+/* The largest distance from a frame to its stack's top that a walk follows:
+ * a stack pointer farther below the thread's top is on another stack (a
+ * signal's alternate stack), whose frames are not followed. */
+#define STACK_WINDOW ((uintptr_t)256 << 20)
+
+/* The main thread's stack top: the stack pointer at the program's entry
+ * (the dynamic loader's). */
+extern void *__libc_stack_end;
+
+/* The thread's table, mapped on first use; NULL if it cannot be.
+ *
+ * The top of the thread's stack bounds the frame pointers a walk follows
+ * (everything between the current frame and it is mapped). It is found
+ * without pthread_getattr_np, which holds the thread's lock while it calls
+ * realloc: from inside that realloc, asking again would deadlock. glibc puts
+ * a thread's descriptor (pthread_self) at the top of its stack, its own or
+ * one the program gave; the main thread's top is __libc_stack_end. */
 static ms_stk_t *table(ms_stk_t **stk)
 {
     if (__builtin_expect(*stk != NULL, 1))
@@ -121,23 +151,11 @@ static ms_stk_t *table(ms_stk_t **stk)
     ms_stk_t *s = ms_prim_map_anon(sizeof *s);
     if (s == NULL)
         return NULL;
-    pthread_attr_t a;
-    void *base = NULL;
-    size_t size = 0;
-    /* glibc reads /proc/self/maps for the main thread (and allocates): under
-     * the guard, those allocations are memscope's */
-    if (pthread_getattr_np(pthread_self(), &a) == 0) {
-        (void)pthread_attr_getstack(&a, &base, &size);
-        pthread_attr_destroy(&a);
-    }
-    if (base != NULL) {
-        s->lo = (uintptr_t)base;
-        s->hi = (uintptr_t)base + size;
-    } else {
-        uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-        s->lo = here - (64u << 10);
-        s->hi = here + (8u << 20);
-    }
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    bool main_thread = ms_prim_gettid() == (uint64_t)getpid();
+    s->hi = main_thread ? (uintptr_t)__libc_stack_end : (uintptr_t)pthread_self();
+    if (s->hi <= here || s->hi - here > STACK_WINDOW)
+        s->hi = here; /* not a stack we know: frame pointers are not followed */
     *stk = s;
     return s;
 }
@@ -148,8 +166,8 @@ static ms_stk_t *table(ms_stk_t **stk)
 static bool walk_fp(const ms_stk_t *t, uintptr_t fp, ms_stack_t *s, uint32_t max)
 {
     uintptr_t lo = (uintptr_t)__builtin_frame_address(0), hi = t->hi;
-    if (lo < t->lo)
-        lo = t->lo;
+    if (lo >= hi || hi - lo > STACK_WINDOW)
+        return false; /* not on the thread's stack (a signal's alternate stack) */
     while (s->n < max) {
         if (fp == 0)
             return true;
@@ -190,6 +208,22 @@ static bool walk_libunwind(uintptr_t ra, ms_stack_t *s, uint32_t max)
     for (; i < n && s->n < max; i++)
         s->pc[s->n++] = (uintptr_t)buf[i];
     return true;
+}
+
+static void drop_entries(ms_stack_t *s)
+{
+    uintptr_t lo = (uintptr_t)__start_memscope_entry, hi = (uintptr_t)__stop_memscope_entry;
+    if (__builtin_expect(lo == hi, 1))
+        return;
+    uint32_t k = 0;
+    while (k + 1 < s->n && s->pc[k] >= lo && s->pc[k] < hi)
+        k++;
+    if (k) {
+        memmove(s->pc, s->pc + k, (s->n - k) * sizeof s->pc[0]);
+        s->n -= k;
+    }
+    if (s->n > ms_stack_depth)
+        s->n = ms_stack_depth;
 }
 
 static uint64_t hash_pcs(const uintptr_t *pc, uint32_t n)
@@ -234,8 +268,9 @@ uint64_t ms_stack_quick(ms_stk_t *t, uintptr_t ra, uintptr_t fp, ms_stack_t *s)
     s->pc[0] = ra;
     if (unwind_how == MS_UNWIND_LIBUNWIND)
         return 0;
-    if (ms_stack_depth > 1 && !walk_fp(t, fp, s, ms_stack_depth) && unwind_how != MS_UNWIND_FP)
+    if (walk_max > 1 && !walk_fp(t, fp, s, walk_max) && unwind_how != MS_UNWIND_FP)
         return 0; /* libunwind's turn */
+    drop_entries(s);
     if (t->last_id && s->n == t->last_n) {
         uint32_t k = 0;
         while (k < s->n && s->pc[k] == t->last_pc[k])
@@ -252,7 +287,7 @@ uint64_t ms_stack_quick(ms_stk_t *t, uintptr_t ra, uintptr_t fp, ms_stack_t *s)
 
 void ms_stack_capture(ms_stk_t **stk, uintptr_t ra, uintptr_t fp, ms_stack_t *s)
 {
-    uint32_t max = ms_stack_depth;
+    uint32_t max = walk_max;
     s->n = 0;
     s->pc[s->n++] = ra;
     bool done = false;
@@ -267,6 +302,7 @@ void ms_stack_capture(ms_stk_t **stk, uintptr_t ra, uintptr_t fp, ms_stack_t *s)
         if (walk_libunwind(ra, &u, max))
             memcpy(s->pc, u.pc, (s->n = u.n) * sizeof u.pc[0]);
     }
+    drop_entries(s);
     s->hash = hash_pcs(s->pc, s->n);
 }
 

@@ -32,7 +32,7 @@ typedef struct ms_stk ms_stk_t;
 
 /* One captured stack. */
 typedef struct ms_stack {
-    uintptr_t pc[MS_STACK_MAX];
+    uintptr_t pc[MS_STACK_MAX + 2]; /* + memscope's entry frames, dropped (stacks.c) */
     uint32_t n;
     uint64_t hash;
 } ms_stack_t;

@@ -268,6 +268,18 @@ bool ms_stream_helper_running(void)
     return atomic_load_explicit(&prep.running, memory_order_relaxed);
 }
 
+void ms_stream_set_recording(uint32_t flags, uint64_t sample_bytes, uint64_t sample_rate, uint64_t seed,
+                             uint32_t stack_depth)
+{
+    if (!stream.hdr)
+        return;
+    stream.hdr->flags = flags;
+    stream.hdr->sample_bytes = sample_bytes;
+    stream.hdr->sample_rate = sample_rate;
+    stream.hdr->sample_seed = seed;
+    stream.hdr->stack_depth = stack_depth;
+}
+
 void ms_stream_set_time_bound(uint64_t ns)
 {
     if (stream.hdr)

@@ -61,6 +61,11 @@ void ms_stream_wake_helper(void);
 /* The helper thread exists (set by helper.c; cleared in a fork child). */
 void ms_stream_set_helper(bool running);
 bool ms_stream_helper_running(void);
+/* Records in the file header how events are recorded: flags (MSF_HF_*),
+ * the sampling (mean bytes, or rate as a fraction of 2^32; the seed) and
+ * the stack depth. */
+void ms_stream_set_recording(uint32_t flags, uint64_t sample_bytes, uint64_t sample_rate, uint64_t seed,
+                             uint32_t stack_depth);
 /* Records in the file header the bound of the time error that the helper's
  * published clock gives (FORMAT.md "Time"). */
 void ms_stream_set_time_bound(uint64_t ns);

@@ -52,7 +52,7 @@ static uint64_t events_so_far(const ms_tls_t *t)
  * and no guard. */
 static void limit_update(ms_tls_t *t)
 {
-    t->limit = (t->state == MS_T_ACTIVE && t->chunk && t->guard == 0)
+    t->limit = (t->state == MS_T_ACTIVE && t->chunk && t->guard == 0 && !t->sampling)
                    ? t->end - MS_EVENT_MAX : NULL;
 }
 
@@ -283,8 +283,17 @@ void ms_process_open(void)
     ms_options_load();
     ms_stacks_configure();
     proc.recording = false;
+    proc.sampled = false;
     if (ms_option_u64(MS_OPT_MODE) == MS_MODE_OFF)
         return;
+    if (ms_option_u64(MS_OPT_MODE) == MS_MODE_SAMPLED) {
+        if (!ms_sampled_init()) {
+            ms_prim_stderr("memscope: sampled mode needs an arena of its own (not available here); "
+                           "the program runs on untraced\n");
+            return;
+        }
+        proc.sampled = true;
+    }
     int r = ms_stream_open();
     if (r < 0) {
         char msg[1400];
@@ -300,6 +309,7 @@ void ms_process_open(void)
         ms_prim_stderr(msg);
         return;
     }
+    ms_sample_configure(proc.sampled);
     proc.recording = true;
     proc.pid = (uint64_t)syscall(SYS_getpid);
     atomic_store_explicit(&proc.process_pending, true, memory_order_relaxed);
@@ -372,6 +382,8 @@ static void thread_init(ms_tls_t *t)
     t->tick = (uint32_t)(max && max < MS_TICK_EVENTS ? max : MS_TICK_EVENTS);
     t->ev_base = t->tick;
     t->alloc_floor = ms_stack_depth ? UINT32_MAX : 1u;
+    if (proc.sampled)
+        ms_sample_thread_init(t);
     if (chunk_next(t)) {
         t->state = MS_T_CAPPED;
         return;
@@ -471,6 +483,7 @@ static bool off_wakes(ms_tls_t *t)
 
 void ms_thread_stop(ms_tls_t *t)
 {
+    t->sampling = false;
     chunk_drop(t, 0);
     t->state = MS_T_OFF;
     t->seen = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
@@ -491,20 +504,26 @@ static void stop_late(ms_tls_t *t)
  * record could not be written). Caller holds the guard; the thread is ACTIVE. */
 static uint64_t stack_of(ms_tls_t *t, uintptr_t ra, uintptr_t fp)
 {
+    /* the first use maps the table and asks glibc for the stack's bounds,
+     * and libunwind may allocate while it reads unwind tables: memscope's */
+    t->own++;
     ms_stack_t s;
-    bool first = t->stk == NULL;
-    t->own += first; /* the first capture maps the table and asks glibc for the
-                      * stack's bounds, which may allocate: memscope's */
     ms_stack_capture(&t->stk, ra, fp, &s);
-    t->own -= first;
     uint64_t id = ms_stack_find(&t->stk, &s);
-    if (id)
-        return id;
-    id = ms_stack_next_id(&t->stk);
-    ms_rec_stack_t rs = { id, s.pc, s.n };
-    if (id == 0 || put_record(t, MSF_R_STACK, ms_rec_fill_stack, &rs))
-        return 0;
-    return ms_stack_add(&t->stk, &s);
+    if (id == 0) {
+        /* a new stack: a library loaded since the last module map (its code
+         * may be in it) goes into the map first, so that the stack resolves
+         * even if the library is closed before the next chunk switch */
+        maybe_modules(t);
+        id = ms_stack_next_id(&t->stk);
+        ms_rec_stack_t rs = { id, s.pc, s.n };
+        if (id != 0 && !put_record(t, MSF_R_STACK, ms_rec_fill_stack, &rs))
+            id = ms_stack_add(&t->stk, &s);
+        else
+            id = 0;
+    }
+    t->own--;
+    return id;
 }
 
 /* The common case of an allocation with stacks: what the fast path would
@@ -529,8 +548,6 @@ static inline bool stack_event_quick(ms_tls_t *t, int kind, uintptr_t a, uintptr
     return id != 0;
 }
 
-static void ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra, uintptr_t fp);
-
 /* Small on purpose: the common case with stacks runs without the general
  * path's saved registers and errno. */
 void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra)
@@ -540,11 +557,11 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra)
     uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
     if (kind != MSF_K_FREE && ms_stack_depth && stack_event_quick(&ms_tls, kind, a, b, n, ra, fp))
         return;
-    ev_slow(kind, a, b, n, ra, fp);
+    ms_ev_record(kind, a, b, n, ra, fp, 0);
 }
 
-__attribute__((noinline)) static void ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra,
-                                              uintptr_t fp)
+__attribute__((noinline)) void ms_ev_record(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra,
+                                            uintptr_t fp, uint64_t weight)
 {
     ms_tls_t *t = &ms_tls;
     if (t->guard) {
@@ -569,8 +586,15 @@ __attribute__((noinline)) static void ev_slow(int kind, uintptr_t a, uintptr_t b
         return;
     }
 
-    if (t->state == MS_T_NEW)
+    if (t->state == MS_T_NEW) {
         thread_init(t);
+        if (t->sampling) {
+            /* the thread's first event: the caller samples it (ms_ev) */
+            ms_guard_leave(t);
+            errno = saved_errno;
+            return;
+        }
+    }
     switch (t->state) {
     case MS_T_ACTIVE: {
         uint64_t sid = 0;
@@ -592,8 +616,8 @@ __attribute__((noinline)) static void ev_slow(int kind, uintptr_t a, uintptr_t b
             break;
         }
         t->tick--;
-        if (ms_stack_depth && kind != MSF_K_FREE)
-            ms_ev_put_ex(t, kind, a, b, n, sid, 0);
+        if ((ms_stack_depth || weight) && kind != MSF_K_FREE)
+            ms_ev_put_ex(t, kind, a, b, n, sid, weight);
         else
             ms_ev_put(t, kind, a, b, n);
         if (t->tick == 0)

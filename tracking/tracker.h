@@ -17,6 +17,7 @@
 #ifndef MS_TRACKER_H
 #define MS_TRACKER_H
 
+#include "alloc_iface.h"
 #include "clock.h"
 #include "pack.h"
 #include "stacks.h"
@@ -98,6 +99,13 @@ typedef struct ms_tls {
     int arena;                    /* bound jemalloc arena + 1; 0 = none */
     uint32_t chunk_flags;         /* MSF_CF_* set in each chunk it takes (the METRIC stream's) */
     ms_stk_t *stk;                /* the stacks it defined (stacks.h), NULL until the first */
+    /* sampled mode (MEMSCOPE_MODE=sampled): every allocation counts down
+     * sample_left by (n & sample_and) | sample_or (bytes, or 1 per allocation
+     * with MEMSCOPE_SAMPLE_RATE); the fast path stays closed (limit NULL) */
+    bool sampling;
+    int64_t sample_left;
+    uint64_t sample_and, sample_or;
+    uint64_t rng;                 /* the sampler's random state */
 } ms_tls_t;
 
 _Static_assert(offsetof(ms_tls_t, alloc_floor) + sizeof(uint32_t) == 64, "hot fields fill one line");
@@ -111,6 +119,15 @@ extern _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec"), v
  * address of the malloc-family entry (the call site in the program, frame 0
  * of its stack). Preserves errno. */
 void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra);
+/* Sampled mode (slow paths). ms_sample_take: the countdown ran out on an
+ * allocation of n bytes at p; moves it into the sampled range (align, zero as
+ * the entry asked), records it with its weight, and returns the block to give
+ * the program (p when it cannot be sampled). ms_sample_free: records the free
+ * of sampled block p and frees it. ms_sample_realloc: the whole realloc of a
+ * sampling thread (p != NULL, n > 0). */
+uintptr_t ms_sample_take(uintptr_t p, size_t n, size_t align, bool zero, uintptr_t ra);
+void ms_sample_free(uintptr_t p, uintptr_t ra);
+bool ms_sample_realloc(void *p, size_t n, uintptr_t ra, void **out);
 /* Enters / leaves a section where memscope's own allocations are not traced.
  * Nests. Returns the thread state for convenience. */
 ms_tls_t *ms_guard_enter(void);
@@ -230,10 +247,37 @@ static inline void ms_ev_put_ex(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b,
     atomic_store_explicit(t->committed, (uint32_t)(w - t->payload), memory_order_release);
 }
 
+/* The sampled mode's hot path (t->sampling): an allocation counts down the
+ * bytes (or allocations) to the next sample and, when the count runs out,
+ * is moved into the sampled range and recorded (ms_sample_take); a free
+ * records only a block of the sampled range (one compare), and frees it
+ * itself. Returns as ms_ev does. */
+static inline __attribute__((always_inline)) uintptr_t
+ms_ev_sampled(ms_tls_t *t, int kind, uintptr_t a, size_t n, size_t align, bool zero, uintptr_t ra)
+{
+    if (kind == MSF_K_FREE) {
+        if (MS_UNLIKELY(a - ms_sample_base < ms_sample_size)) {
+            ms_sample_free(a, ra);
+            return 1;
+        }
+        return 0;
+    }
+    if (kind != MSF_K_ALLOC)
+        return a; /* a realloc in sampled mode is recorded by ms_sample_realloc */
+    int64_t left = t->sample_left - (int64_t)((n & t->sample_and) | t->sample_or);
+    t->sample_left = left;
+    if (MS_LIKELY(left > 0))
+        return a;
+    return ms_sample_take(a, n, align, zero, ra);
+}
+
 /* The hot path of one event. Inlined into each malloc-family entry, so that
- * __builtin_return_address(0) is the entry's own return address. */
-static inline __attribute__((always_inline)) void
-ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n)
+ * __builtin_return_address(0) is the entry's own return address. Returns,
+ * for an allocation, the block the program gets (a, or in sampled mode its
+ * replacement in the sampled range: align and zero say how to make it); for
+ * a free, nonzero if memscope freed the block itself. */
+static inline __attribute__((always_inline)) uintptr_t
+ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n, size_t align, bool zero)
 {
     ms_tls_t *t = &ms_tls;
     uint64_t clk = atomic_load_explicit(&ms_clock.now, memory_order_relaxed);
@@ -242,16 +286,19 @@ ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n)
     uint32_t floor = kind == MSF_K_FREE ? 1u : t->alloc_floor;
     if (MS_UNLIKELY((uintptr_t)t->cur >= (uintptr_t)t->limit || t->tick <= floor ||
                     clk != t->seen)) {
+        if (t->sampling)
+            return ms_ev_sampled(t, kind, a, n, align, zero, (uintptr_t)__builtin_return_address(0));
         /* off: not even a call, until the clock moves (memscope_trace_all
          * moves it to start the threads). `seen` is read again here (a
          * volatile load), so that the test above keeps its memory operand
          * and the fast path its instruction count. */
         if (t->state != MS_T_OFF || clk != *(volatile const uint64_t *)&t->seen)
             ms_ev_slow(kind, a, b, n, (uintptr_t)__builtin_return_address(0));
-        return;
+        return kind == MSF_K_FREE ? 0 : a;
     }
     t->tick--;
     ms_ev_put(t, kind, a, b, n);
+    return kind == MSF_K_FREE ? 0 : a;
 }
 
 /* &errno without a call into libc on the hot path (free saves errno). */
@@ -263,22 +310,30 @@ static inline int *ms_errno_ptr(void)
     return ep;
 }
 
-/* Records that p now holds a block of n requested bytes. */
-static inline __attribute__((always_inline)) void ms_ev_alloc(void *p, size_t n)
+/* Records that p now holds a block of n requested bytes (align: the
+ * alignment asked, 0 for malloc's; zero: calloc). Returns the block to give
+ * the program: p, or its replacement in sampled mode. */
+static inline __attribute__((always_inline)) void *ms_ev_alloc_ex(void *p, size_t n, size_t align, bool zero)
 {
-    ms_ev(MSF_K_ALLOC, (uintptr_t)p, 0, n);
+    return (void *)ms_ev(MSF_K_ALLOC, (uintptr_t)p, 0, n, align, zero);
 }
 
-/* Records that the block at p is about to be freed. */
-static inline __attribute__((always_inline)) void ms_ev_free(void *p)
+static inline __attribute__((always_inline)) void *ms_ev_alloc(void *p, size_t n)
 {
-    ms_ev(MSF_K_FREE, (uintptr_t)p, 0, 0);
+    return (void *)ms_ev(MSF_K_ALLOC, (uintptr_t)p, 0, n, 0, false);
+}
+
+/* Records that the block at p is about to be freed. Returns true if memscope
+ * freed it (a sampled block): the caller must not. */
+static inline __attribute__((always_inline)) bool ms_ev_free(void *p)
+{
+    return ms_ev(MSF_K_FREE, (uintptr_t)p, 0, 0, 0, false) != 0;
 }
 
 /* Records that the block at old now lives at p (maybe old) with n bytes. */
 static inline __attribute__((always_inline)) void ms_ev_realloc(void *old, void *p, size_t n)
 {
-    ms_ev(MSF_K_REALLOC, (uintptr_t)old, (uintptr_t)p, n);
+    (void)ms_ev(MSF_K_REALLOC, (uintptr_t)old, (uintptr_t)p, n, 0, false);
 }
 
 #endif /* MS_TRACKER_H */

@@ -9,7 +9,10 @@
  *   stacks_prog threads                 the chain on two threads
  *   stacks_prog recurse D               D nested calls, then malloc(777)
  *   stacks_prog signal                  malloc(4321) in a signal handler
- *   stacks_prog calls                   calloc, realloc, posix_memalign, aligned_alloc */
+ *   stacks_prog calls                   calloc, realloc, posix_memalign, aligned_alloc
+ *   stacks_prog getattr                 a thread whose first allocation is the realloc
+ *                                       inside pthread_getattr_np (which holds the
+ *                                       thread's lock meanwhile) */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -73,6 +76,17 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+static void *getattr_main(void *arg)
+{
+    (void)arg;
+    pthread_attr_t a;
+    if (pthread_getattr_np(pthread_self(), &a) != 0)
+        return (void *)1;
+    pthread_attr_destroy(&a);
+    free(top(5151));
+    return NULL;
+}
+
 NOINLINE static void *site_a(void) { void *p = leaf(3333); __asm__ volatile("" ::: "memory"); return p; }
 NOINLINE static void *site_b(void) { void *p = leaf(3333); __asm__ volatile("" ::: "memory"); return p; }
 
@@ -101,6 +115,13 @@ int main(int argc, char **argv)
         signal(SIGUSR1, on_signal);
         for (int i = 0; i < 20; i++)
             raise(SIGUSR1);
+    } else if (strcmp(what, "getattr") == 0) {
+        pthread_t t;
+        void *rc = NULL;
+        pthread_create(&t, NULL, getattr_main, NULL);
+        pthread_join(t, &rc);
+        if (rc != NULL)
+            return 1;
     } else if (strcmp(what, "calls") == 0) {
         void *p = calloc(3, 1111);
         p = realloc(p, 99999);

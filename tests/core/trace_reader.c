@@ -377,7 +377,12 @@ int tr_load(const char *path, tr_trace_t *t)
         t->time_bound = rd64(m + MSF_H_TIME_BOUND);
         t->dropped_records = rd64(m + MSF_H_DROPPED_RECORDS);
         t->end_how = rd32(m + MSF_H_END_HOW);
+        t->sample_rate = rd64(m + MSF_H_SAMPLE_RATE);
+        t->sample_seed = rd64(m + MSF_H_SAMPLE_SEED);
+        t->stack_depth = rd32(m + MSF_H_STACK_DEPTH);
     }
+    t->sampled = (rd32(m + MSF_H_FLAGS) & MSF_HF_SAMPLED) != 0;
+    t->sample_bytes = rd64(m + MSF_H_SAMPLE_BYTES);
     /* Walk the chunks: each header's size leads to the next (FORMAT.md). */
     size_t cap = 64, nref = 0;
     chunk_ref_t *refs = calloc(cap, sizeof *refs);
@@ -607,6 +612,47 @@ static void ls_destroy(live_set_t *s)
 {
     free(s->k);
     free(s->v);
+}
+
+/* Replays the events in stream order (one thread, or threads that never
+ * share a block); keeps for each live address the index of its event + 1. */
+static int replay(const tr_trace_t *t, live_set_t *s)
+{
+    ls_init(s);
+    int unknown = 0;
+    for (size_t i = 0; i < t->nev; i++) {
+        const tr_event_t *e = &t->ev[i];
+        if (e->kind == MSF_K_ALLOC || e->kind == MSF_K_ALLOC_EX) {
+            ls_add(s, e->addr, i + 1);
+        } else if (e->kind == MSF_K_FREE) {
+            unknown += ls_del(s, e->addr) == 0;
+        } else if (e->kind == MSF_K_REALLOC) {
+            unknown += ls_del(s, e->addr) == 0;
+            ls_add(s, e->addr2, i + 1);
+        }
+    }
+    return unknown;
+}
+
+int tr_live_check(const tr_trace_t *t, uint64_t *live, uint64_t size)
+{
+    live_set_t s;
+    int unknown = replay(t, &s);
+    *live = 0;
+    for (size_t i = 0; i < s.cap; i++)
+        if (s.k[i] && t->ev[s.v[i] - 1].size == size)
+            (*live)++;
+    ls_destroy(&s);
+    return unknown;
+}
+
+bool tr_is_live(const tr_trace_t *t, size_t i)
+{
+    live_set_t s;
+    (void)replay(t, &s);
+    bool live = ls_has(&s, t->ev[i].addr) && s.v[ls_slot(&s, t->ev[i].addr)] == i + 1;
+    ls_destroy(&s);
+    return live;
 }
 
 uint64_t tr_check_causal(const tr_trace_t *t, uint64_t *live_end, tr_tagged_fn tagged,

@@ -83,6 +83,9 @@ typedef struct tr_trace {
     uint64_t time_bound;        /* header: bound of the time error, ns (v2) */
     uint64_t dropped_records;   /* header: control records not written (v2) */
     uint32_t end_how;           /* header: MSF_END_* (v2) */
+    bool sampled;               /* header flag MSF_HF_SAMPLED */
+    uint64_t sample_bytes, sample_rate, sample_seed;
+    uint32_t stack_depth;       /* header (v2) */
     uint64_t pid;
     uint64_t start_monotonic;   /* header: CLOCK_MONOTONIC at start, the time base */
     int n_process, n_modules, n_fork, n_end, n_metric, n_task_end;
@@ -108,6 +111,12 @@ void tr_free(tr_trace_t *t);
 /* Counts events of a kind. */
 uint64_t tr_count(const tr_trace_t *t, int kind);
 const tr_thread_t *tr_thread(const tr_trace_t *t, uint32_t serial);
+/* Replays the events in stream order (single-threaded traces): counts in
+ * *live the blocks of `size` bytes live at the end, and returns how many
+ * frees named no live block. */
+int tr_live_check(const tr_trace_t *t, uint64_t *live, uint64_t size);
+/* True when the block that event i made is still live at the end. */
+bool tr_is_live(const tr_trace_t *t, size_t i);
 /* The STACK record of (thread serial, id), NULL if none. */
 const tr_stack_t *tr_stack(const tr_trace_t *t, uint32_t thread, uint64_t id);
 typedef bool (*tr_tagged_fn)(uint64_t size);

@@ -1,0 +1,182 @@
+/* Sampled blocks (MEMSCOPE_MODE=sampled): the allocator side of
+ * tracking/alloc_iface.h.
+ *
+ * A sampled block lives in one reserved range of address space, served by a
+ * jemalloc arena of its own whose extent hooks hand out that range, so that
+ * free() recognises a sampled block with one compare and an unsampled free
+ * costs nothing more. Sampled blocks bypass the thread caches both ways
+ * (MALLOCX_TCACHE_NONE): a cached address of the range must never come back
+ * from an ordinary malloc.
+ *
+ * The range is reserved once (MAP_NORESERVE: untouched pages cost nothing)
+ * and never handed back; jemalloc keeps and reuses the extents it frees
+ * (the dalloc hook refuses), and purges their pages with MADV_DONTNEED. */
+#include "alloc_iface.h"
+
+#include "jemalloc_private.h"
+
+#include <jemalloc/jemalloc.h> /* extent_hooks_t, MALLOCX_* (the library's own header) */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+uintptr_t ms_sample_base, ms_sample_size;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* Over a sanitizer's heap (allocator/sanitizer_backend.c) there is no
+ * jemalloc to give an arena of its own: sampled mode is not available. */
+bool ms_sampled_init(void)
+{
+    return false;
+}
+
+void *ms_sampled_alloc(size_t n, size_t align, bool zero)
+{
+    (void)n, (void)align, (void)zero;
+    return NULL;
+}
+
+void ms_sampled_free(void *p)
+{
+    msjem_free(p);
+}
+#else
+
+static _Atomic uintptr_t bump; /* next free address of the range */
+static unsigned sample_arena;
+
+static void *ext_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align, bool *zero,
+                       bool *commit, unsigned ind)
+{
+    (void)h, (void)ind;
+    if (new_addr != NULL)
+        return NULL; /* growing in place: only where the range is ours to give */
+    if (align < 4096)
+        align = 4096;
+    uintptr_t cur = atomic_load_explicit(&bump, memory_order_relaxed), start;
+    do {
+        start = (cur + align - 1) & ~(uintptr_t)(align - 1);
+        if (start < cur || start - ms_sample_base > ms_sample_size ||
+            size > ms_sample_size - (start - ms_sample_base))
+            return NULL; /* the range is used up */
+    } while (!atomic_compare_exchange_weak_explicit(&bump, &cur, start + size, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    *zero = true;   /* fresh pages of an anonymous mapping */
+    *commit = true; /* always committed */
+    return (void *)start;
+}
+
+static bool ext_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
+{
+    (void)h, (void)addr, (void)size, (void)committed, (void)ind;
+    return true; /* refused: jemalloc keeps the extent and reuses it */
+}
+
+static void ext_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
+{
+    (void)h, (void)committed, (void)ind;
+    (void)madvise(addr, size, MADV_DONTNEED);
+}
+
+static bool ext_commit(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len, unsigned ind)
+{
+    (void)h, (void)addr, (void)size, (void)off, (void)len, (void)ind;
+    return false; /* committed already */
+}
+
+static bool ext_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len, unsigned ind)
+{
+    (void)h, (void)size, (void)ind;
+    return madvise((char *)addr + off, len, MADV_DONTNEED) != 0;
+}
+
+static bool ext_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b, bool committed,
+                      unsigned ind)
+{
+    (void)h, (void)addr, (void)size, (void)a, (void)b, (void)committed, (void)ind;
+    return false; /* one mapping: any split is fine */
+}
+
+static bool ext_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool committed,
+                      unsigned ind)
+{
+    (void)h, (void)a, (void)sa, (void)b, (void)sb, (void)committed, (void)ind;
+    return false;
+}
+
+static extent_hooks_t hooks = {
+    .alloc = ext_alloc,
+    .dalloc = ext_dalloc,
+    .destroy = ext_destroy,
+    .commit = ext_commit,
+    .decommit = NULL,     /* never decommitted: purged instead */
+    .purge_lazy = NULL,
+    .purge_forced = ext_purge,
+    .split = ext_split,
+    .merge = ext_merge,
+};
+
+bool ms_sampled_init(void)
+{
+    if (ms_sample_size != 0)
+        return true;
+    /* 64 GiB of address space, less where the system refuses that much */
+    void *p = MAP_FAILED;
+    size_t size = (size_t)64 << 30;
+    for (; size >= ((size_t)1 << 30); size /= 2) {
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED)
+            break;
+    }
+    if (p == MAP_FAILED)
+        return false;
+    atomic_store_explicit(&bump, (uintptr_t)p, memory_order_relaxed);
+    ms_sample_base = (uintptr_t)p;
+    ms_sample_size = size;
+    unsigned ind;
+    size_t len = sizeof ind;
+    extent_hooks_t *hp = &hooks;
+    if (msjem_mallctl("arenas.create", &ind, &len, &hp, sizeof hp) != 0) {
+        munmap(p, size);
+        ms_sample_base = ms_sample_size = 0;
+        return false;
+    }
+    sample_arena = ind;
+    return true;
+}
+
+void *ms_sampled_alloc(size_t n, size_t align, bool zero)
+{
+    int flags = MALLOCX_ARENA(sample_arena) | MALLOCX_TCACHE_NONE;
+    if (align > 16)
+        flags |= MS_MALLOCX_ALIGN(align);
+    if (zero)
+        flags |= MALLOCX_ZERO;
+    void *p = msjem_mallocx(n ? n : 1, flags);
+    if (p != NULL && (uintptr_t)p - ms_sample_base >= ms_sample_size) {
+        msjem_dallocx(p, MALLOCX_TCACHE_NONE); /* not from the range: cannot be told apart */
+        return NULL;
+    }
+    return p;
+}
+
+void ms_sampled_free(void *p)
+{
+    msjem_dallocx(p, MALLOCX_TCACHE_NONE);
+}
+#endif
+
+void ms_heap_free(void *p)
+{
+    msjem_free(p);
+}
+
+void *ms_heap_malloc(size_t n)
+{
+    return msjem_malloc(n);
+}
+
+size_t ms_heap_usable(void *p)
+{
+    return msjem_malloc_usable_size(p);
+}
