@@ -106,8 +106,8 @@
     const t = table(SITES, [
       { h: "site", v: function (s) { return s.id; }, num: true },
       { h: "function", v: function (s) { return frameName(s); }, f: function (s) { return fnCell(s, s); } },
-      { h: "file:line", v: function (s) { return frameWhere(s); }, mono: true },
-      { h: "module", v: function (s) { return frameModule(s); }, mono: true, title: function (s) { return s.module || ""; } },
+      { h: "file:line", v: function (s) { return frameWhere(s); }, nw: true },
+      { h: "module", v: function (s) { return frameModule(s); }, nw: true, title: function (s) { return s.module || ""; } },
     ].concat(figureCols()), 5, true, { key: "sites", id: "sites-table", onRow: showStack, attrs: function (s) { return { "data-site": String(s.id) }; } });
     for (const [label, h] of [["bytes allocated", "bytes allocated"], ["allocations", "allocations"], ["share of the peak", "at the peak"],
       ["leaked bytes", "leaked"], ["temporaries", "temporary"]]) {
@@ -125,8 +125,8 @@
       (D.functions_omitted ? " " + group(D.functions_omitted) + " more are in the JSON report." : ""));
     fs.appendChild(table(FUNCS, [
       { h: "function", v: function (x) { return frameName(x); }, mono: true },
-      { h: "file:line", v: function (x) { return frameWhere(x); }, mono: true },
-      { h: "module", v: function (x) { return frameModule(x); }, mono: true, title: function (x) { return x.module || ""; } },
+      { h: "file:line", v: function (x) { return frameWhere(x); }, nw: true },
+      { h: "module", v: function (x) { return frameModule(x); }, nw: true, title: function (x) { return x.module || ""; } },
       { h: "sites", v: function (x) { return x.sites.length; }, num: true, title: function (x) { return "sites " + x.sites.join(", "); } },
     ].concat(figureCols()), 5, true, { key: "functions", id: "functions-table" }));
   }
@@ -155,7 +155,7 @@
       host.appendChild(table(rows, [
         { h: "site", v: function (s) { return s.id; }, num: true },
         { h: "function", v: function (s) { return frameName(s); }, f: function (s) { return fnCell(s, s); } },
-        { h: "file:line", v: function (s) { return frameWhere(s); }, mono: true },
+        { h: "file:line", v: function (s) { return frameWhere(s); }, nw: true },
         { h: "kind", v: function (s) { return siteKind(s); } },
         { h: "leaked bytes", v: function (s) { return s.leaked_bytes; }, f: function (s) { return bytes(s.leaked_bytes); }, num: true,
           title: function (s) { return group(s.leaked_bytes) + " bytes, " + pct(s.leaked_bytes, S.leaked_bytes) + " of the leaked bytes"; }, ci: est("leaked_bytes"), cf: bytes },
