@@ -1,6 +1,13 @@
 /* The HTML dashboard (export/html.c, dashboard.html): self-contained (no
- * URL, no request), thread names and other strings escaped, bounded size. */
+ * URL, no request), thread names and other strings escaped, bounded size;
+ * the sites embedded as the JSON report has them, hostile symbols (a
+ * demangled "hostile<script>" of this program, a file name with quotes and a
+ * script tag: html_sym.cpp) escaped. */
+#include <elf.h>
+#include <limits.h>
+#include <link.h>
 #include <setjmp.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,10 +16,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <msgpack.h>
 
 #include "buf.h"
 #include "export.h"
 #include "fixture.h"
+#include "format.h"
 
 /* Renders a trace with hostile strings and returns the page (NUL-terminated). */
 static char *render_hostile(uint32_t nthreads, size_t *len)
@@ -96,12 +105,197 @@ static void test_size_bounded(void **state)
     free(html);
 }
 
+/* -- sites with hostile symbols of this program's own module --------------- */
+
+uint64_t html_sym_hostile(void);
+uint64_t html_sym_here(void);
+
+static char self_path[PATH_MAX];
+
+/* Packs this program's own entry of the module map (path, bias, PT_LOAD
+ * segments, build-id) as a MODULES record of thread 1. */
+static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    msf *t = arg;
+    if (info->dlpi_name && info->dlpi_name[0])
+        return 0;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    const uint8_t *bid = NULL;
+    uint32_t bidlen = 0;
+    int nload = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        nload += ph->p_type == PT_LOAD;
+        if (ph->p_type != PT_NOTE || bid)
+            continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const uint8_t *name = p + sizeof *nh, *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
+                bid = desc;
+                bidlen = nh->n_descsz;
+                break;
+            }
+            p = desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, bid ? 4 : 3);
+    msgpack_pack_str(&pk, 4);
+    msgpack_pack_str_body(&pk, "path", 4);
+    msgpack_pack_str(&pk, strlen(self_path));
+    msgpack_pack_str_body(&pk, self_path, strlen(self_path));
+    msgpack_pack_str(&pk, 4);
+    msgpack_pack_str_body(&pk, "base", 4);
+    msgpack_pack_uint64(&pk, info->dlpi_addr);
+    msgpack_pack_str(&pk, 8);
+    msgpack_pack_str_body(&pk, "segments", 8);
+    msgpack_pack_array(&pk, (size_t)nload);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint64(&pk, ph->p_vaddr);
+        msgpack_pack_uint64(&pk, ph->p_memsz);
+        msgpack_pack_uint64(&pk, (ph->p_flags & PF_X ? MSF_SEG_X : 0) | MSF_SEG_R);
+    }
+    if (bid) {
+        msgpack_pack_str(&pk, 8);
+        msgpack_pack_str_body(&pk, "build_id", 8);
+        msgpack_pack_bin(&pk, bidlen);
+        msgpack_pack_bin_body(&pk, bid, bidlen);
+    }
+    msf_raw(t, 1, msf_head(MSF_R_MODULES, MSF_K_RECORD), sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return 1;
+}
+
+/* A trace of two sites of this module: [hostile<script>, here] 3 x 1000
+ * bytes (one leaks), [here] 500 bytes. Its report as HTML and as JSON. */
+static void render_sites(char **html, char **json, uint32_t *nsites)
+{
+    ssize_t e = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    assert_true(e > 0);
+    self_path[e] = '\0';
+    char *dir = msf_tmpdir();
+    char *path = msf_path(dir, "s.msgpack");
+    msf *t = msf_new(65536);
+    msf_set_stack_depth(t, 16);
+    msf_thread(t, 1, 1, "main", 4, 0);
+    msf_time(t, 1, 1000);
+    dl_iterate_phdr(self_cb, t);
+    uint64_t caller = html_sym_here();
+    uint64_t a[2] = { html_sym_hostile(), caller }, b1[1] = { caller };
+    msf_stack(t, 1, 1, a, 2);
+    msf_stack(t, 1, 2, b1, 1);
+    for (uint64_t i = 0; i < 3; i++)
+        msf_alloc_ex(t, 1, 0x10000 + i * 0x1000, 1000, 1);
+    msf_free(t, 1, 0x10000);
+    msf_free(t, 1, 0x11000);
+    msf_alloc_ex(t, 1, 0x20000, 500, 2);
+    msf_free(t, 1, 0x20000);
+    msf_end(t, 1, 2000);
+    msf_set_end_time(t, 2000);
+    assert_int_equal(msf_write(t, path), 0);
+    msf_destroy(t);
+    msx_report *r;
+    char err[256];
+    assert_int_equal(msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err), 0);
+    *nsites = r->nsites;
+    msx_buf h = { 0 }, j = { 0 };
+    assert_int_equal(msx_render_html(&h, r), 0);
+    assert_int_equal(msx_render_json(&j, r, NULL), 0);
+    msx_buf_putc(&h, '\0');
+    msx_buf_putc(&j, '\0');
+    msx_report_free(r);
+    msf_rm_rf(dir);
+    free(dir);
+    free(path);
+    *html = h.p;
+    *json = j.p;
+}
+
+/* The text from "\"sites\": [" to the end of the "functions_omitted" line. */
+static char *sites_part(const char *s)
+{
+    const char *a = strstr(s, "\"sites\": [");
+    const char *z = a ? strstr(a, "\"functions_omitted\": ") : NULL;
+    if (!a || !z)
+        return NULL;
+    z = strchr(z, '\n');
+    return z ? strndup(a, (size_t)(z - a)) : NULL;
+}
+
+static void test_sites_embedded(void **state)
+{
+    (void)state;
+    char *html, *json;
+    uint32_t nsites;
+    render_sites(&html, &json, &nsites);
+    assert_int_equal(nsites, 2);
+    char *hs = sites_part(html), *js = sites_part(json);
+    assert_non_null(hs);
+    assert_non_null(js);
+    assert_string_equal(hs, js);  /* sites[], sites_omitted, functions[], functions_omitted as the JSON has them */
+    int ids = 0;
+    for (const char *p = hs; (p = strstr(p, "{\"id\": ")); p++)
+        ids++;
+    assert_int_equal(ids, 2);
+    assert_non_null(strstr(hs, "\"bytes_allocated\": 3000"));
+    assert_non_null(strstr(hs, "\"leaked_bytes\": 1000"));
+    /* the dashboard's sites part is in the page, and draws from the data */
+    assert_non_null(strstr(html, "function sitesSection()"));
+    assert_non_null(strstr(html, "function flameTree(fig, total)"));
+    assert_null(strstr(html, "MEMSCOPE-INCLUDE"));
+    free(hs);
+    free(js);
+    free(html);
+    free(json);
+}
+
+static void test_escapes_symbols(void **state)
+{
+    (void)state;
+    char *html, *json;
+    uint32_t nsites;
+    render_sites(&html, &json, &nsites);
+    /* the symbolizer read them: the demangled template and the #line file */
+    assert_non_null(strstr(json, "hostile\\u003cscript\\u003e"));
+    assert_non_null(strstr(html, "hostile\\u003cscript\\u003e"));
+    assert_non_null(strstr(html, "\"\\u003c/script\\u003e\\u003cscript\\u003ealert(\\\"x\\\")\\u003c/script\\u003e.cpp\""));
+    assert_null(strstr(html, "hostile<script>"));
+    assert_null(strstr(html, "alert(\"x\")"));
+    assert_null(strstr(html, "<script>alert"));
+    int scripts = 0, ends = 0;
+    for (const char *p = html; (p = strstr(p, "<script")); p++)
+        scripts++;
+    for (const char *p = html; (p = strstr(p, "</script")); p++)
+        ends++;
+    assert_int_equal(scripts, 2);
+    assert_int_equal(ends, 2);
+    /* the page writes every string as text: no markup made from strings */
+    const char *banned[] = { ".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function" };
+    for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
+        if (strstr(html, banned[i]))
+            fail_msg("the page uses %s", banned[i]);
+    free(html);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes_thread_name),
         cmocka_unit_test(test_no_external_reference),
         cmocka_unit_test(test_size_bounded),
+        cmocka_unit_test(test_sites_embedded),
+        cmocka_unit_test(test_escapes_symbols),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
