@@ -11,7 +11,8 @@
  *                 module. A pc belongs to the interval with the greatest
  *                 start <= pc - 1, if it ends after it.
  *   cache         open addressing on (module, pc) -> frames[first .. first +
- *                 count): one entry per distinct pc resolved, so memory is
+ *                 count) (function, file, line, inlined: the rest is the
+ *                 slot's): one entry per distinct pc resolved, so memory is
  *                 proportional to the distinct pcs, not to the calls.
  *   pool          interned strings (names, files, paths, problems), each
  *                 preceded by a flag byte (bit 0: already a problem), in
@@ -58,6 +59,15 @@ typedef struct sym_slot {
     size_t first;             /* index in frames */
 } sym_slot;
 
+/* A cached frame: what differs between the frames of one pc (the pc, module
+ * and offset come from the cache slot). */
+typedef struct sym_cframe {
+    const char *function;
+    const char *file;
+    uint32_t line;
+    bool inlined;
+} sym_cframe;
+
 typedef struct pool_block {
     struct pool_block *next;
     size_t used, size;
@@ -80,7 +90,7 @@ struct msx_sym {
     uint32_t ngens, capgens;
     sym_slot *cache;
     size_t ncache, capcache;
-    msx_frame *frames;
+    sym_cframe *frames;
     size_t nframes, capframes;
     pool_block *pool;
     str_slot *strs;
@@ -430,7 +440,8 @@ static void cache_put(msx_sym *S, uint32_t mod, uint64_t pc, const msx_frame *f,
     }
     if (!grow((void **)&S->frames, &S->capframes, S->nframes + n, sizeof *S->frames))
         return;
-    memcpy(S->frames + S->nframes, f, n * sizeof *f);
+    for (size_t i = 0; i < n; i++)
+        S->frames[S->nframes + i] = (sym_cframe){ f[i].function, f[i].file, f[i].line, f[i].inlined };
     size_t j = slot_of(S, mod, pc);
     while (S->cache[j].mod != UINT32_MAX)
         j = (j + 1) & (S->capcache - 1);
@@ -500,7 +511,11 @@ size_t msx_sym_resolve(msx_sym *S, uint32_t gen, uint64_t pc, msx_frame *out, si
     if (c) {
         S->st.hits++;
         size_t n = c->count < max ? c->count : max;
-        memcpy(out, S->frames + c->first, n * sizeof *out);
+        for (size_t i = 0; i < n; i++) {
+            const sym_cframe *cf = &S->frames[c->first + i];
+            out[i] = (msx_frame){ .pc = pc, .function = cf->function, .file = cf->file, .line = cf->line,
+                                  .inlined = cf->inlined, .module = m->path, .offset = out[0].offset };
+        }
         return n;
     }
     if (m->state == MOD_UNTRIED)

@@ -22,12 +22,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gelf.h>
 #include <msgpack.h>
 
 #include "fixture.h"
 #include "format.h"
 #include "mpk.h"
 #include "symbolize.h"
+#include "sym_map.h"
 
 /* -- the functions whose pcs are resolved ----------------------------------- */
 
@@ -60,130 +62,6 @@ __attribute__((noinline)) uintptr_t sym_outer(int *inner_line, int *outer_line)
     return pc;
 }
 
-/* -- the module map of this process ----------------------------------------- */
-
-typedef struct mod {
-    char path[PATH_MAX];
-    uint64_t base;
-    uint64_t seg[16][3];
-    int nseg;
-    uint8_t bid[64];
-    int bidlen;         /* 0: none; -1: write no build_id key */
-} mod;
-
-typedef struct map {
-    mod m[256];
-    int n;
-} map;
-
-static char exe[PATH_MAX];
-
-/* The GNU build-id of a loaded module, from its PT_NOTE segments in memory. */
-static int note_build_id(const struct dl_phdr_info *info, uint8_t *out)
-{
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
-            continue;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-            const uint8_t *name = p + sizeof *nh;
-            const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
-                nh->n_descsz <= 64) {
-                memcpy(out, desc, nh->n_descsz);
-                return (int)nh->n_descsz;
-            }
-            p = desc + ((nh->n_descsz + 3) & ~3u);
-        }
-    }
-    return 0;
-}
-
-static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)size;
-    map *mp = arg;
-    if (mp->n == 256)
-        return 1;
-    mod *m = &mp->m[mp->n++];
-    memset(m, 0, sizeof *m);
-    snprintf(m->path, sizeof m->path, "%s", info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe);
-    m->base = info->dlpi_addr;
-    for (int i = 0; i < info->dlpi_phnum && m->nseg < 16; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        m->seg[m->nseg][0] = ph->p_vaddr;
-        m->seg[m->nseg][1] = ph->p_memsz;
-        m->seg[m->nseg][2] = (ph->p_flags & PF_X) ? MSF_SEG_X : 0;
-        m->nseg++;
-    }
-    m->bidlen = note_build_id(info, m->bid);
-    return 0;
-}
-
-/* This process's map; *self is set to the program's entry. */
-static void real_map(map *mp, mod **self)
-{
-    ssize_t e = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    assert_true(e > 0);
-    exe[e] = '\0';
-    mp->n = 0;
-    dl_iterate_phdr(phdr_cb, mp);
-    *self = NULL;
-    for (int i = 0; i < mp->n; i++)
-        if (strcmp(mp->m[i].path, exe) == 0)
-            *self = &mp->m[i];
-    assert_non_null(*self);
-}
-
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
-/* Packs the map as a MODULES record and hands it to S; returns the generation. */
-static uint32_t give(msx_sym *S, const map *mp)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, (uint32_t)mp->n);
-    for (int i = 0; i < mp->n; i++) {
-        const mod *m = &mp->m[i];
-        msgpack_pack_map(&pk, m->bidlen > 0 ? 4 : 3);
-        pack_str(&pk, MSF_KEY_PATH);
-        pack_str(&pk, m->path);
-        pack_str(&pk, MSF_KEY_BASE);
-        msgpack_pack_uint64(&pk, m->base);
-        pack_str(&pk, MSF_KEY_SEGMENTS);
-        msgpack_pack_array(&pk, (uint32_t)m->nseg);
-        for (int k = 0; k < m->nseg; k++) {
-            msgpack_pack_array(&pk, 3);
-            for (int j = 0; j < 3; j++)
-                msgpack_pack_uint64(&pk, m->seg[k][j]);
-        }
-        if (m->bidlen > 0) {
-            pack_str(&pk, MSF_KEY_BUILD_ID);
-            msgpack_pack_bin(&pk, (size_t)m->bidlen);
-            msgpack_pack_bin_body(&pk, m->bid, (size_t)m->bidlen);
-        }
-    }
-    msx_arena arena = { 0 };
-    msx_obj o;
-    assert_true(msx_mpk_decode(&arena, (const uint8_t *)sb.data, sb.size, &o) > 0);
-    uint32_t g = msx_sym_modules(S, &o);
-    /* the symbolizer keeps nothing of the record: both go now */
-    memset(sb.data, 0xee, sb.size);
-    msx_arena_free(&arena);
-    msgpack_sbuffer_destroy(&sb);
-    return g;
-}
-
 static const char *base_name(const char *p)
 {
     const char *s = p ? strrchr(p, '/') : NULL;
@@ -206,9 +84,9 @@ static char *sysroot_copy(const char *name, const char *args)
 {
     char *root = msf_path(msf_dir, name);
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s%s", root, exe);
+    snprintf(dir, sizeof dir, "%s%s", root, sym_exe);
     *strrchr(dir, '/') = '\0';
-    run("mkdir -p '%s' && objcopy %s '%s' '%s%s'", dir, args, exe, root, exe);
+    run("mkdir -p '%s' && objcopy %s '%s' '%s%s'", dir, args, sym_exe, root, sym_exe);
     return root;
 }
 
@@ -244,7 +122,7 @@ static void test_inlined_chain(void **state)
     assert_int_equal(f[1].line, outer_line);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(f[i].pc, pc);
-        assert_string_equal(f[i].module, exe);
+        assert_string_equal(f[i].module, sym_exe);
         assert_int_equal(f[i].offset, pc - 1 - self->base);
     }
     /* max 1: the innermost frame only */
@@ -343,6 +221,50 @@ static void test_cache_and_generations(void **state)
     msx_sym_free(S);
 }
 
+/* _init has no size in the symbol table: it names the rest of .init, not
+ * the code section after it (the PLT). */
+static void test_sizeless_symbol(void **state)
+{
+    (void)state;
+    map mp;
+    mod *self;
+    real_map(&mp, &self);
+    elf_version(EV_CURRENT);
+    int fd = open(sym_exe, O_RDONLY);
+    assert_true(fd >= 0);
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    assert_non_null(e);
+    size_t shstr;
+    assert_int_equal(elf_getshdrstrndx(e, &shstr), 0);
+    uint64_t init_lo = 0, init_end = 0, next = UINT64_MAX;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+        GElf_Shdr sh;
+        gelf_getshdr(scn, &sh);
+        if (strcmp(elf_strptr(e, shstr, sh.sh_name), ".init") == 0)
+            init_lo = sh.sh_addr, init_end = sh.sh_addr + sh.sh_size;
+    }
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+        GElf_Shdr sh;
+        gelf_getshdr(scn, &sh);
+        if ((sh.sh_flags & SHF_EXECINSTR) && sh.sh_addr >= init_end && sh.sh_addr < next && sh.sh_size > 8)
+            next = sh.sh_addr;
+    }
+    elf_end(e);
+    close(fd);
+    assert_true(init_end > 0 && next != UINT64_MAX);
+    msx_sym *S = msx_sym_new(NULL);
+    give(S, &mp);
+    msx_frame f[4];
+    /* inside .init: _init */
+    assert_int_equal(msx_sym_resolve(S, 0, self->base + init_lo + 2, f, 4), 1);
+    assert_string_equal(f[0].function, "_init");
+    /* in the next code section, where no symbol starts before: nothing */
+    assert_int_equal(msx_sym_resolve(S, 0, self->base + next + 5, f, 4), 1);
+    assert_int_equal(f[0].offset, next + 4);
+    assert_null(f[0].function);
+    msx_sym_free(S);
+}
+
 /* objcopy --strip-all: module + offset, no function (this program exports
  * none in .dynsym), no problem; --strip-debug: the function from .symtab. */
 static void test_stripped(void **state)
@@ -358,7 +280,7 @@ static void test_stripped(void **state)
     give(S, &mp);
     msx_frame f[8];
     assert_int_equal(msx_sym_resolve(S, 0, pc, f, 8), 1);
-    assert_string_equal(f[0].module, exe);
+    assert_string_equal(f[0].module, sym_exe);
     assert_int_equal(f[0].offset, pc - 1 - self->base);
     assert_null(f[0].function);
     assert_null(f[0].file);
@@ -400,10 +322,10 @@ static void test_debug_dir(void **state)
         char *dir = msf_path(msf_dir, by_path ? "dbg-path" : "dbg-id");
         char dst[3 * PATH_MAX];
         if (by_path)
-            snprintf(dst, sizeof dst, "%s%s.debug", dir, exe);
+            snprintf(dst, sizeof dst, "%s%s.debug", dir, sym_exe);
         else
             snprintf(dst, sizeof dst, "%s/.build-id/%.2s/%s.debug", dir, hex, hex + 2);
-        run("mkdir -p \"$(dirname '%s')\" && objcopy --only-keep-debug '%s' '%s'", dst, exe, dst);
+        run("mkdir -p \"$(dirname '%s')\" && objcopy --only-keep-debug '%s' '%s'", dst, sym_exe, dst);
         msx_sym *S = msx_sym_new(&(msx_sym_opts){ .sysroot = root, .debug_dir = dir });
         give(S, &mp);
         msx_frame f[8];
@@ -433,10 +355,10 @@ static void test_debug_dir_wrong_build(void **state)
     char *root = sysroot_copy("dbg-root2", "--strip-all");
     char *dir = msf_path(msf_dir, "dbg-other");
     char dst[3 * PATH_MAX];
-    snprintf(dst, sizeof dst, "%s%s.debug", dir, exe);
+    snprintf(dst, sizeof dst, "%s%s.debug", dir, sym_exe);
     /* the same DWARF, another build-id */
     run("mkdir -p \"$(dirname '%s')\" && objcopy --only-keep-debug --remove-section=.note.gnu.build-id '%s' '%s'",
-        dst, exe, dst);
+        dst, sym_exe, dst);
     msx_sym *S = msx_sym_new(&(msx_sym_opts){ .sysroot = root, .debug_dir = dir });
     give(S, &mp);
     msx_frame f[8];
@@ -468,7 +390,7 @@ static void test_build_id_mismatch(void **state)
     msx_frame f[8];
     for (int k = 0; k < 3; k++) {
         assert_int_equal(msx_sym_resolve(S, 0, pc + (uintptr_t)k, f, 8), 1);
-        assert_string_equal(f[0].module, exe);
+        assert_string_equal(f[0].module, sym_exe);
         assert_int_equal(f[0].offset, pc + (uintptr_t)k - 1 - self->base);
         assert_null(f[0].function);
         assert_null(f[0].file);
@@ -477,7 +399,7 @@ static void test_build_id_mismatch(void **state)
     const char *const *p = msx_sym_problems(S, &n);
     assert_int_equal(n, 1);
     char want[PATH_MAX + 300];
-    snprintf(want, sizeof want, "%s: build-id mismatch (trace %s, file %s)", exe, trace_hex, file_hex);
+    snprintf(want, sizeof want, "%s: build-id mismatch (trace %s, file %s)", sym_exe, trace_hex, file_hex);
     assert_string_equal(p[0], want);
     msx_sym_free(S);
 }
@@ -496,14 +418,14 @@ static void test_missing(void **state)
     give(S, &mp);
     msx_frame f[8];
     assert_int_equal(msx_sym_resolve(S, 0, pc, f, 8), 1);
-    assert_string_equal(f[0].module, exe);
+    assert_string_equal(f[0].module, sym_exe);
     assert_null(f[0].function);
     assert_int_equal(msx_sym_resolve(S, 0, pc + 1, f, 8), 1);
     size_t n;
     const char *const *p = msx_sym_problems(S, &n);
     assert_int_equal(n, 1);
     char want[PATH_MAX + 32];
-    snprintf(want, sizeof want, "%s: not found", exe);
+    snprintf(want, sizeof want, "%s: not found", sym_exe);
     assert_string_equal(p[0], want);
     msx_sym_free(S);
     free(root);
@@ -545,7 +467,7 @@ static void test_hostile_files(void **state)
     char *text = msf_path(msf_dir, "text.so");
     assert_int_equal(msf_write_bytes(text, "<b>not ELF</b>\n", 15), 0);
     size_t len = 0;
-    char *img = msf_read_file(exe, &len);
+    char *img = msf_read_file(sym_exe, &len);
     assert_non_null(img);
     const size_t cuts[] = { 0, 4, 63, 64, 200, 4096, len / 3, len / 2, len - 1 };
     enum { NCUT = sizeof cuts / sizeof cuts[0] };
@@ -761,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_cxx_demangled),
         cmocka_unit_test(test_shared_library),
         cmocka_unit_test(test_cache_and_generations),
+        cmocka_unit_test(test_sizeless_symbol),
         cmocka_unit_test(test_stripped),
         cmocka_unit_test(test_debug_dir),
         cmocka_unit_test(test_debug_dir_wrong_build),
