@@ -370,6 +370,10 @@ static int symbolize(msx_view_sites *v, strtab *T, uint32_t g, msx_site_report *
 {
     uint32_t npc, gen;
     const uint64_t *pc = msx_view_stacks_pcs(v->stacks, g, &npc, &gen);
+    /* a stack defined before the first MODULES record (a library's
+     * constructor, before the recorder wrote it) takes the first map */
+    if (!gen && v->stacks->gen)
+        gen = 1;
     enum { PER_PC = 16 };
     msx_frame fr[PER_PC];
     uint32_t cap = npc ? npc : 1;
