@@ -16,7 +16,26 @@
  * module+offset, and the mismatch is reported once per module
  * (msx_sym_problems). A stripped module without debug information gives
  * module+offset and, where the ELF symbol table has one, the function.
- * C++ names are demangled. */
+ * C++ names are demangled.
+ *
+ * As implemented (symbolize.c, symbolize_dw.c):
+ * - A module's file is looked for on the first pc that falls in it, once
+ *   for all the generations that hold it (same path, base and build-id), so
+ *   problems name only modules some pc fell in. Only absolute paths of
+ *   regular files are opened (never blocking: FIFOs and devices are refused
+ *   before open). A trace without a build-id for a module takes the file
+ *   unchecked; a trace with one refuses a file with another or none.
+ * - Debug files: DIR/.build-id/xx/rest.debug, DIR/PATH.debug, DIR/PATH for
+ *   the debug directory, then the same under SYSROOT/usr/lib/debug; each
+ *   must carry the module's build-id (or none when the module has none).
+ *   libdwfl reads a file's own DWARF before asking for a debug file, so the
+ *   debug file is used for modules without DWARF (stripped ones).
+ * - The function of the outermost frame is the symbol table's (.symtab or
+ *   .dynsym; so "f.constprop.0" when the compiler cloned f), else DWARF's;
+ *   inlined frames are named from DWARF (linkage name, else name).
+ * - Strings (paths, names, files, problems) are the bytes found, unescaped:
+ *   a renderer escapes them.
+ * - One thread at a time: a symbolizer has no lock. */
 #ifndef MSX_SYMBOLIZE_H
 #define MSX_SYMBOLIZE_H
 
@@ -50,13 +69,17 @@ typedef struct msx_frame {
 msx_sym *msx_sym_new(const msx_sym_opts *opts);
 /* Takes a MODULES record (the array object of the record), starting a new
  * generation. Returns the generation number (1, 2, ...), or 0 if the object
- * is not an array (nothing changes then). Malformed entries are skipped and
- * reported. */
+ * is not an array, or memory ran out (nothing changes then). Malformed
+ * entries are skipped and reported (32 messages at most, then one that says
+ * more were left out). Everything needed is copied: the object and its
+ * buffer may go once this returns. */
 uint32_t msx_sym_modules(msx_sym *S, const msx_obj *modules);
 /* Resolves pc in generation gen (0: the newest). Fills up to max frames into
  * out and returns how many it filled (at least 1 when max >= 1: a pc no module
  * holds gives one frame with module NULL). Never fails: what cannot be
- * resolved stays NULL/0. Results are cached per (generation's module, pc). */
+ * resolved stays NULL/0. Results are cached per (generation's module, pc).
+ * A generation not given yet, pc 0, and a NULL S hold no module; with more
+ * frames than max, the innermost max are given. */
 size_t msx_sym_resolve(msx_sym *S, uint32_t gen, uint64_t pc, msx_frame *out, size_t max);
 /* Messages about modules that could not be used (missing file, build-id
  * mismatch), one per module, in the order found. *n receives the count. */

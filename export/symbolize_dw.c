@@ -51,7 +51,6 @@ struct msx_symfile {
     Dwfl_Module *mod;     /* the one module of dwfl, at bias 0 */
     Dwarf_Addr bias;      /* what libdwfl added to file addresses (0) */
     char *debug_path;     /* the separate debug file chosen, or NULL */
-    int dwarf;            /* -1 not looked at yet, 0 none, 1 has DWARF */
     cu_ix *cus;           /* open addressing on off */
     size_t ncus, capcus;
     sym_ent *syms;        /* sorted by lo, then rank */
@@ -231,7 +230,6 @@ msx_symfile *msx_symfile_open(const msx_sym_opts *opts, const char *path, const 
         return NULL;
     }
     f->dwfl = dwfl;
-    f->dwarf = -1;
     dwfl_report_begin(dwfl);
     /* base 0: the module sits at its file addresses (bias 0); on success the
      * descriptor belongs to libdwfl */
@@ -285,16 +283,6 @@ void msx_symfile_close(msx_symfile *f)
     free(f->debug_path);
     free(f);
 }
-
-bool msx_symfile_has_dwarf(msx_symfile *f)
-{
-    if (f->dwarf < 0) {
-        Dwarf_Addr bias;
-        f->dwarf = dwfl_module_getdwarf(f->mod, &bias) != NULL;
-    }
-    return f->dwarf > 0;
-}
-
 
 /* s demangled when it is a mangled C++ name, interned. */
 static const char *intern_name(msx_sym *S, const char *s)

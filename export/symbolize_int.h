@@ -23,7 +23,7 @@
  * writes 20). A longer one makes the MODULES entry malformed. */
 enum { MSX_SYM_BUILD_ID_MAX = 64 };
 /* Most frames kept for one pc (the inlined chain of hostile DWARF can be
- * longer; the innermost ones are kept). */
+ * longer: the descent stops there, keeping the outermost ones). */
 enum { MSX_SYM_MAX_FRAMES = 64 };
 
 /* One opened module file (symbolize_dw.c). Allocated on its own so that
@@ -39,9 +39,6 @@ msx_symfile *msx_symfile_open(const msx_sym_opts *opts, const char *path, const 
                               char *why, size_t why_len);
 /* Closes a file from msx_symfile_open. Safe on NULL. */
 void msx_symfile_close(msx_symfile *f);
-/* Whether the file has DWARF of its own or found in a debug file (for the
- * statistics; loads it on first call). */
-bool msx_symfile_has_dwarf(msx_symfile *f);
 
 /* Looks up file address addr (pc - 1 - base) in f and fills out[0..max) with
  * function, file, line and inlined (pc, module and offset are the caller's):
