@@ -220,8 +220,34 @@ typedef struct module_walk {
     uint32_t n;
 } module_walk_t;
 
-/* dl_iterate_phdr callback: packs one module as {path, base, segments} and
- * counts it. */
+/* The GNU build-id of a loaded module, from its PT_NOTE segments in memory
+ * (mapped read-only with the module). Returns its length (0: none). */
+static uint32_t build_id(const struct dl_phdr_info *info, const uint8_t **out)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE || ph->p_memsz < sizeof(ElfW(Nhdr)))
+            continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            size_t name = (nh->n_namesz + 3u) & ~3u, desc = (nh->n_descsz + 3u) & ~3u;
+            const uint8_t *d = p + sizeof *nh + name;
+            if (name > (size_t)(end - p) || desc > (size_t)(end - d))
+                break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(p + sizeof *nh, "GNU", 4) &&
+                nh->n_descsz > 0 && nh->n_descsz <= 64) {
+                *out = d;
+                return nh->n_descsz;
+            }
+            p = d + desc;
+        }
+    }
+    return 0;
+}
+
+/* dl_iterate_phdr callback: packs one module as {path, base, segments,
+ * build_id} and counts it. */
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
@@ -234,7 +260,9 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     uint32_t nload = 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         nload += info->dlpi_phdr[i].p_type == PT_LOAD;
-    ms_pc_map(b, 3);
+    const uint8_t *bid = NULL;
+    uint32_t bid_len = build_id(info, &bid);
+    ms_pc_map(b, bid_len ? 4 : 3);
     ms_pc_cstr(b, MSF_KEY_PATH);
     ms_pc_cstr(b, path);
     ms_pc_cstr(b, MSF_KEY_BASE);
@@ -251,6 +279,11 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
         ms_pc_uint64(b, ((ph->p_flags & PF_X) ? MSF_SEG_X : 0u) |
                             ((ph->p_flags & PF_W) ? MSF_SEG_W : 0u) |
                             ((ph->p_flags & PF_R) ? MSF_SEG_R : 0u));
+    }
+    if (bid_len) {
+        ms_pc_cstr(b, MSF_KEY_BUILD_ID);
+        ms_pc_bin(b, bid_len);
+        ms_pc_bin_body(b, bid, bid_len);
     }
     return 0;
 }

@@ -124,7 +124,10 @@ int main(int argc, char **argv)
             return 1;
     } else if (strcmp(what, "calls") == 0) {
         void *p = calloc(3, 1111);
-        p = realloc(p, 99999);
+        void *grown = realloc(p, 99999);
+        if (!grown)
+            return 1;
+        p = grown;
         void *q = NULL;
         if (posix_memalign(&q, 64, 5555) != 0)
             return 1;

@@ -246,6 +246,46 @@ static void test_cxx_leaks_under_run(void **state)
     th_rmtree(dir);
 }
 
+/* The trace keeps each module's build-id: a binary replaced after the run
+ * is reported and not used (no guessed names). */
+static void test_build_id_mismatch(void **state)
+{
+    (void)state;
+    char dir[4096], bin[4200], cmd[8600];
+    snprintf(dir, sizeof dir, "%s", th_tmpdir());
+    snprintf(bin, sizeof bin, "%s/sites_prog_copy", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", th_build_path("sites_prog"), bin);
+    assert_int_equal(system(cmd), 0);
+    char *tdir = th_tmpdir(), out_env[4200];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", tdir);
+    char *argv[] = { bin, NULL };
+    char *envv[] = { out_env, "MEMSCOPE_STACK_DEPTH=16", NULL };
+    static run_result_t run;
+    assert_int_equal(th_run(argv, envv, NULL, 120000, &run), 0);
+    assert_int_equal(run.status, 0);
+    /* another program where the traced one was */
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", th_build_path("dl_prog"), bin);
+    assert_int_equal(system(cmd), 0);
+    char path[4096];
+    assert_int_equal(tr_find(tdir, "sites_prog_copy.", path, sizeof path), 0);
+    msx_report *r = NULL;
+    char err[512];
+    if (msx_analyze_trace(path, NULL, NULL, &r, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    bool said = false;
+    for (uint32_t i = 0; i < r->nproblems; i++)
+        said |= strstr(r->problems[i].p, "sites_prog_copy") && strstr(r->problems[i].p, "build-id mismatch");
+    if (!said)
+        fail_msg("no build-id mismatch among %u problems", r->nproblems);
+    for (uint32_t i = 0; i < r->nfunctions; i++) {
+        const char *name = str(r, r->functions[i].at.function);
+        assert_true(!name || (strcmp(name, "grow_cache") && strcmp(name, "load_table")));
+    }
+    msx_report_free(r);
+    th_rmtree(tdir);
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_dlclosed_library),
         cmocka_unit_test(test_stripped),
         cmocka_unit_test(test_cxx_leaks_under_run),
+        cmocka_unit_test(test_build_id_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
