@@ -69,8 +69,9 @@ static uint32_t str_intern(strtab *t, const char *s, bool *oom)
         t->cap = cap;
     }
     uint32_t *sl = str_slot(t, t->slot, t->cap, s, n);
-    if (*sl)
-        return *sl;
+    uint32_t found = *sl;
+    if (found)
+        return found;
     if (r->nstrings == t->cap_strings) {
         uint32_t cap = t->cap_strings ? 2 * t->cap_strings : 256;
         msx_str *p = realloc(r->strings, cap * sizeof *p);

@@ -245,7 +245,7 @@ static uint32_t module_index(msx_sym *S, const char *path, uint64_t base, const 
         for (uint32_t j = (uint32_t)h & (S->capidx - 1); S->modidx[j]; j = (j + 1) & (S->capidx - 1)) {
             const sym_mod *m = &S->mods[S->modidx[j] - 1];
             if (m->hash == h && m->path == path && m->base == base && m->bid_len == bid_len &&
-                memcmp(m->bid, bid, bid_len) == 0)
+                (bid_len == 0 || memcmp(m->bid, bid, bid_len) == 0))
                 return S->modidx[j] - 1;
         }
     }

@@ -126,8 +126,9 @@ static uint32_t intern(msx_view_stacks *v, const uint64_t *pc, uint32_t n)
         return 0;
     uint64_t h = pcs_hash(pc, n);
     uint32_t *slot = dedup_slot(v, v->dedup, v->dedup_cap, h, pc, n);
-    if (*slot)
-        return *slot;
+    uint32_t found = *slot;
+    if (found)
+        return found;
     if (v->n == UINT32_MAX - 1)
         return 0;
     if (v->n == v->cap) {

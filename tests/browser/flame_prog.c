@@ -86,7 +86,10 @@ __attribute__((noinline)) static void grow_index(void)
 {
     char *p = NULL;
     for (size_t n = 1024; n <= (1u << 20); n *= 2) {
-        p = realloc(p, n);
+        char *q = realloc(p, n);
+        if (!q)
+            break;
+        p = q;
         p[n - 1] = 1;
     }
     free(p);

@@ -46,12 +46,22 @@ int main(int argc, char **argv)
         if (!p)
             return 1;
         memset(p, 'a' + i % 26, 64);
-        p = realloc(p, 5000);
-        if (!p || p[0] != 'a' + i % 26 || p[63] != 'a' + i % 26)
+        char *q = realloc(p, 5000);
+        if (!q) {
+            free(p);
+            return 1;
+        }
+        p = q;
+        if ( p[0] != 'a' + i % 26 || p[63] != 'a' + i % 26)
             return 1;
         memset(p, 'z', 5000);
-        p = realloc(p, 20);
-        if (!p || p[0] != 'z' || p[19] != 'z')
+        q = realloc(p, 20);
+        if (!q) {
+            free(p);
+            return 1;
+        }
+        p = q;
+        if ( p[0] != 'z' || p[19] != 'z')
             return 1;
         free(p);
     }

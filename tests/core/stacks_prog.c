@@ -125,8 +125,10 @@ int main(int argc, char **argv)
     } else if (strcmp(what, "calls") == 0) {
         void *p = calloc(3, 1111);
         void *grown = realloc(p, 99999);
-        if (!grown)
+        if (!grown) {
+            free(p);
             return 1;
+        }
         p = grown;
         void *q = NULL;
         if (posix_memalign(&q, 64, 5555) != 0)

@@ -14,6 +14,17 @@
 
 #include <cmocka.h>
 
+/* from meson; cppcheck checks the file without them */
+#ifndef MS_SOURCE_DIR
+#define MS_SOURCE_DIR ""
+#endif
+#ifndef MS_DL_LIB
+#define MS_DL_LIB ""
+#endif
+#ifndef MS_TOOL
+#define MS_TOOL ""
+#endif
+
 #include "export.h"
 #include "helpers.h"
 #include "report.h"

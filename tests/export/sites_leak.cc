@@ -24,8 +24,11 @@ int main()
     unsigned long sum = 0;
     for (int i = 0; i < 500; i++)
         sum += (unsigned long)make_node(i)->v;
-    for (int i = 0; i < 3; i++)
-        sum += (unsigned long)(make_buffer(1000) != nullptr);
+    static char *volatile kept; // the leak, on purpose
+    for (int i = 0; i < 3; i++) {
+        kept = make_buffer(1000);
+        sum += (unsigned long)(kept != nullptr);
+    }
     std::printf("%lu\n", sum);
     return 0;
 }

@@ -109,7 +109,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (bs && ref_size(bs, &x) && x >= (64u << 10) && x <= (1u << 30))
         FUZZ_CHECK(buf == ((x + 4095) & ~(uint64_t)4095));
     FUZZ_CHECK(ms_option_u64(MS_OPT_CHILDREN) <= 1);
-    FUZZ_CHECK(ms_option_u64(MS_OPT_MODE) <= 1);
+    FUZZ_CHECK(ms_option_u64(MS_OPT_MODE) <= MS_MODE_SAMPLED);
+    FUZZ_CHECK(ms_option_u64(MS_OPT_UNWIND) <= MS_UNWIND_LIBUNWIND);
+    FUZZ_CHECK(ms_option_u64(MS_OPT_STACK_DEPTH) <= 128);
+    /* a rate is 0 (unset) or a fraction in (0, 1] of 2^32 */
+    FUZZ_CHECK(ms_option_u64(MS_OPT_SAMPLE_RATE) <= (1ull << 32));
     const char *me = line[1 + MS_OPT_MAX_EVENTS];
     if (me && ref_size(me, &x))
         FUZZ_CHECK(ms_option_u64(MS_OPT_MAX_EVENTS) == x);
