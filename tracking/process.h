@@ -4,6 +4,7 @@
 #ifndef MS_PROCESS_H
 #define MS_PROCESS_H
 
+#include "records.h"
 #include "tracker.h"
 
 #include <pthread.h>
@@ -56,6 +57,15 @@ void ms_thread_stop(ms_tls_t *t);
 /* tracker.c: records one event (ms_ev_slow's general path) with a sample
  * weight (0: exact). fp: the program's frame pointer (stacks). */
 void ms_ev_record(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra, uintptr_t fp, uint64_t weight);
+
+/* tracker.c: put_record and the module-map check of a chunk switch, for
+ * the slow paths elsewhere (caller holds the guard). */
+bool ms_put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg);
+void ms_modules_check(ms_tls_t *t);
+
+/* evstack.c: the id of the stack of the event whose entry returns to ra
+ * (writing its STACK record first if new), 0 for none. */
+uint64_t ms_stack_of(ms_tls_t *t, uintptr_t ra, uintptr_t fp);
 
 /* sampler.c */
 /* Sets the sampler from the options (sampled: the mode is sampled) and

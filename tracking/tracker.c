@@ -168,7 +168,7 @@ static bool chunk_next(ms_tls_t *t)
  * chunk if the record does not fit (each next chunk of a thread is bigger);
  * drops a record that does not fit an empty chunk of the largest size.
  * Returns true if the record was not written. */
-static bool put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
+bool ms_put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
 {
     for (int attempt = 0; attempt < 32; attempt++) {
         if (!t->chunk && chunk_next(t))
@@ -194,7 +194,7 @@ static bool put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *
 static void time_room(ms_tls_t *t)
 {
     if (t->chunk && t->end - t->cur < 10) /* head 1 byte, uint64 9 */
-        chunk_next(t);                    /* on failure, put_record counts the drop */
+        chunk_next(t);                    /* on failure, ms_put_record counts the drop */
 }
 
 /* Writes a TIME record: this thread's own clock reading, taken before the
@@ -204,7 +204,7 @@ static void put_time(ms_tls_t *t)
 {
     time_room(t);
     uint64_t tm = time_now(t);
-    put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
+    ms_put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
     t->last_time = tm;
 }
 
@@ -236,9 +236,9 @@ static void put_metric(ms_tls_t *t, bool helper)
     if (!s)
         return;
     if (!helper || !metrics_over()) {
-        put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
+        ms_put_record(t, MSF_R_TIME, ms_rec_fill_u64, &tm);
         t->last_time = tm;
-        put_record(t, MSF_R_METRIC, ms_rec_fill_metric, s);
+        ms_put_record(t, MSF_R_METRIC, ms_rec_fill_metric, s);
     }
     ms_metrics_release();
 }
@@ -256,7 +256,7 @@ void ms_metrics_record(void)
         m->state = chunk_next(m) ? MS_T_CAPPED : MS_T_ACTIVE;
         if (m->state != MS_T_ACTIVE)
             return;
-        put_record(m, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ m->tid, false, "memscope-prep" });
+        ms_put_record(m, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ m->tid, false, "memscope-prep" });
     }
     put_metric(m, true);
 }
@@ -264,13 +264,13 @@ void ms_metrics_record(void)
 /* Writes the module map again if a module was loaded or unloaded since the
  * last MODULES record. Called on chunk switches: dlopen is not wrapped, since
  * glibc resolves a dlopen's $ORIGIN and RUNPATH from its caller's address. */
-static void maybe_modules(ms_tls_t *t)
+void ms_modules_check(ms_tls_t *t)
 {
     if (!ms_rec_walk_begin())
         return;
     if (ms_rec_modules_changed()) {
         put_time(t);
-        put_record(t, MSF_R_MODULES, ms_rec_fill_modules, NULL);
+        ms_put_record(t, MSF_R_MODULES, ms_rec_fill_modules, NULL);
     }
     ms_rec_walk_end();
 }
@@ -392,14 +392,14 @@ static void thread_init(ms_tls_t *t)
     if (proc.fork_parent) {
         uint64_t parent = proc.fork_parent;
         proc.fork_parent = 0;
-        put_record(t, MSF_R_FORK, ms_rec_fill_fork, &parent);
+        ms_put_record(t, MSF_R_FORK, ms_rec_fill_fork, &parent);
     }
     ms_rec_thread_t rt = { t->tid, false, t->name };
-    put_record(t, MSF_R_THREAD, ms_rec_fill_thread, &rt);
+    ms_put_record(t, MSF_R_THREAD, ms_rec_fill_thread, &rt);
     bool pending = true;
     if (atomic_compare_exchange_strong_explicit(&proc.process_pending, &pending, false,
                                                 memory_order_relaxed, memory_order_relaxed))
-        put_record(t, MSF_R_PROCESS, ms_rec_fill_process, NULL);
+        ms_put_record(t, MSF_R_PROCESS, ms_rec_fill_process, NULL);
 }
 
 /* Called when the tick window ran out: writes a TIME record and opens the
@@ -437,7 +437,7 @@ static ms_tls_t *late_lock(void)
         l->ev_base = MS_TICK_EVENTS;
         l->state = chunk_next(l) ? MS_T_CAPPED : MS_T_ACTIVE;
         if (l->state == MS_T_ACTIVE)
-            put_record(l, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ l->tid, true, NULL });
+            ms_put_record(l, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ l->tid, true, NULL });
     }
     return l;
 }
@@ -499,67 +499,6 @@ static void stop_late(ms_tls_t *t)
         ms_thread_stop(t);
 }
 
-/* The id of the stack of the event whose entry returns to ra, writing its
- * STACK record first if this thread has not defined it. 0: no stack (the
- * record could not be written). Caller holds the guard; the thread is ACTIVE. */
-static uint64_t stack_of(ms_tls_t *t, uintptr_t ra, uintptr_t fp)
-{
-    /* the first use maps the table and asks glibc for the stack's bounds,
-     * and libunwind may allocate while it reads unwind tables: memscope's */
-    t->own++;
-    ms_stack_t s;
-    ms_stack_capture(&t->stk, ra, fp, &s);
-    uint64_t id = ms_stack_find(&t->stk, &s);
-    if (id == 0) {
-        /* a new stack: a library loaded since the last module map (its code
-         * may be in it) goes into the map first, so that the stack resolves
-         * even if the library is closed before the next chunk switch */
-        maybe_modules(t);
-        id = ms_stack_next_id(&t->stk);
-        ms_rec_stack_t rs = { id, s.pc, s.n };
-        if (id != 0 && !put_record(t, MSF_R_STACK, ms_rec_fill_stack, &rs))
-            id = ms_stack_add(&t->stk, &s);
-        else
-            id = 0;
-    }
-    t->own--;
-    return id;
-}
-
-/* The common case of an allocation with stacks: what the fast path would
- * take (an active thread, room in the chunk, the clock as seen, the tick not
- * run out), with a stack the frame-pointer walk finds whole and this thread
- * defined already. Returns false, having written nothing, otherwise. No
- * errno to save: nothing here can set it. */
-static inline bool stack_event_quick(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b, size_t n,
-                                     uintptr_t ra, uintptr_t fp)
-{
-    if (t->state != MS_T_ACTIVE || t->guard || t->stk == NULL || t->cur + MS_EVENT_MAX > t->end ||
-        t->tick <= 1 || t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
-        return false;
-    ms_guard_enter();
-    ms_stack_t s;
-    uint64_t id = ms_stack_quick(t->stk, ra, fp, &s);
-    if (id) {
-        t->tick--;
-        ms_ev_put_ex(t, kind, a, b, n, id, 0);
-    }
-    ms_guard_leave(t);
-    return id != 0;
-}
-
-/* Small on purpose: the common case with stacks runs without the general
- * path's saved registers and errno. */
-void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra)
-{
-    /* the caller's frame pointer as the malloc-family entry left it: the
-     * program's frame, since the entries keep %rbp (stacks.h) */
-    uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
-    if (kind != MSF_K_FREE && ms_stack_depth && stack_event_quick(&ms_tls, kind, a, b, n, ra, fp))
-        return;
-    ms_ev_record(kind, a, b, n, ra, fp, 0);
-}
-
 __attribute__((noinline)) void ms_ev_record(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra,
                                             uintptr_t fp, uint64_t weight)
 {
@@ -599,14 +538,14 @@ __attribute__((noinline)) void ms_ev_record(int kind, uintptr_t a, uintptr_t b, 
     case MS_T_ACTIVE: {
         uint64_t sid = 0;
         if (ms_stack_depth && kind != MSF_K_FREE)
-            sid = stack_of(t, ra, fp); /* before the TIME: the unwind takes time */
+            sid = ms_stack_of(t, ra, fp); /* before the TIME: the unwind takes time */
         if (t->cur + MS_EVENT_MAX > t->end) {
             if (chunk_next(t)) {
                 t->state = MS_T_CAPPED;
                 drop(t);
                 break;
             }
-            maybe_modules(t);
+            ms_modules_check(t);
         }
         if (t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
             clock_moved(t);
@@ -655,11 +594,11 @@ static void thread_dtor(void *arg)
     ms_guard_enter();
     if (t->chunk && !atomic_load_explicit(&proc.stopped, memory_order_acquire)) {
         if (t->dropped) {
-            put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
+            ms_put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
             t->dropped = 0;
         }
         put_time(t);
-        put_record(t, MSF_R_THREAD_EXIT, ms_rec_fill_thread_exit, t->name);
+        ms_put_record(t, MSF_R_THREAD_EXIT, ms_rec_fill_thread_exit, t->name);
         t->ev_base = events_so_far(t);
         t->tick = 0;
         chunk_drop(t, MSF_CF_THREAD_EXITED);
@@ -750,7 +689,7 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
         ms_thread_stop(t);
     if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
         put_time(t);
-        put_record(t, type, fill, arg);
+        ms_put_record(t, type, fill, arg);
         stop_late(t);
     }
     ms_guard_leave(t);
@@ -764,15 +703,15 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
 static void exit_records(ms_tls_t *t, unsigned how)
 {
     if (t->dropped) {
-        put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
+        ms_put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
         t->dropped = 0;
     }
     if (ms_metrics_interval_ns()) /* MEMSCOPE_METRICS_INTERVAL=0: no METRIC at all */
         put_metric(t, false);
-    maybe_modules(t);
+    ms_modules_check(t);
     put_time(t);
     ms_rec_end_t e = { t->last_time, how }; /* the TIME just written */
-    put_record(t, MSF_R_END, ms_rec_fill_end, &e);
+    ms_put_record(t, MSF_R_END, ms_rec_fill_end, &e);
     ms_stream_set_end_how(how);
     ms_stream_set_end(e.time);
 }
@@ -796,7 +735,7 @@ static void quick_end(unsigned how)
         put_time(t);
         tm = t->last_time;
         ms_rec_end_t e = { tm, how };
-        put_record(t, MSF_R_END, ms_rec_fill_end, &e);
+        ms_put_record(t, MSF_R_END, ms_rec_fill_end, &e);
         ms_guard_leave(t);
     }
     ms_stream_set_end_how(how);
