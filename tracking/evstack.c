@@ -2,7 +2,8 @@
  * event and its STACK record, the common case of an allocation whose stack
  * the thread has seen (stack_event_quick), and ms_ev_slow, the entry of
  * every slow path, which tries that case first. tracker.c records the rest
- * (ms_ev_record). */
+ * (ms_ev_record). And the module map that stacks resolve against, written
+ * outside malloc (ms_record_modules). */
 #include "process.h"
 
 #include "records.h"
@@ -72,3 +73,13 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra)
     ms_ev_record(kind, a, b, n, ra, fp, 0);
 }
 
+
+void ms_record_modules(void)
+{
+    /* The walk of the module list happens in the record's packer: no fork
+     * may start meanwhile (records.h). */
+    if (!ms_rec_walk_begin())
+        return;
+    ms_thread_record(&ms_tls, MSF_R_MODULES, ms_rec_fill_modules, NULL);
+    ms_rec_walk_end();
+}

@@ -626,16 +626,6 @@ void ms_thread_runs_exit(void)
     limit_update(t);
 }
 
-void ms_record_modules(void)
-{
-    /* The walk of the module list happens in the record's packer: no fork
-     * may start meanwhile (records.h). */
-    if (!ms_rec_walk_begin())
-        return;
-    ms_thread_record(&ms_tls, MSF_R_MODULES, ms_rec_fill_modules, NULL);
-    ms_rec_walk_end();
-}
-
 /* ---- records outside malloc ------------------------------------------ */
 
 /* Writes one control record into the calling thread's stream, after a TIME,
