@@ -136,16 +136,11 @@ msx_report *mst_load_unlisted(const char *path, bool *damaged)
     return r;
 }
 
-/* Renders one format of r into path. Returns 0 or prints an error and -1. */
-static int write_output(const msx_report *r, int format, const char *path, bool quiet)
+int mst_write_rendered(const char *path, msx_buf *b, int rc, bool quiet)
 {
-    msx_buf b = { 0 };
-    int rc = format == F_JSON ? msx_render_json(&b, r, NULL)
-           : format == F_HTML ? msx_render_html(&b, r)
-                              : msx_render_archive(&b, r);
     if (rc == 0)
-        rc = msx_write_file(path, b.p, b.len, 0666);
-    msx_buf_free(&b);
+        rc = msx_write_file(path, b->p ? b->p : "", b->len, 0666);
+    msx_buf_free(b);
     if (rc < 0) {
         mst_errorf("cannot write %s: %s", path, strerror(-rc));
         return -1;
@@ -153,6 +148,16 @@ static int write_output(const msx_report *r, int format, const char *path, bool 
     if (!quiet)
         fprintf(stderr, "memscope: wrote %s\n", path);
     return 0;
+}
+
+/* Renders one format of r into path. Returns 0 or prints an error and -1. */
+static int write_output(const msx_report *r, int format, const char *path, bool quiet)
+{
+    msx_buf b = { 0 };
+    int rc = format == F_JSON ? msx_render_json(&b, r, NULL)
+           : format == F_HTML ? msx_render_html(&b, r)
+                              : msx_render_archive(&b, r);
+    return mst_write_rendered(path, &b, rc, quiet);
 }
 
 /* Returns malloc'd "<dir>/<stem>.<ext>" for a trace path; dir NULL: the

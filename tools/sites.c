@@ -94,14 +94,5 @@ int mst_write_folded(const msx_report *r, const char *path, int value, bool quie
 {
     msx_buf b = { 0 };
     int rc = msx_render_folded(&b, r, (msx_site_fig)value);
-    if (rc == 0)
-        rc = msx_write_file(path, b.p ? b.p : "", b.len, 0666);
-    msx_buf_free(&b);
-    if (rc < 0) {
-        mst_errorf("cannot write %s: %s", path, strerror(-rc));
-        return -1;
-    }
-    if (!quiet)
-        fprintf(stderr, "memscope: wrote %s\n", path);
-    return 0;
+    return mst_write_rendered(path, &b, rc, quiet);
 }

@@ -40,6 +40,10 @@ typedef struct mst_file {
 
 /* Prints "memscope: " and the message (and a newline) on stderr. */
 void mst_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* report.c: writes what a renderer put in *b (its result rc) to path, frees
+ * *b, and says "wrote" unless quiet. Returns 0, or prints an error and -1. */
+struct msx_buf;
+int mst_write_rendered(const char *path, struct msx_buf *b, int rc, bool quiet);
 /* Parses a comma list of json, html, bin (in any case). Returns the F_* bits,
  * or -1 after printing why. */
 int mst_parse_formats(const char *s);
