@@ -12,6 +12,7 @@
  * nothing, realloc(p, 0) frees p and returns NULL, memalign/valloc/pvalloc round
  * as glibc does, aligned_alloc refuses an alignment that is not a power of two
  * with EINVAL (C17, glibc >= 2.38). */
+#include "entry.h"
 #include "helper.h"
 #include "jemalloc_private.h"
 #include "tracker.h"
@@ -20,6 +21,7 @@
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,7 +41,24 @@ static size_t page_size(void)
     return v;
 }
 
-MS_EXPORT void *malloc(size_t n)
+/* malloc in a sampling process when the countdown runs out here, or the
+ * thread has none yet: kept out of line, so that the sampled case of malloc
+ * needs no saved register. ra: malloc's return address. */
+__attribute__((noinline)) static void *malloc_sampling(size_t n, uintptr_t ra)
+{
+    if (MS_LIKELY(ms_tls.sampling)) {
+        void *q = ms_sample_new(n, ra); /* decided before any block is made */
+        return q ? q : msjem_malloc(n);
+    }
+    void *p = msjem_malloc(n); /* the thread starts: ms_ev_sampling */
+    if (MS_UNLIKELY(p == NULL))
+        return NULL;
+    return (void *)ms_ev_sampling(p, n, ra);
+}
+
+/* malloc's bodies: a process that traces every event or none, and (for
+ * realloc, and malloc where the entries are C) any process. */
+static inline __attribute__((always_inline)) void *malloc_full_body(size_t n)
 {
     void *p = msjem_malloc(n);
     if (MS_LIKELY(p != NULL))
@@ -47,20 +66,121 @@ MS_EXPORT void *malloc(size_t n)
     return p;
 }
 
+static inline __attribute__((always_inline)) void *malloc_body(size_t n)
+{
+    if (MS_UNLIKELY(ms_sample_size != 0)) {
+        if (MS_LIKELY(ms_sample_pass(n)))
+            return msjem_malloc(n);
+        return malloc_sampling(n, (uintptr_t)__builtin_return_address(0));
+    }
+    return malloc_full_body(n);
+}
+
+static inline __attribute__((always_inline)) void free_body(void *p)
+{
+    ms_entry_free(p);
+}
+
+#if MS_ENTRY_DISPATCH
+/* On x86-64 over jemalloc, malloc and free are a few instructions of
+ * assembly in front of jemalloc, so that sampled mode's common case costs what
+ * the issue asks and no more: no saved register, no call, one jump.
+ *
+ *   malloc  counts the thread's sample countdown down (tracker.h,
+ *           ms_sample_pass: sample_left - ((n & sample_and) | sample_or)) and,
+ *           while it stays above 0, jumps to jemalloc's malloc. Otherwise it
+ *           jumps to ms_entries.malloc: the full body (a process that traces
+ *           every event, or none: its threads' countdown is 0, so they always
+ *           come here) or the sampled body, where the countdown ran out or the
+ *           thread has not started.
+ *   free    jumps to jemalloc's free unless the block lies in
+ *           [free_lo, free_lo + free_span): the sampled range while sampling,
+ *           everything otherwise; those go to ms_free_slow.
+ *
+ * Every body is reached by a jump, so that its return address is the
+ * program's call site, as the stacks need. */
+__attribute__((used, noinline)) void *ms_malloc_full(size_t n);
+__attribute__((used, noinline)) void *ms_malloc_sampled(size_t n);
+__attribute__((used, noinline)) void ms_free_slow(void *p);
+void *ms_malloc_full(size_t n) { return malloc_full_body(n); }
+void *ms_malloc_sampled(size_t n) { return malloc_body(n); }
+void ms_free_slow(void *p) { free_body(p); }
+
+/* What the assembly reads, in a cache line of its own that only the start
+ * of sampling writes. */
+struct ms_entries {
+    void *(*malloc)(size_t);
+    uintptr_t free_lo, free_span;
+    char pad[64 - 3 * sizeof(void *)];
+};
+__attribute__((used, aligned(64))) struct ms_entries ms_entries = { ms_malloc_full, 0, UINTPTR_MAX, { 0 } };
+_Static_assert(offsetof(struct ms_entries, free_lo) == 8 && offsetof(struct ms_entries, free_span) == 16,
+               "the slots the assembly reads");
+
+#define MS_STR_(x) #x
+#define MS_STR(x) MS_STR_(x)
+__asm__(".text\n"
+        ".globl malloc\n"
+        ".type malloc, @function\n"
+        ".p2align 4\n"
+        "malloc:\n"
+        ".cfi_startproc\n"
+        "    movq ms_tls@gottpoff(%rip), %rax\n"
+        "    movq %fs:" MS_STR(MS_TLS_SAMPLE_AND) "(%rax), %rdx\n"
+        "    andq %rdi, %rdx\n"
+        "    orq %fs:" MS_STR(MS_TLS_SAMPLE_OR) "(%rax), %rdx\n"
+        "    movq %fs:" MS_STR(MS_TLS_SAMPLE_LEFT) "(%rax), %rcx\n"
+        "    subq %rdx, %rcx\n"
+        "    jle 1f\n"
+        "    movq %rcx, %fs:" MS_STR(MS_TLS_SAMPLE_LEFT) "(%rax)\n"
+        "    jmp msjem_malloc\n"
+        "1:  jmp *ms_entries(%rip)\n"
+        ".cfi_endproc\n"
+        ".size malloc, .-malloc\n"
+        ".globl free\n"
+        ".type free, @function\n"
+        ".p2align 4\n"
+        "free:\n"
+        ".cfi_startproc\n"
+        "    movq %rdi, %rax\n"
+        "    subq ms_entries+8(%rip), %rax\n"
+        "    cmpq ms_entries+16(%rip), %rax\n"
+        "    jb ms_free_slow\n"
+        "    jmp msjem_free\n"
+        ".cfi_endproc\n"
+        ".size free, .-free\n");
+
+void ms_sampled_start(bool by_count)
+{
+    (void)by_count; /* the countdown's masks say which (ms_sample_thread_init) */
+    /* a free that sees one store and not the other goes to ms_free_slow,
+     * which tells every block apart */
+    __atomic_store_n(&ms_entries.free_lo, ms_sample_base, __ATOMIC_RELAXED);
+    __atomic_store_n(&ms_entries.free_span, ms_sample_size, __ATOMIC_RELAXED);
+    __atomic_store_n(&ms_entries.malloc, ms_malloc_sampled, __ATOMIC_RELAXED);
+}
+#else
+MS_EXPORT void *malloc(size_t n)
+{
+    return malloc_body(n);
+}
+
 MS_EXPORT void free(void *p)
 {
-    if (MS_UNLIKELY(p == NULL))
-        return;
-    if (ms_ev_free(p))
-        return; /* a sampled block: memscope freed it */
-    int *ep = ms_errno_ptr(); /* jemalloc may purge pages (madvise) inside free */
-    int saved = *ep;
-    msjem_free(p);
-    *ep = saved;
+    free_body(p);
 }
+
+void ms_sampled_start(bool by_count)
+{
+    (void)by_count; /* the C entries test ms_sample_size */
+}
+#endif
 
 MS_EXPORT void *calloc(size_t n, size_t size)
 {
+    size_t bytes;
+    if (!__builtin_mul_overflow(n, size, &bytes) && ms_entry_unsampled(bytes))
+        return msjem_calloc(n, size);
     void *p = msjem_calloc(n, size); /* jemalloc checks the overflow (ENOMEM) */
     if (MS_LIKELY(p != NULL))
         p = ms_ev_alloc_ex(p, n * size, 0, true);
@@ -74,9 +194,9 @@ MS_EXPORT void *calloc(size_t n, size_t size)
 MS_EXPORT void *realloc(void *p, size_t n)
 {
     if (p == NULL)
-        return malloc(n);
+        return malloc_body(n);
     if (n == 0) {
-        free(p);
+        free_body(p);
         return NULL;
     }
     if (MS_UNLIKELY(ms_sample_size != 0)) {
@@ -128,11 +248,12 @@ MS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
  * Inlined: the event must see the entry's own return address. */
 static inline __attribute__((always_inline)) void *aligned(size_t align, size_t n)
 {
+    bool unsampled = ms_entry_unsampled(n);
     void *p = msjem_aligned_alloc(align, n);
-    if (MS_LIKELY(p != NULL))
-        p = ms_ev_alloc_ex(p, n, align, false);
-    else
+    if (MS_UNLIKELY(p == NULL))
         errno = ENOMEM;
+    else if (!unsampled)
+        p = ms_ev_alloc_ex(p, n, align, false);
     return p;
 }
 

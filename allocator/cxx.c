@@ -8,6 +8,7 @@
  * unwinds through this C frame, which is why allocator/ builds with
  * -fexceptions. The nothrow forms must return NULL where the throwing ones
  * throw, which needs a catch: see cxx_nothrow_retry. */
+#include "entry.h"
 #include "jemalloc_private.h"
 #include "tracker.h"
 
@@ -69,9 +70,10 @@ static void *cxx_nothrow_retry(size_t n, size_t align, const void *nt)
 static inline __attribute__((always_inline)) void *cxx_alloc(size_t n, size_t align, const void *nt)
 {
     for (;;) {
+        bool unsampled = ms_entry_unsampled(n);
         void *p = align ? msjem_aligned_alloc(align, n) : msjem_malloc(n);
         if (MS_LIKELY(p != NULL))
-            return ms_ev_alloc_ex(p, n, align, false);
+            return unsampled ? p : ms_ev_alloc_ex(p, n, align, false);
         new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
         if (nt != NULL)
             return h ? cxx_nothrow_retry(n, align, nt) : NULL;
@@ -86,14 +88,7 @@ static inline __attribute__((always_inline)) void *cxx_alloc(size_t n, size_t al
 
 static inline __attribute__((always_inline)) void cxx_free(void *p)
 {
-    if (p == NULL)
-        return;
-    if (ms_ev_free(p))
-        return; /* a sampled block: memscope freed it */
-    int *ep = ms_errno_ptr();
-    int saved = *ep;
-    msjem_free(p);
-    *ep = saved;
+    ms_entry_free(p);
 }
 
 /* The declarations keep -Wmissing-prototypes quiet: these names are the ABI. */

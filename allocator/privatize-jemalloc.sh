@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds jemalloc_private.o: Debian's libjemalloc_pic.a merged into one relocatable
-# object whose public names (malloc, free, mallctl, ...) are renamed to msjem_* and
-# whose every other global symbol is made local.
+# object whose public names (malloc, free, mallctl, ...) are renamed to msjem_*,
+# whose system calls are renamed to msjem_sys_* (jemalloc_sys.c: errno kept),
+# and whose every other global symbol is made local.
 #
 # Why: Debian's libjemalloc exports the standard malloc names unprefixed, so an
 # archive holding both it and our malloc would define them twice. With the copy
@@ -32,6 +33,14 @@ for s in malloc calloc realloc free posix_memalign aligned_alloc memalign valloc
          mallctl mallctlnametomib mallctlbymib malloc_stats_print \
          malloc_conf malloc_conf_2_conf_harder malloc_message; do
     echo "$s msjem_$s" >> rename.map
+done
+# jemalloc's system calls go through errno-keeping wrappers (jemalloc_sys.c):
+# only the symbols the object really calls.
+undef=$(nm -u merged.o | awk '{print $2}')
+for s in mmap munmap madvise mprotect sbrk clock_gettime gettimeofday open creat close \
+         readlink sysconf sched_getcpu sched_yield sched_getaffinity sched_setaffinity \
+         pthread_create syscall; do
+    echo "$undef" | grep -qx "$s" && echo "$s msjem_sys_$s" >> rename.map
 done
 "$objcopy" --redefine-syms=rename.map merged.o renamed.o
 

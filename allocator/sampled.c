@@ -1,12 +1,12 @@
 /* Sampled blocks (MEMSCOPE_MODE=sampled): the allocator side of
  * tracking/alloc_iface.h.
  *
- * A sampled block lives in one reserved range of address space, served by a
- * jemalloc arena of its own whose extent hooks hand out that range, so that
+ * A sampled block lives in one reserved range of address space, served by
+ * jemalloc arenas of their own whose extent hooks hand out that range, so that
  * free() recognises a sampled block with one compare and an unsampled free
- * costs nothing more. Sampled blocks bypass the thread caches both ways
- * (MALLOCX_TCACHE_NONE): a cached address of the range must never come back
- * from an ordinary malloc.
+ * costs nothing more. Sampled blocks bypass the ordinary thread caches both
+ * ways: a cached address of the range must never come back from an ordinary
+ * malloc. Each thread has an explicit tcache of its own for them instead.
  *
  * The range is reserved once (MAP_NORESERVE: untouched pages cost nothing)
  * and never handed back; jemalloc keeps and reuses the extents it frees
@@ -40,10 +40,48 @@ void ms_sampled_free(void *p)
 {
     msjem_free(p);
 }
+
+void ms_sampled_thread_end(void)
+{
+}
 #else
 
 static _Atomic uintptr_t bump; /* next free address of the range */
-static unsigned sample_arena;
+/* The range's arenas, as jemalloc spreads threads over its own: threads take
+ * them in turn (made on first use), so that threads sampling at once do not
+ * wait on one arena's locks. Each holds its index + 1, 0 until made. */
+#define SAMPLE_ARENAS 64
+static _Atomic unsigned sample_arenas[SAMPLE_ARENAS];
+static unsigned sample_narenas;   /* in use: as many as jemalloc's, at most SAMPLE_ARENAS */
+static _Atomic unsigned sample_next; /* the slot the next thread takes */
+static _Thread_local unsigned sample_slot __attribute__((tls_model("initial-exec"))); /* + 1 */
+/* The thread's explicit tcache for sampled blocks (jemalloc's tcache.create),
+ * + 1; 0 until its first sampled block, and after ms_sampled_thread_end. Only
+ * sampled allocations and frees use it, so that the blocks it caches are all
+ * of the range and never come back from an ordinary malloc. */
+static _Thread_local unsigned sample_tcache __attribute__((tls_model("initial-exec")));
+
+/* MALLOCX_TCACHE of the thread's cache, making it on first use; without
+ * one, MALLOCX_TCACHE_NONE. */
+static int tcache_flag(bool make)
+{
+    if (sample_tcache == 0 && make) {
+        unsigned tc;
+        size_t len = sizeof tc;
+        if (msjem_mallctl("tcache.create", &tc, &len, NULL, 0) == 0)
+            sample_tcache = tc + 1;
+    }
+    return sample_tcache ? MALLOCX_TCACHE(sample_tcache - 1) : MALLOCX_TCACHE_NONE;
+}
+
+void ms_sampled_thread_end(void)
+{
+    if (sample_tcache == 0)
+        return;
+    unsigned tc = sample_tcache - 1;
+    sample_tcache = 0;
+    (void)msjem_mallctl("tcache.destroy", NULL, NULL, &tc, sizeof tc);
+}
 
 static void *ext_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align, bool *zero,
                        bool *commit, unsigned ind)
@@ -116,6 +154,8 @@ static extent_hooks_t hooks = {
     .merge = ext_merge,
 };
 
+static int arena_of_slot(unsigned slot);
+
 bool ms_sampled_init(void)
 {
     if (ms_sample_size != 0)
@@ -133,21 +173,53 @@ bool ms_sampled_init(void)
     atomic_store_explicit(&bump, (uintptr_t)p, memory_order_relaxed);
     ms_sample_base = (uintptr_t)p;
     ms_sample_size = size;
-    unsigned ind;
-    size_t len = sizeof ind;
-    extent_hooks_t *hp = &hooks;
-    if (msjem_mallctl("arenas.create", &ind, &len, &hp, sizeof hp) != 0) {
+    unsigned narenas = 0; /* jemalloc's own count: 4 per processor */
+    size_t nlen = sizeof narenas;
+    if (msjem_mallctl("opt.narenas", &narenas, &nlen, NULL, 0) != 0 || narenas == 0)
+        narenas = 1;
+    sample_narenas = narenas < SAMPLE_ARENAS ? narenas : SAMPLE_ARENAS;
+    if (arena_of_slot(0) < 0) {
         munmap(p, size);
         ms_sample_base = ms_sample_size = 0;
         return false;
     }
-    sample_arena = ind;
     return true;
+}
+
+/* The arena of a slot, made if it is not yet (two threads may both make
+ * one: the second stays unused). -1 if jemalloc cannot make it. */
+static int arena_of_slot(unsigned slot)
+{
+    unsigned v = atomic_load_explicit(&sample_arenas[slot], memory_order_acquire);
+    if (v == 0) {
+        unsigned ind;
+        size_t len = sizeof ind;
+        extent_hooks_t *hp = &hooks;
+        if (msjem_mallctl("arenas.create", &ind, &len, &hp, sizeof hp) != 0)
+            return -1;
+        unsigned expect = 0;
+        v = ind + 1;
+        if (!atomic_compare_exchange_strong_explicit(&sample_arenas[slot], &expect, v, memory_order_acq_rel,
+                                                     memory_order_acquire))
+            v = expect;
+    }
+    return (int)v - 1;
+}
+
+/* MALLOCX_ARENA of the calling thread's arena; its slot is taken on first use. */
+static int arena_flag(void)
+{
+    if (sample_slot == 0)
+        sample_slot = atomic_fetch_add_explicit(&sample_next, 1, memory_order_relaxed) % sample_narenas + 1;
+    int a = arena_of_slot(sample_slot - 1);
+    if (a < 0)
+        a = arena_of_slot(0); /* made at start */
+    return MALLOCX_ARENA((unsigned)a);
 }
 
 void *ms_sampled_alloc(size_t n, size_t align, bool zero)
 {
-    int flags = MALLOCX_ARENA(sample_arena) | MALLOCX_TCACHE_NONE;
+    int flags = arena_flag() | tcache_flag(true);
     if (align > 16)
         flags |= MS_MALLOCX_ALIGN(align);
     if (zero)
@@ -162,9 +234,16 @@ void *ms_sampled_alloc(size_t n, size_t align, bool zero)
 
 void ms_sampled_free(void *p)
 {
-    msjem_dallocx(p, MALLOCX_TCACHE_NONE);
+    msjem_dallocx(p, tcache_flag(false));
 }
 #endif
+
+/* alloc.c's, where the malloc family is memscope's; a build of the recorder
+ * without it (the writer tests) has no entries to switch. */
+__attribute__((weak)) void ms_sampled_start(bool by_count)
+{
+    (void)by_count;
+}
 
 void ms_heap_free(void *p)
 {

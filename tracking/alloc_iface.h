@@ -37,10 +37,16 @@ extern uintptr_t ms_sample_size __attribute__((visibility("hidden")));
 /* Reserves the range and makes its arena. Returns false when sampled mode is
  * not available (no address space, or a sanitizer's heap). */
 bool ms_sampled_init(void);
+/* Sampling starts (by allocations, or by bytes): the allocator's entries
+ * switch to their sampled bodies. Once, before any thread samples. */
+void ms_sampled_start(bool by_count);
 /* A block of the range (align 0: the default; zero: zero-filled), or NULL. */
 void *ms_sampled_alloc(size_t n, size_t align, bool zero);
 /* Frees a block of the range. */
 void ms_sampled_free(void *p);
+/* The calling thread ends: its cache of sampled blocks goes back to the
+ * arena. */
+void ms_sampled_thread_end(void);
 /* The allocator's own malloc, free and usable size of ordinary blocks,
  * untraced (for the sampled slow paths). */
 void *ms_heap_malloc(size_t n);

@@ -17,6 +17,8 @@
  * thread's serial. */
 #include "process.h"
 
+#include "alloc_iface.h"
+
 #include "options.h"
 #include "prim.h"
 #include "tracker.h"
@@ -93,6 +95,8 @@ void ms_sample_configure(bool sampled)
         }
     }
     ms_stream_set_recording(flags, hdr_bytes, hdr_rate, sampled ? seed : 0, ms_stack_depth);
+    if (sampled)
+        ms_sampled_start(rate_k != 0);
 }
 
 void ms_sample_thread_init(ms_tls_t *t)
@@ -132,6 +136,25 @@ uintptr_t ms_sample_take(uintptr_t p, size_t n, size_t align, bool zero, uintptr
     errno = saved;
     ms_ev_record(MSF_K_ALLOC, (uintptr_t)q, 0, n, ra, fp, w);
     return (uintptr_t)q;
+}
+
+void *ms_sample_new(size_t n, uintptr_t ra)
+{
+    uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
+    ms_tls_t *t = &ms_tls;
+    uint64_t w = weight_of(n);
+    t->sample_left = draw(t);
+    if (t->guard || t->state != MS_T_ACTIVE || w == 0)
+        return NULL; /* as ms_sample_take: the count starts afresh */
+    int saved = errno;
+    void *q = ms_sampled_alloc(n, 0, false);
+    errno = saved;
+    if (q == NULL) {
+        ms_stream_add_dropped(1);
+        return NULL;
+    }
+    ms_ev_record(MSF_K_ALLOC, (uintptr_t)q, 0, n, ra, fp, w);
+    return q;
 }
 
 void ms_sample_free(uintptr_t p, uintptr_t ra)

@@ -218,6 +218,22 @@ static void clock_moved(ms_tls_t *t)
         put_time(t);
 }
 
+/* A sampling thread records a few events in a thousand: rather than keep
+ * the helper publishing the clock for them (a wake-up every period, a
+ * core's share that the program's threads would miss), it stamps each with a
+ * reading of its own, writing a TIME when its last is a period old (the
+ * bound of FORMAT.md "Time" holds: an event is at most a period after its
+ * TIME). */
+static void sampled_time(ms_tls_t *t)
+{
+    uint64_t now = ms_stream_now();
+    if (now < t->last_time + MS_CLOCK_PERIOD_NS)
+        return;
+    time_room(t);
+    ms_put_record(t, MSF_R_TIME, ms_rec_fill_u64, &now);
+    t->last_time = now;
+}
+
 /* True once the process flushed its end or the exit export stopped
  * recording: the helper writes no METRIC then. */
 static bool metrics_over(void)
@@ -484,6 +500,8 @@ static bool off_wakes(ms_tls_t *t)
 void ms_thread_stop(ms_tls_t *t)
 {
     t->sampling = false;
+    t->sample_left = INT64_MAX; /* the sampled-mode entries pass it for good */
+    t->sample_and = t->sample_or = 0;
     chunk_drop(t, 0);
     t->state = MS_T_OFF;
     t->seen = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
@@ -527,8 +545,9 @@ __attribute__((noinline)) void ms_ev_record(int kind, uintptr_t a, uintptr_t b, 
 
     if (t->state == MS_T_NEW) {
         thread_init(t);
-        if (t->sampling) {
-            /* the thread's first event: the caller samples it (ms_ev) */
+        if (t->sampling && kind != MSF_K_FREE) {
+            /* the thread's first allocation: the caller samples it (ms_ev);
+             * a free here is of a sampled block (ms_sample_free): recorded */
             ms_guard_leave(t);
             errno = saved_errno;
             return;
@@ -547,7 +566,9 @@ __attribute__((noinline)) void ms_ev_record(int kind, uintptr_t a, uintptr_t b, 
             }
             ms_modules_check(t);
         }
-        if (t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
+        if (t->sampling)
+            sampled_time(t);
+        else if (t->seen != atomic_load_explicit(&ms_clock.now, memory_order_relaxed))
             clock_moved(t);
         if (t->cur + MS_EVENT_MAX > t->end && chunk_next(t)) { /* the TIME filled it */
             t->state = MS_T_CAPPED;
@@ -607,6 +628,7 @@ static void thread_dtor(void *arg)
     ms_stack_release(&t->stk);
     ms_arena_release(t->arena - 1);
     t->arena = 0;
+    ms_sampled_thread_end();
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
     ms_guard_leave(t);
     errno = saved_errno;

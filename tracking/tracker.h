@@ -103,12 +103,20 @@ typedef struct ms_tls {
      * sample_left by (n & sample_and) | sample_or (bytes, or 1 per allocation
      * with MEMSCOPE_SAMPLE_RATE); the fast path stays closed (limit NULL) */
     bool sampling;
-    int64_t sample_left;
+    _Alignas(64) int64_t sample_left; /* its own line: read by every sampled-mode entry */
     uint64_t sample_and, sample_or;
     uint64_t rng;                 /* the sampler's random state */
 } ms_tls_t;
 
 _Static_assert(offsetof(ms_tls_t, alloc_floor) + sizeof(uint32_t) == 64, "hot fields fill one line");
+/* The offsets of the countdown, for the assembly of allocator/alloc.c. */
+#define MS_TLS_SAMPLE_LEFT 512
+#define MS_TLS_SAMPLE_AND 520
+#define MS_TLS_SAMPLE_OR 528
+_Static_assert(offsetof(ms_tls_t, sample_left) == MS_TLS_SAMPLE_LEFT &&
+                   offsetof(ms_tls_t, sample_and) == MS_TLS_SAMPLE_AND &&
+                   offsetof(ms_tls_t, sample_or) == MS_TLS_SAMPLE_OR,
+               "the countdown where alloc.c's assembly reads it");
 _Static_assert(_Alignof(ms_tls_t) == 64, "ms_tls_t is line-aligned");
 
 extern _Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
@@ -126,6 +134,11 @@ void ms_ev_slow(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra);
  * of sampled block p and frees it. ms_sample_realloc: the whole realloc of a
  * sampling thread (p != NULL, n > 0). */
 uintptr_t ms_sample_take(uintptr_t p, size_t n, size_t align, bool zero, uintptr_t ra);
+/* ms_sample_new: the countdown of a sampling thread ran out on a malloc of n
+ * bytes not made yet. Returns the block of the sampled range the program
+ * gets, recorded with its weight, or NULL: not sampled (memscope's own, not
+ * recording, the range used up), and the caller allocates as usual. */
+void *ms_sample_new(size_t n, uintptr_t ra);
 void ms_sample_free(uintptr_t p, uintptr_t ra);
 bool ms_sample_realloc(void *p, size_t n, uintptr_t ra, void **out);
 /* Enters / leaves a section where memscope's own allocations are not traced.
@@ -271,6 +284,42 @@ ms_ev_sampled(ms_tls_t *t, int kind, uintptr_t a, size_t n, size_t align, bool z
     return ms_sample_take(a, n, align, zero, ra);
 }
 
+/* Sampled mode's common case, tested by the entries before anything else
+ * while ms_sample_size != 0 (a process that samples): an allocation of n
+ * bytes (or one allocation, with MEMSCOPE_SAMPLE_RATE) that the thread's
+ * countdown does not reach. Counts it down and returns true: the allocation is
+ * not sampled and nothing is recorded, so the entry only calls jemalloc.
+ * False, having changed nothing: the count runs out here, or the thread has
+ * none yet (sample_left starts at 0), or it stopped sampling; the entry then
+ * takes its ordinary path (ms_ev), which samples, starts the thread, or lets
+ * the allocation go unrecorded. The fields read are one cache line of their
+ * own, written by this thread only. */
+static inline __attribute__((always_inline)) bool ms_sample_pass(size_t n)
+{
+    ms_tls_t *t = &ms_tls;
+    int64_t left = t->sample_left - (int64_t)((n & t->sample_and) | t->sample_or);
+    if (MS_LIKELY(left > 0)) {
+        t->sample_left = left;
+        return true;
+    }
+    return false;
+}
+
+/* The allocation of n bytes at p in a sampling process that ms_sample_pass
+ * did not let through (ra: the entry's return address). A thread that does
+ * not sample yet starts here (ms_ev_slow), and its allocation is then counted
+ * down like any other. Returns as ms_ev does. */
+static inline __attribute__((always_inline)) uintptr_t ms_ev_sampling(void *p, size_t n, uintptr_t ra)
+{
+    ms_tls_t *t = &ms_tls;
+    if (MS_UNLIKELY(!t->sampling)) {
+        ms_ev_slow(MSF_K_ALLOC, (uintptr_t)p, 0, n, ra);
+        if (!t->sampling)
+            return (uintptr_t)p; /* not recording, or memscope's own */
+    }
+    return ms_ev_sampled(t, MSF_K_ALLOC, (uintptr_t)p, n, 0, false, ra);
+}
+
 /* The hot path of one event. Inlined into each malloc-family entry, so that
  * __builtin_return_address(0) is the entry's own return address. Returns,
  * for an allocation, the block the program gets (a, or in sampled mode its
@@ -292,8 +341,12 @@ ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n, size_t align, bool zero)
          * moves it to start the threads). `seen` is read again here (a
          * volatile load), so that the test above keeps its memory operand
          * and the fast path its instruction count. */
-        if (t->state != MS_T_OFF || clk != *(volatile const uint64_t *)&t->seen)
+        if (t->state != MS_T_OFF || clk != *(volatile const uint64_t *)&t->seen) {
             ms_ev_slow(kind, a, b, n, (uintptr_t)__builtin_return_address(0));
+            /* the first allocation of a thread that samples from now on */
+            if (kind != MSF_K_FREE && MS_UNLIKELY(t->sampling))
+                return ms_ev_sampled(t, kind, a, n, align, zero, (uintptr_t)__builtin_return_address(0));
+        }
         return kind == MSF_K_FREE ? 0 : a;
     }
     t->tick--;

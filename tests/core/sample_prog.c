@@ -6,7 +6,11 @@
  *                         5000 calloc(1, 300); 3000 realloc chains of
  *                         64 -> 5000 -> 20 bytes; 2000 posix_memalign(4096, 700),
  *                         2000 aligned_alloc(64, 128)
- *   sample_prog leak      as known, but 1000 of the malloc(1000) blocks stay */
+ *   sample_prog leak      as known, but 1000 of the malloc(1000) blocks stay
+ *   sample_prog handoff   200 x malloc(100000) on the main thread, each freed
+ *                         by a new thread of its own whose first allocator
+ *                         call that free is */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +20,30 @@
 
 static void *blocks[N];
 
+static void *free_it(void *p)
+{
+    free(p);
+    return NULL;
+}
+
+/* Blocks sampled on one thread, each freed as the very first event of a new
+ * thread: the free goes back to the sampled range and is recorded. */
+static int handoff(void)
+{
+    for (int i = 0; i < 200; i++) {
+        void *p = malloc(100000);
+        pthread_t th;
+        if (!p || pthread_create(&th, NULL, free_it, p) != 0 || pthread_join(th, NULL) != 0)
+            return 1;
+    }
+    printf("done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "handoff") == 0)
+        return handoff();
     int leak = argc > 1 && strcmp(argv[1], "leak") == 0;
     for (int i = 0; i < N; i++) {
         blocks[i] = malloc(1000);

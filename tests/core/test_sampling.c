@@ -112,6 +112,33 @@ static void test_frees_recorded(void **state)
     tr_free(&t);
 }
 
+static bool tagged_100000(uint64_t size)
+{
+    return size == 100000;
+}
+
+/* A block sampled on one thread and freed by a thread whose first event
+ * that free is: the free is recorded, so no sample stays live. */
+static void test_free_on_new_thread(void **state)
+{
+    (void)state;
+    char *extra[] = { "MEMSCOPE_SAMPLE_BYTES=4096", "MEMSCOPE_SAMPLE_SEED=3", NULL };
+    tr_trace_t t;
+    run_prog("handoff", extra, &t);
+    uint64_t samples = 0, live = 0;
+    for (size_t i = 0; i < t.nev; i++)
+        if (t.ev[i].kind == MSF_K_ALLOC_EX && t.ev[i].size == 100000)
+            samples++;
+    /* p = 1 - exp(-100000 / 4096): every one of the 200, but for about 1e-8 */
+    assert_true(samples >= 199);
+    /* the threads merged in causal order: each sample's free is found */
+    tr_counts_t c;
+    assert_int_equal(tr_check_causal(&t, &live, tagged_100000, &c), 0);
+    assert_int_equal(c.allocs, samples);
+    assert_int_equal(c.frees, samples);
+    tr_free(&t);
+}
+
 /* A leak of 1000 blocks of 1000 bytes is estimated from the live samples. */
 static void test_leak_estimate(void **state)
 {
@@ -204,14 +231,15 @@ int main(void)
 #ifdef MS_SANITIZER_HEAP
     /* over a sanitizer's heap there is no arena for the sampled range:
      * sampled mode says so and does not trace (sampled.c) */
-    (void)test_bytes_estimate, (void)test_frees_recorded, (void)test_leak_estimate, (void)test_seed_repeats,
-        (void)test_rate, (void)test_with_stacks;
+    (void)test_bytes_estimate, (void)test_frees_recorded, (void)test_free_on_new_thread, (void)test_leak_estimate,
+        (void)test_seed_repeats, (void)test_rate, (void)test_with_stacks;
     printf("sampled mode is not available over a sanitizer's heap\n");
     return 77;
 #else
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_estimate),
         cmocka_unit_test(test_frees_recorded),
+        cmocka_unit_test(test_free_on_new_thread),
         cmocka_unit_test(test_leak_estimate),
         cmocka_unit_test(test_seed_repeats),
         cmocka_unit_test(test_rate),
