@@ -2,6 +2,8 @@
  * with pread, time windows, damage messages. */
 #include "reader.h"
 
+#include "packfmt.h"
+
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +70,7 @@ static uint64_t le64(const uint8_t *p)
 
 /* Reads up to n bytes at file offset off into buf, retrying short reads and
  * EINTR. Returns the bytes read (< n at the end of the file or on an error). */
-static size_t read_at(const msx_reader *R, void *buf, size_t n, uint64_t off)
+size_t msx_reader_read_at(const msx_reader *R, void *buf, size_t n, uint64_t off)
 {
     size_t got = 0;
     while (got < n) {
@@ -86,10 +88,13 @@ static size_t read_at(const msx_reader *R, void *buf, size_t n, uint64_t off)
 static int read_header(msx_reader *R)
 {
     uint8_t h[MSF_FILE_HEADER_USED] = { 0 };
-    size_t n = R->size < sizeof h ? (size_t)R->size : sizeof h;
+    /* a packed file holds the trace's header after its own (format/packfmt.h) */
+    uint64_t base = R->packed ? MSP_HEADER_SIZE : 0;
+    uint64_t avail = R->size > base ? R->size - base : 0;
+    size_t n = avail < sizeof h ? (size_t)avail : sizeof h;
     if (R->size == 0)
         return msx_reader_fail(R, -ENODATA, 0, "empty file: not a memscope trace");
-    if (read_at(R, h, n, 0) < n)
+    if (msx_reader_read_at(R, h, n, base) < n)
         return msx_reader_fail(R, -EIO, 0, "cannot read the file header: %s", errno ? strerror(errno) : "short read");
     if (n < MSF_MAGIC_LEN || memcmp(h + MSF_H_MAGIC, MSF_MAGIC, MSF_MAGIC_LEN) != 0)
         return msx_reader_fail(R, -EINVAL, 0, "not a memscope trace (no MEMSCOPE magic)");
@@ -135,6 +140,10 @@ static int read_header(msx_reader *R)
         r->sample_seed = version >= 2 ? le64(h + MSF_H_SAMPLE_SEED) : 0;
         r->sampling = r->sample_bytes ? 1 : r->sample_rate ? 2 : 0;
     }
+    if (R->packed) {
+        r->stream_bytes = R->header_size;  /* as the trace it was packed from */
+        return 0;
+    }
     r->stream_bytes = R->size < R->header_size ? R->size : R->header_size;
     if (R->size < R->header_size)
         msx_reader_problem(R, R->size, "file ends inside the file header (%llu of %u bytes): truncated trace, no chunks",
@@ -161,7 +170,7 @@ int msx_reader_open(msx_reader *R, const char *path, msx_report *r, char *errbuf
     }
     R->size = (uint64_t)st.st_size;
     errno = 0;
-    if (read_header(R) < 0) {
+    if (msx_pack_open(R) < 0 || read_header(R) < 0) {
         msx_reader_close(R);
         return R->err;
     }
@@ -173,6 +182,7 @@ void msx_reader_close(msx_reader *R)
     if (R->fd >= 0)
         close(R->fd);
     R->fd = -1;
+    msx_pack_close(R);
     free(R->chunks);
     free(R->snapchunks);
     R->snapchunks = NULL;
@@ -233,6 +243,8 @@ static int chunk_cmp(const void *a, const void *b)
  * the file ended there. */
 int msx_reader_scan(msx_reader *R)
 {
+    if (R->packed)
+        return msx_pack_scan(R);
     uint64_t cap = 64;
     R->chunks = calloc(cap, sizeof *R->chunks);
     if (!R->chunks)
@@ -247,7 +259,7 @@ int msx_reader_scan(msx_reader *R)
         uint8_t c[MSF_CHUNK_HEADER_SIZE];
         uint64_t left = size_seen - off;
         size_t want = left < sizeof c ? (size_t)left : sizeof c;
-        size_t avail = read_at(R, c, want, off);
+        size_t avail = msx_reader_read_at(R, c, want, off);
         if (avail < want)
             size_seen = off + avail;  /* the file ends here for us */
         if (avail < MSF_CHUNK_HEADER_SIZE) {
@@ -326,7 +338,7 @@ int msx_reader_scan(msx_reader *R)
      * header's space_taken (FORMAT.md): nothing is lost when the slot is an
      * unused one (magic 0) and the last taken, so that is no damage. */
     uint8_t tb[8] = { 0 };
-    read_at(R, tb, sizeof tb, MSF_H_SPACE_TAKEN);
+    msx_reader_read_at(R, tb, sizeof tb, MSF_H_SPACE_TAKEN);
     uint64_t taken = le64(tb);
     /* Compared as sizes after the header: header_size + taken can wrap for
      * a hostile taken (UINT64_MAX read as "all there"); off >= header_size. */
@@ -336,6 +348,12 @@ int msx_reader_scan(msx_reader *R)
         msx_reader_problem(R, size_seen,
                            "the header says %llu bytes of chunks were taken but the file holds %llu: truncated trace",
                            (unsigned long long)taken, (unsigned long long)held);
+    return msx_reader_index(R);
+}
+
+int msx_reader_index(msx_reader *R)
+{
+    msx_report *r = R->r;
     qsort(R->chunks, R->nchunks, sizeof *R->chunks, chunk_cmp);
 
     /* Drop duplicate (thread, seq) pairs, keeping the first in the file. */
@@ -373,6 +391,8 @@ int msx_reader_scan(msx_reader *R)
 
 long msx_reader_load(msx_reader *R, msx_chunk *c, uint8_t **buf, size_t *cap)
 {
+    if (R->packed)
+        return msx_pack_load(R, c, buf, cap);
     if (*cap < c->present || !*buf) {
         size_t want = c->present > 256 ? c->present : 256;
         uint8_t *b = realloc(*buf, want);
@@ -382,7 +402,7 @@ long msx_reader_load(msx_reader *R, msx_chunk *c, uint8_t **buf, size_t *cap)
         *cap = want;
     }
     errno = 0;
-    size_t got = read_at(R, *buf, c->present, c->off + MSF_CHUNK_HEADER_SIZE);
+    size_t got = msx_reader_read_at(R, *buf, c->present, c->off + MSF_CHUNK_HEADER_SIZE);
     if (got < c->present) {
         if (!c->cut)
             R->r->damaged_chunks++;

@@ -36,6 +36,10 @@ typedef struct msx_chunk {
     uint64_t time_ns;
     uint64_t first_event;
     uint64_t task;
+    /* a packed file's chunk (reader_pack.c): off is its chunk record's offset */
+    uint32_t frame_len;    /* bytes of its zstd frame */
+    uint32_t xform_len;    /* bytes the frame decompresses to */
+    uint32_t mode;         /* MSP_MODE_* */
 } msx_chunk;
 
 /* An open trace. Fields below `chunks` are set by msx_reader_scan. */
@@ -58,6 +62,15 @@ typedef struct msx_reader {
     uint64_t max_time;         /* highest chunk time */
     uint64_t work_total;       /* chunk bytes to decode (progress) */
 
+    /* a packed file (format/packfmt.h): the chunks come from its records */
+    bool packed;
+    uint32_t pack_flags;       /* MSP_HF_* */
+    uint64_t pack_chunks;      /* chunk records the pack header announces */
+    void *zstd;                /* ZSTD_DCtx, made at the first load */
+    uint8_t *zbuf, *xbuf;      /* a frame read, and its columns decompressed */
+    size_t zcap, xcap;
+    struct msx_pack_codec *codec;
+
     int err;                   /* first fatal error (negative errno), 0 if none */
     char *errbuf;
     size_t errlen;
@@ -79,6 +92,17 @@ long msx_reader_load(msx_reader *R, msx_chunk *c, uint8_t **buf, size_t *cap);
  * and runs the snapshot fold (format/fold.h) up to each SNAPSHOT record's
  * cut, into r->snaps. Returns 0 or -ENOMEM (damage is reported). */
 int msx_snaps_analyze(msx_reader *R, msx_report *r);
+/* Sorts the chunks found by a scan into the index: drops repeated (thread,
+ * seq) pairs, moves the snapshot log apart, counts the threads. */
+int msx_reader_index(msx_reader *R);
+/* reader_pack.c: the header, scan, load and close of a packed file. */
+int msx_pack_open(msx_reader *R);
+int msx_pack_scan(msx_reader *R);
+long msx_pack_load(msx_reader *R, msx_chunk *c, uint8_t **buf, size_t *cap);
+void msx_pack_close(msx_reader *R);
+/* Reads up to n bytes at off (short at the end of the file or on an error). */
+size_t msx_reader_read_at(const msx_reader *R, void *buf, size_t n, uint64_t off);
+
 /* Closes the file and frees the index. Safe to call twice. */
 void msx_reader_close(msx_reader *R);
 

@@ -14,7 +14,7 @@ set -eu
 # suite compares with the traces' (and which memchecks the tool); clang for
 # the fuzz build; cppcheck; chromium for the browser test (tests/browser).
 PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
-libjemalloc-dev libmsgpack-dev libcmocka-dev libuv1-dev libdw-dev libunwind-dev \
+libjemalloc-dev libmsgpack-dev libcmocka-dev libuv1-dev libdw-dev libunwind-dev libzstd-dev \
 sqlite3 python3 python3-jsonschema \
 git redis-server redis-tools valgrind \
 clang libclang-rt-14-dev cppcheck chromium"

@@ -6,6 +6,7 @@
  *
  *   memscope report TRACE... [--json F] [--html F] [--bin F] [-o DIR] [--formats LIST]   report.c
  *   memscope summary TRACE                                                               summary.c
+ *   memscope pack TRACE [-o FILE]                                                        pack.c
  *   memscope run [-o DIR] [--formats LIST] -- PROGRAM [ARGS...]                          run.c
  *
  * It only reads traces and archives through export/ and never calls into the
@@ -34,6 +35,7 @@ static const char *const usage_main =
     "Commands:\n"
     "  report TRACE...      write JSON and HTML reports (and archives) of traces\n"
     "  summary TRACE        print a readable summary of a trace\n"
+    "  pack TRACE           write a trace as a packed (zstd) trace, .mspack\n"
     "  run -- PROG ARGS...  run a program with memscope preloaded, then report\n"
     "  help [COMMAND]       show this help, or the help of COMMAND\n"
     "\n"
@@ -41,7 +43,8 @@ static const char *const usage_main =
     "  -h, --help           show this help (also: memscope COMMAND --help)\n"
     "  --version            show the version (also: memscope COMMAND --version)\n"
     "\n"
-    "A TRACE is a trace file (<name>.<pid>.msgpack) or an archive (.msbin).\n"
+    "A TRACE is a trace file (<name>.<pid>.msgpack), a packed trace (.mspack)\n"
+    "or an archive (.msbin).\n"
     "\n"
     "Exit status: 0 success; 1 a trace could not be read or an output not\n"
     "written; 2 usage error; 3 reports written but a trace was damaged or\n"
@@ -158,6 +161,7 @@ static const struct {
 } commands[] = {
     { "report", mst_cmd_report },
     { "summary", mst_cmd_summary },
+    { "pack", mst_cmd_pack },
     { "run", mst_cmd_run },
 };
 

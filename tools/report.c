@@ -161,14 +161,14 @@ static int write_output(const msx_report *r, int format, const char *path, bool 
 }
 
 /* Returns malloc'd "<dir>/<stem>.<ext>" for a trace path; dir NULL: the
- * trace's own directory. The stem drops a .msgpack or .msbin suffix. */
+ * trace's own directory. The stem drops a .msgpack, .mspack or .msbin suffix. */
 static char *output_path(const char *trace, const char *dir, const char *ext)
 {
     const char *slash = strrchr(trace, '/');
     const char *name = slash ? slash + 1 : trace;
     size_t stem = strlen(name);
-    if (stem > 8 && !strcmp(name + stem - 8, ".msgpack"))
-        stem -= 8;
+    if (stem > 8 && (!strcmp(name + stem - 8, ".msgpack") || !strcmp(name + stem - 7, ".mspack")))
+        stem -= !strcmp(name + stem - 8, ".msgpack") ? 8 : 7;
     else if (stem > 6 && !strcmp(name + stem - 6, ".msbin"))
         stem -= 6;
     int dlen = dir ? (int)strlen(dir) : slash ? (int)(slash - trace) : 1;

@@ -95,6 +95,18 @@ int mst_default_outputs(const char *trace, const char *dir, int formats, mst_fil
 /* Frees the paths mst_default_outputs put in out[0..n). */
 void mst_default_outputs_free(mst_file_t *out, size_t n);
 
+/* pack.c: memscope pack */
+
+/* memscope pack; argv[0] is "pack". Returns the exit status. */
+int mst_cmd_pack(int argc, char **argv);
+/* TRACE's default packed name: without .msgpack, with .mspack (malloc'd). */
+char *mst_pack_default_name(const char *trace);
+/* Packs trace into out, a file that must not exist (removed again if the
+ * packing fails). Returns 0, 1 if packed but the trace had problems, or -1
+ * after printing why it was not packed. */
+struct msx_pack_stats;
+int mst_pack(const char *trace, const char *out, int level, bool quiet, struct msx_pack_stats *st);
+
 /* summary.c: memscope summary */
 
 /* memscope summary; argv[0] is "summary". Returns the exit status. */
