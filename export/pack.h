@@ -51,7 +51,7 @@ typedef struct msx_pack_stats {
  * messages) with zstd level `level` (0: MSX_PACK_LEVEL). Every chunk is
  * decoded back and compared before it is written. Returns 0, or a negative
  * errno with a message naming the file in err. */
-#define MSX_PACK_LEVEL 3
+#define MSX_PACK_LEVEL 1
 int msx_pack_file(const char *in, int out_fd, const char *out_name, int level, msx_pack_stats *st, char *err,
                   size_t errlen);
 

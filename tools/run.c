@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pack.h"
 #include "tool.h"
 
 #ifndef MSX_LIBDIR
@@ -29,7 +30,7 @@
 #endif
 
 static const char *const usage_run =
-    "Usage: memscope run [-o DIR] [--formats LIST] [--no-children] [-q] -- PROGRAM [ARGS...]\n"
+    "Usage: memscope run [-o DIR] [--formats LIST] [--no-children] [--pack] [-q] -- PROGRAM [ARGS...]\n"
     "\n"
     "Run PROGRAM with libmemscope_alloc.so preloaded (LD_PRELOAD, inherited by\n"
     "its children) and traces written to DIR (MEMSCOPE_OUTPUT). When it ends,\n"
@@ -47,6 +48,10 @@ static const char *const usage_run =
     "                   (a forked copy of PROGRAM still is, but is not reported);\n"
     "                   PROGRAM must be a dynamically linked ELF program, not a\n"
     "                   script\n"
+    "  --pack           after the reports, pack each trace (memscope pack) into\n"
+    "                   <name>.<pid>.mspack and remove the trace once the packed\n"
+    "                   file reads back whole with the same events; else keep\n"
+    "                   the trace and say why\n"
     "  -q, --quiet      do not list the processes and files written\n"
     "  -h, --help       show this help\n"
     "  --version        show the version\n"
@@ -510,14 +515,65 @@ static void print_index(traced *t, long n, const char *absdir, int formats)
         fprintf(stderr, "  and %ld more\n", more);
 }
 
+/* --pack: packs the trace at path (whose analysis counted `events`), then
+ * verifies the packed file (msx_pack_verify: the whole analysis reads it, no
+ * chunk damaged, the same events) and only then removes the trace. A packed
+ * file that fails the check is removed (it is ours) and the trace kept.
+ * MEMSCOPE_TEST_PACK_DAMAGE=1 (for the tests only) flips a byte in the middle
+ * of the packed file before the check. */
+static void pack_after(const char *path, uint64_t events, bool quiet)
+{
+    char *out = mst_pack_default_name(path);
+    if (!out) {
+        mst_errorf("run --pack: out of memory: %s kept", path);
+        return;
+    }
+    msx_pack_stats st;
+    int rc = mst_pack(path, out, 0, true, &st);
+    if (rc < 0) {
+        mst_errorf("run --pack: %s not packed: the trace is kept", path);
+    } else if (rc > 0) {
+        mst_errorf("run --pack: %s has problems: the trace is kept beside %s", path, out);
+    } else {
+        const char *hook = getenv("MEMSCOPE_TEST_PACK_DAMAGE");
+        if (hook && !strcmp(hook, "1")) {
+            int fd = open(out, O_RDWR | O_CLOEXEC);
+            uint8_t b;
+            off_t at = (off_t)(st.packed_bytes / 2);
+            if (fd >= 0 && pread(fd, &b, 1, at) == 1) {
+                b ^= 0x10;
+                if (pwrite(fd, &b, 1, at) != 1)
+                    mst_errorf("run --pack: the test hook could not damage %s", out);
+            }
+            if (fd >= 0)
+                close(fd);
+        }
+        char err[1024];
+        if (st.events != events) {
+            mst_errorf("run --pack: %s holds %llu events, the trace's report %llu: the trace is kept", out,
+                       (unsigned long long)st.events, (unsigned long long)events);
+        } else if (msx_pack_verify(out, events, err, sizeof err) < 0) {
+            mst_errorf("run --pack: %s failed its check (%s): it is removed and the trace kept", out, err);
+            unlink(out);
+        } else if (unlink(path) < 0) {
+            mst_errorf("run --pack: cannot remove %s: %s", path, strerror(errno));
+        } else if (!quiet) {
+            fprintf(stderr, "memscope: packed %s (%.2f bytes/event) and checked it: removed %s\n", out,
+                    st.events ? (double)st.packed_bytes / (double)st.events : 0.0, path);
+        }
+    }
+    free(out);
+}
+
 /* memscope run (see usage_run); argv[0] is "run". Returns the exit status. */
 int mst_cmd_run(int argc, char **argv)
 {
-    enum { OPT_FORMATS = 256, OPT_VERSION, OPT_NO_CHILDREN };
+    enum { OPT_FORMATS = 256, OPT_VERSION, OPT_NO_CHILDREN, OPT_PACK };
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
         { "formats", required_argument, NULL, OPT_FORMATS },
         { "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+        { "pack", no_argument, NULL, OPT_PACK },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -525,7 +581,7 @@ int mst_cmd_run(int argc, char **argv)
     };
     const char *dir = getenv("MEMSCOPE_OUTPUT");
     int formats = F_JSON | F_HTML;
-    bool quiet = false, no_children = false;
+    bool quiet = false, no_children = false, pack = false;
     int c;
     opterr = 0;
     optind = 1;
@@ -535,6 +591,7 @@ int mst_cmd_run(int argc, char **argv)
         case 'o': dir = optarg; break;
         case 'q': quiet = true; break;
         case OPT_NO_CHILDREN: no_children = true; break;
+        case OPT_PACK: pack = true; break;
         case OPT_FORMATS:
             if ((formats = mst_parse_formats(optarg)) < 0)
                 return EXIT_USAGE;
@@ -674,7 +731,10 @@ int mst_cmd_run(int argc, char **argv)
         int w = mst_write_defaults(r, path, absdir, formats, true);
         if (e)
             e->reported = w == 0;
+        uint64_t events = r->events;
         msx_report_free(r);
+        if (pack)
+            pack_after(path, events, quiet);
     }
     if (!made)
         mst_errorf("the run wrote no trace in %s (was the program linked statically, or MEMSCOPE_MODE=off?)", absdir);
