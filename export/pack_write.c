@@ -265,6 +265,7 @@ int msx_pack_file(const char *in, int out_fd, const char *out_name, int level, m
     put64(head + MSP_H_CHUNKS, st->chunks);
     put64(head + MSP_H_EVENTS, st->events);
     put64(head + MSP_H_RAW_BYTES, st->raw_bytes);
+    put32(head + MSP_H_CHECK, msp_head_check(head));
     if ((rc = write_at(out_fd, head, MSP_HEADER_SIZE, 0)) < 0 || (fsync(out_fd) < 0 && (rc = -errno) < 0)) {
         msx_reader_fail(&R, rc, 0, "%s: cannot write: %s", out_name, strerror(-rc));
         goto done;

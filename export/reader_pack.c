@@ -40,6 +40,11 @@ int msx_pack_open(msx_reader *R)
                                "packed trace version %u is not supported (this reader knows version %u)", version,
                                MSP_VERSION);
     R->pack_flags = le32(h + MSP_H_FLAGS);
+    uint8_t head[MSP_FIRST_RECORD];
+    if ((R->pack_flags & MSP_HF_COMPLETE) &&
+        (msx_reader_read_at(R, head, sizeof head, 0) < sizeof head || le32(head + MSP_H_CHECK) != msp_head_check(head)))
+        msx_reader_problem(R, 0, "packed trace: the file headers fail their check: the trace's header fields "
+                                 "(pid, times, sampling, counts) may be wrong");
     R->pack_chunks = le64(h + MSP_H_CHUNKS);
     R->r->empty_slots = le64(h + MSP_H_EMPTY_SLOTS);
     return 0;

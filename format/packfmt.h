@@ -39,7 +39,8 @@ enum {
     MSP_H_EVENTS = 24,        /* u64: events in the chunk records (set when complete) */
     MSP_H_EMPTY_SLOTS = 32,   /* u64: the trace's reserved, unused chunk slots */
     MSP_H_RAW_BYTES = 40,     /* u64: the trace's header_size + chunk headers + payloads packed */
-    /* 48..63 reserved, zero */
+    MSP_H_CHECK = 48,         /* u32: msp_head_check of both headers (set when complete) */
+    /* 52..63 reserved, zero */
 };
 
 /* Pack header flags. */
@@ -101,6 +102,16 @@ static inline uint32_t msp_rec_check(const uint8_t rec[MSP_REC_SIZE])
     uint32_t h = a;
     for (uint32_t i = MSP_R_CHECK + 4; i < MSP_REC_SIZE; i++)
         h = (h ^ rec[i]) * 16777619u;
+    return h;
+}
+
+/* The check of the headers (the MSP_FIRST_RECORD bytes at offset 0): FNV-1a
+ * of all of them but the check field itself. */
+static inline uint32_t msp_head_check(const uint8_t head[MSP_FIRST_RECORD])
+{
+    uint32_t h = msp_check(head, MSP_H_CHECK);
+    for (uint32_t i = MSP_H_CHECK + 4; i < MSP_FIRST_RECORD; i++)
+        h = (h ^ head[i]) * 16777619u;
     return h;
 }
 
