@@ -96,6 +96,13 @@ typedef struct export_result {
     double seconds;           /* median wall time of `memscope report` */
     long peak_rss_kb;         /* median peak RSS of `memscope report` */
     long long json_bytes, html_bytes, bin_bytes;
+    /* memscope pack of the same trace (in this process, msx_pack_file) */
+    bool pack_done;
+    uint64_t pack_events;     /* events in the packed chunks */
+    double raw_bpe;           /* the trace's stream bytes / event */
+    double packed_bpe;        /* the packed file's bytes / event */
+    double pack_seconds;      /* the packing, fsync left out */
+    uint64_t pack_raw_bytes;  /* the trace's stream bytes packed (MB/s counts these) */
 } export_result_t;
 
 /* Command-line settings. */

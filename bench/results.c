@@ -1,8 +1,9 @@
 /* memscope-bench: what the runs add up to. Rows get their medians and
- * ratios, the export section times `memscope report` on the biggest trace,
+ * ratios, the export section times `memscope report` on the biggest trace (and packs it),
  * and the results go to the terminal table, the targets of issue 4 and the
  * JSON file of --json. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "pack.h" /* msx_pack_file: the pack measurement */
 
 #ifndef BENCH_MEMSCOPE_EXE
 #error "bench/meson.build defines the BENCH_* paths"
@@ -167,6 +169,35 @@ static const char *json_member(const char *obj, const char *key)
     return NULL;
 }
 
+/* Packs the kept trace (memscope pack's msx_pack_file) and fills e's pack
+ * fields: bytes per event raw and packed, the packing time. */
+static void run_pack(export_result_t *e)
+{
+    char packed[PATH_LEN], err[1024];
+    bench_path_join(packed, sizeof packed, bench_tmp_root, "export.mspack");
+    unlink(packed);
+    int fd = open(packed, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        bench_note("pack: cannot create %s: %s", packed, strerror(errno));
+        return;
+    }
+    msx_pack_stats st;
+    int rc = msx_pack_file(bench_export_trace, fd, packed, 0, &st, err, sizeof err);
+    close(fd);
+    if (rc < 0 || st.events == 0) {
+        bench_note("pack: %s", rc < 0 ? err : "no events");
+        unlink(packed);
+        return;
+    }
+    e->pack_done = true;
+    e->pack_events = st.events;
+    e->raw_bpe = (double)st.raw_bytes / (double)st.events;
+    e->packed_bpe = (double)st.packed_bytes / (double)st.events;
+    e->pack_seconds = (double)st.ns / 1e9;
+    e->pack_raw_bytes = st.raw_bytes;
+    unlink(packed);
+}
+
 /* Times `memscope report` on the kept trace and fills *e. */
 void bench_run_export(const settings_t *s, export_result_t *e)
 {
@@ -225,6 +256,7 @@ void bench_run_export(const settings_t *s, export_result_t *e)
     e->json_bytes = bench_file_size(json);
     e->html_bytes = bench_file_size(html);
     e->bin_bytes = bench_file_size(bin);
+    run_pack(e);
     if (e->events != e->counted_events)
         bench_note("export: the report says %llu events, the trace holds %llu",
              (unsigned long long)e->events, (unsigned long long)e->counted_events);
@@ -242,6 +274,10 @@ void bench_print_export(const export_result_t *e)
     printf("  json %lld B, html %lld B, bin %lld B (%.3g B/event)\n", e->json_bytes,
            e->html_bytes, e->bin_bytes,
            e->events ? (double)e->bin_bytes / (double)e->events : 0.0);
+    if (e->pack_done)
+        printf("  memscope pack: %.3f B/event raw, %.3f B/event packed; %.3f s: %.1f MB/s, %.2f M events/s\n",
+               e->raw_bpe, e->packed_bpe, e->pack_seconds, (double)e->pack_raw_bytes / e->pack_seconds / 1e6,
+               (double)e->pack_events / e->pack_seconds / 1e6);
 }
 
 /* A goal of issue 4, evaluated on the rows of this run. */
@@ -250,6 +286,7 @@ typedef enum target_metric {
     TARGET_GROWTH,       /* x jemalloc of full churn at `threads` / at 1 thread */
     TARGET_STREAM_BPE,   /* worst bytes/event of the full-mode rows */
     TARGET_BIN_BPE,      /* binary archive bytes / events of the export */
+    TARGET_PACK_BPE,     /* packed trace bytes / events of the export's trace */
     TARGET_EXPORT_RATE,  /* analysis speed, millions of events per second */
     TARGET_TASK_TAGGING, /* full tasks / full tasks-notag (threads: 4 or 32 allocations per job) */
 } target_metric_t;
@@ -269,6 +306,7 @@ static const target_t targets[] = {
     { "full churn, x jemalloc at 8 threads / at 1", TARGET_GROWTH, 8, 1.0, true },
     { "full raw stream, bytes/event (worst row)", TARGET_STREAM_BPE, 0, 8.0, true },
     { "binary archive, bytes/event", TARGET_BIN_BPE, 0, 2.0, true },
+    { "packed trace (memscope pack), bytes/event", TARGET_PACK_BPE, 0, 2.0, true },
     { "analysis, M events/s", TARGET_EXPORT_RATE, 0, 20.0, false },
     { "task tagging, jobs of 4 allocations", TARGET_TASK_TAGGING, 4, 1.05, true },
     { "task tagging, jobs of 32 allocations", TARGET_TASK_TAGGING, 32, 1.05, true },
@@ -320,6 +358,8 @@ static double target_value(const target_t *t, row_t rows[WORKLOAD_COUNT][MODE_CO
     case TARGET_BIN_BPE:
         return e->done && e->events > 0 && e->bin_bytes >= 0
                    ? (double)e->bin_bytes / (double)e->events : -1;
+    case TARGET_PACK_BPE:
+        return e->pack_done ? e->packed_bpe : -1;
     case TARGET_EXPORT_RATE:
         return e->done && e->seconds > 0 ? (double)e->events / e->seconds / 1e6 : -1;
     case TARGET_TASK_TAGGING:
@@ -441,9 +481,16 @@ bool bench_write_json(const char *path, const settings_t *s,
     if (e->done)
         fprintf(f, "{\"events\": %llu, \"seconds\": %.4f, \"events_per_sec\": %.0f, "
                    "\"json_bytes\": %lld, \"html_bytes\": %lld, \"bin_bytes\": %lld, "
-                   "\"peak_rss_kb\": %ld},\n",
+                   "\"peak_rss_kb\": %ld, ",
                 (unsigned long long)e->events, e->seconds, (double)e->events / e->seconds,
                 e->json_bytes, e->html_bytes, e->bin_bytes, e->peak_rss_kb);
+    if (e->done && e->pack_done)
+        fprintf(f, "\"pack\": {\"events\": %llu, \"raw_bytes_per_event\": %.3f, \"packed_bytes_per_event\": %.3f, "
+                   "\"seconds\": %.4f, \"mb_per_sec\": %.1f, \"events_per_sec\": %.0f}},\n",
+                (unsigned long long)e->pack_events, e->raw_bpe, e->packed_bpe, e->pack_seconds,
+                (double)e->pack_raw_bytes / e->pack_seconds / 1e6, (double)e->pack_events / e->pack_seconds);
+    else if (e->done)
+        fprintf(f, "\"pack\": null},\n");
     else
         fprintf(f, "null,\n");
     fprintf(f, "  \"targets\": [");

@@ -83,7 +83,7 @@ enum {
 };
 
 #define MSP_SIZE_ESC 0xffu      /* SIZE_HI of a size >= MSP_SIZE_ESC << 8 */
-#define MSP_MTF_LEN 64u         /* length of the recent-frees list */
+#define MSP_MTF_LEN 254u         /* length of the recent-frees list */
 #define MSP_FREF_MAX 0xffffu    /* largest FREE distance in FREF */
 
 /* FNV-1a (32 bits) of n bytes: the record header's check. */
