@@ -752,7 +752,8 @@ static void quick_end(unsigned how)
     }
     ms_stream_set_end_how(how);
     ms_stream_set_end(tm);
-    ms_stream_settle(); /* the image ends now: no slot left half taken */
+    ms_stream_final(true); /* no new slot from here: the image ends now */
+    ms_stream_settle();    /* and none left half taken */
     errno = saved_errno;
 }
 
@@ -809,6 +810,7 @@ void ms_process_exec_failed(void)
      * and the real end writes another END. */
     ms_stream_set_end_how(MSF_END_NONE);
     ms_stream_set_end(0);
+    ms_stream_final(false);
     atomic_store(&proc.ended, false);
 }
 
