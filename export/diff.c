@@ -107,7 +107,7 @@ static int site_key(const msx_report *r, const msx_site_report *s, char **key, c
             msx_buf_printf(&l, "%s+0x%" PRIx64, base_name(mod->p), f->offset);
         else
             msx_buf_printf(&l, "0x%" PRIx64, f->pc);
-        if (i == s->frame && file && f->line)
+        if (file && f->line)
             msx_buf_printf(&l, " (%s:%" PRIu32 ")", base_name(file->p), f->line);
     }
     if (s->frame >= s->nframes) {
@@ -257,8 +257,8 @@ int msx_diff_side_cut(msx_diff_side *s, const msx_report *r, const msx_cut *c, c
     }
     for (uint32_t i = 0; i < r->nsites; i++) {
         const msx_site_report *st = &r->sites[i];
-        if (st->id == 0 || st->id >= c->nsites)
-            continue;  /* defined after the cut: nothing yet */
+        if (st->id == 0 || st->id >= c->nsites || (!c->sites[st->id].allocations && !c->sites[st->id].live_bytes))
+            continue;  /* nothing yet at the cut (defined after it, or unused) */
         char *key, *label;
         if (site_key(r, st, &key, &label) < 0 || !(x = add_row(s, MSX_DD_SITE, key, label)))
             return -ENOMEM;

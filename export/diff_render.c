@@ -218,7 +218,7 @@ int msx_diff_render_html(msx_buf *b, const msx_diff *d)
         bool head = false;
         for (uint32_t i = 0; i < d->n; i++) {
             const msx_diff_row *r = &d->rows[i];
-            if ((int)r->dim != dim || (dim != MSX_DD_TOTAL && !changed(r)))
+            if ((int)r->dim != dim)
                 continue;
             if (!head) {
                 msx_buf_printf(b, "<h2>%s</h2>\n<table><tr><th>%s</th>", heads[dim], dim ? "name" : "");
