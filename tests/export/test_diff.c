@@ -233,6 +233,29 @@ static void test_sampled(void **state)
     msx_diff_free(&d);
     msx_diff_side_free(&a);
     msx_diff_side_free(&b);
+    /* between moments of the second (still in t.msgpack): estimates too */
+    char *path = msf_path(msf_dir, "t.msgpack");
+    msx_cut c[2] = { { .time_ns = 500 }, { .time_ns = 1500 } };
+    msx_cuts cuts = { .c = c, .n = 2 };
+    msx_analyze_opts o = { .cuts = &cuts };
+    msx_report *r = NULL;
+    char err[256];
+    assert_int_equal(msx_analyze_trace_opts(path, &o, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(msx_diff_side_cut(&a, r, &c[0], "T"), 0);
+    assert_int_equal(msx_diff_side_cut(&b, r, &c[1], "T"), 0);
+    assert_int_equal(msx_diff_compute(&d, &a, &b), 0);
+    assert_true(d.sampled && d.moments);
+    tot = row(&d, MSX_DD_TOTAL, "total");
+    assert_int_equal(tot->b[MSX_DF_LIVE_BYTES], 2000);       /* the estimate, not the 200 sampled bytes */
+    assert_int_equal(tot->b[MSX_DF_BYTES_ALLOCATED], 2000);
+    assert_true(tot->blo[MSX_DF_LIVE_BYTES] < 2000 && tot->bhi[MSX_DF_LIVE_BYTES] > 2000);
+    assert_int_equal(msx_diff_live_growth(&d), 2000);
+    msx_diff_free(&d);
+    msx_diff_side_free(&a);
+    msx_diff_side_free(&b);
+    msx_cuts_clear(&cuts);
+    msx_report_free(r);
+    free(path);
     msx_report_free(rs[0]);
     msx_report_free(rs[1]);
 }

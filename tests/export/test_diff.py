@@ -7,7 +7,9 @@ between them exactly), a run still going (its trace without END), the
 --fail-if-grown gate, JSON against the text, HTML escaping a hostile thread
 name, and the output-safety check.
 
-Usage: test_diff.py MEMSCOPE DIFF_PROG DIFF_PROG_SRC"""
+Every JSON is checked against docs/diff.schema.json.
+
+Usage: test_diff.py MEMSCOPE DIFF_PROG DIFF_PROG_SRC DIFF_SCHEMA"""
 import glob
 import json
 import os
@@ -19,7 +21,10 @@ import tempfile
 import time
 import unittest
 
-MEMSCOPE, PROG, PROG_SRC = sys.argv[1:4]
+import msx_schema
+
+MEMSCOPE, PROG, PROG_SRC, SCHEMA_PATH = sys.argv[1:5]
+VALIDATOR = msx_schema.validator(SCHEMA_PATH)
 BLOCK = 4096
 HOSTILE = '<script>&"\'x'  # 13 bytes: fits a thread name (15)
 
@@ -104,6 +109,7 @@ class Diff(unittest.TestCase):
         self.assertNotIn(self.site1, out)
         with open(j) as f:
             d = json.load(f)
+        VALIDATOR.validate(d)
         self.assertEqual(d["live_growth"], grown)
         r = self.row(d, "site", self.site2)
         self.assertEqual(r["live_bytes"], {"a": 2 * BLOCK, "b": 7 * BLOCK, "delta": grown, "ratio": 3.5})
@@ -135,6 +141,7 @@ class Diff(unittest.TestCase):
         self.assertNotIn("leaked_bytes", out)
         with open(j) as f:
             d = json.load(f)
+        VALIDATOR.validate(d)
         self.assertTrue(d["moments"])
         self.assertEqual((d["a"]["time_ns"], d["b"]["time_ns"]), (200000000, 600000000))
         self.assertEqual(d["live_growth"], grown)
@@ -195,6 +202,7 @@ class Diff(unittest.TestCase):
         self.assertNotRegex(html, r"(src|href)\s*=\s*[\"']?(https?:)?//")  # no external requests
         with open(j) as f:
             d = json.load(f)
+        VALIDATOR.validate(d)
         self.assertEqual(self.row(d, "thread", HOSTILE)["label"], HOSTILE)
 
     def test_outputs_are_not_inputs(self):
