@@ -119,16 +119,53 @@ static int site_key(const msx_report *r, const msx_site_report *s, char **key, c
     return *key && *label ? 0 : -ENOMEM;
 }
 
-/* Counts the rank of name among earlier entries with the same name. */
-static uint32_t name_rank(const msx_str *names, uint32_t i, size_t stride)
+/* One named entry to rank: its name, its number (serial or id), its index. */
+typedef struct rank_ent {
+    const msx_str *name;
+    uint64_t num;
+    uint32_t idx;
+} rank_ent;
+
+static int rank_cmp(const void *x, const void *y)
 {
-    uint32_t rank = 0;
-    const msx_str *me = (const msx_str *)((const char *)names + i * stride);
-    for (uint32_t j = 0; j < i; j++) {
-        const msx_str *o = (const msx_str *)((const char *)names + j * stride);
-        if (o->n == me->n && (!me->n || !memcmp(o->p, me->p, me->n)))
-            rank++;
+    const rank_ent *a = x, *b = y;
+    uint32_t n = a->name->n < b->name->n ? a->name->n : b->name->n;
+    int c = n ? memcmp(a->name->p, b->name->p, n) : 0;
+    if (c || a->name->n != b->name->n)
+        return c ? c : a->name->n < b->name->n ? -1 : 1;
+    return a->num < b->num ? -1 : a->num > b->num;
+}
+
+/* rank[e[i].idx]: e[i]'s rank among the entries of its name, by number.
+ * Sorts e. */
+static void ranks(rank_ent *e, uint32_t n, uint32_t *rank)
+{
+    qsort(e, n, sizeof *e, rank_cmp);
+    for (uint32_t i = 0, k = 0; i < n; i++) {
+        k = i && e[i - 1].name->n == e[i].name->n && !memcmp(e[i - 1].name->p, e[i].name->p, e[i].name->n) ? k + 1 : 0;
+        rank[e[i].idx] = k;
     }
+}
+
+/* Ranks of the report's threads (by serial) and listed tasks (by id): two
+ * arrays in one allocation, or NULL. */
+static uint32_t *report_ranks(const msx_report *r)
+{
+    uint32_t n = r->nthreads + r->ntasklist;
+    uint32_t *rank = malloc(((size_t)n + 1) * sizeof *rank);
+    rank_ent *e = malloc(((size_t)n + 1) * sizeof *e);
+    if (!rank || !e) {
+        free(rank);
+        free(e);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        e[i] = (rank_ent){ &r->threads[i].name, r->threads[i].id, i };
+    ranks(e, r->nthreads, rank);
+    for (uint32_t i = 0; i < r->ntasklist; i++)
+        e[i] = (rank_ent){ &r->tasklist[i].name, r->tasklist[i].id, i };
+    ranks(e, r->ntasklist, rank + r->nthreads);
+    free(e);
     return rank;
 }
 
@@ -151,9 +188,6 @@ static int named_key(const char *what, const msx_str *name, uint32_t rank, uint6
     }
     return *key && *label ? 0 : -ENOMEM;
 }
-
-/* The strings of threads (by serial) and tasks (by id), for name_rank. */
-static const size_t thread_stride = sizeof(msx_thread_report), task_stride = sizeof(msx_task_report);
 
 int msx_diff_side_report(msx_diff_side *s, const msx_report *r, const char *name)
 {
@@ -188,12 +222,17 @@ int msx_diff_side_report(msx_diff_side *s, const msx_report *r, const char *name
         for (int k = 0; k < MSX_DF_FIGS; k++)
             fig(x, k, st->f.v[sf[k]], sm, st->f.lo[sf[k]], st->f.hi[sf[k]]);
     }
+    uint32_t *rank = report_ranks(r);
+    if (!rank)
+        return -ENOMEM;
     for (uint32_t i = 0; i < r->nthreads; i++) {
         const msx_thread_report *t = &r->threads[i];
         char *key, *label;
-        if (named_key("thread", &t->name, name_rank(&r->threads[0].name, i, thread_stride), t->id, &key, &label) < 0 ||
-            !(x = add_row(s, MSX_DD_THREAD, key, label)))
+        if (named_key("thread", &t->name, rank[i], t->id, &key, &label) < 0 ||
+            !(x = add_row(s, MSX_DD_THREAD, key, label))) {
+            free(rank);
             return -ENOMEM;
+        }
         const msx_est_ci *c = &t->est;
         fig(x, MSX_DF_ALLOCATIONS, t->allocations + t->reallocs, sm, c->lo[MSX_EST_ALLOCATIONS], c->hi[MSX_EST_ALLOCATIONS]);
         fig(x, MSX_DF_BYTES_ALLOCATED, t->bytes_allocated, sm, c->lo[MSX_EST_BYTES_ALLOCATED], c->hi[MSX_EST_BYTES_ALLOCATED]);
@@ -204,9 +243,11 @@ int msx_diff_side_report(msx_diff_side *s, const msx_report *r, const char *name
     for (uint32_t i = 0; i < r->ntasklist; i++) {
         const msx_task_report *t = &r->tasklist[i];
         char *key, *label;
-        if (named_key("task", &t->name, name_rank(&r->tasklist[0].name, i, task_stride), t->id, &key, &label) < 0 ||
-            !(x = add_row(s, MSX_DD_TASK, key, label)))
+        if (named_key("task", &t->name, rank[r->nthreads + i], t->id, &key, &label) < 0 ||
+            !(x = add_row(s, MSX_DD_TASK, key, label))) {
+            free(rank);
             return -ENOMEM;
+        }
         const msx_est_ci *c = &t->est;
         fig(x, MSX_DF_ALLOCATIONS, t->allocations + t->reallocs, sm, c->lo[MSX_EST_ALLOCATIONS], c->hi[MSX_EST_ALLOCATIONS]);
         fig(x, MSX_DF_BYTES_ALLOCATED, t->bytes_allocated, sm, c->lo[MSX_EST_BYTES_ALLOCATED], c->hi[MSX_EST_BYTES_ALLOCATED]);
@@ -214,6 +255,7 @@ int msx_diff_side_report(msx_diff_side *s, const msx_report *r, const char *name
         fig(x, MSX_DF_PEAK_LIVE_BYTES, t->peak_live_bytes, sm, c->lo[MSX_EST_PEAK_LIVE_BYTES], c->hi[MSX_EST_PEAK_LIVE_BYTES]);
         fig(x, MSX_DF_LEAKED_BYTES, t->live_bytes, sm, c->lo[MSX_EST_LIVE_BYTES], c->hi[MSX_EST_LIVE_BYTES]);
     }
+    free(rank);
     return 0;
 }
 
@@ -264,45 +306,64 @@ int msx_diff_side_cut(msx_diff_side *s, const msx_report *r, const msx_cut *c, c
             return -ENOMEM;
         cut_figs(x, &c->sites[st->id], sm);
     }
-    for (uint32_t i = 0; i < c->nthreads; i++) {
+    /* threads: the report's names and ranks (its threads are by serial) */
+    uint32_t *rank = report_ranks(r);
+    uint32_t nt = c->ntasks;
+    rank_ent *e = malloc(((size_t)nt + 1) * sizeof *e);
+    uint32_t *trank = malloc(((size_t)nt + 1) * sizeof *trank);
+    int rc = rank && e && trank ? 0 : -ENOMEM;
+    for (uint32_t i = 0; i < c->nthreads && !rc; i++) {
         const msx_cut_thread *t = &c->threads[i];
-        const msx_thread_report *tr = NULL;
-        for (uint32_t j = 0; j < r->nthreads && !tr; j++)
-            if (r->threads[j].id == t->serial)
-                tr = &r->threads[j];
-        if (!tr)
+        uint32_t lo = 0, hi = r->nthreads;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (r->threads[mid].id < t->serial)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == r->nthreads || r->threads[lo].id != t->serial)
             continue;  /* memscope's own stream */
+        const msx_thread_report *tr = &r->threads[lo];
         char *key, *label;
-        if (named_key("thread", &tr->name, name_rank(&r->threads[0].name, (uint32_t)(tr - r->threads), thread_stride),
-                      tr->id, &key, &label) < 0 ||
+        if (named_key("thread", &tr->name, rank[lo], tr->id, &key, &label) < 0 ||
             !(x = add_row(s, MSX_DD_THREAD, key, label)))
-            return -ENOMEM;
-        cut_figs(x, &t->f, sm);
+            rc = -ENOMEM;
+        else
+            cut_figs(x, &t->f, sm);
     }
-    /* tasks: named by the report where it lists them, else as at the cut;
-     * ranked among the cut's tasks of that name by id */
-    for (uint32_t i = 0; i < c->ntasks; i++) {
+    /* tasks: named by the report where it lists them (by id), else as at
+     * the cut; ranked among the cut's tasks of that name by id */
+    for (uint32_t i = 0; i < nt && !rc; i++) {
         const msx_cut_task *t = &c->tasks[i];
         const msx_str *nm = &t->name;
-        for (uint32_t j = 0; j < r->ntasklist; j++)
-            if (r->tasklist[j].id == t->id && r->tasklist[j].name.n)
-                nm = &r->tasklist[j].name;
-        uint32_t rank = 0;
-        for (uint32_t j = 0; j < c->ntasks && nm->n; j++) {
-            const msx_cut_task *o = &c->tasks[j];
-            const msx_str *on = &o->name;
-            for (uint32_t q = 0; q < r->ntasklist; q++)
-                if (r->tasklist[q].id == o->id && r->tasklist[q].name.n)
-                    on = &r->tasklist[q].name;
-            if (o->id < t->id && on->n == nm->n && !memcmp(on->p, nm->p, nm->n))
-                rank++;
+        uint32_t lo = 0, hi = r->ntasklist;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (r->tasklist[mid].id < t->id)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        char *key, *label;
-        if (named_key("task", nm, rank, t->id, &key, &label) < 0 || !(x = add_row(s, MSX_DD_TASK, key, label)))
-            return -ENOMEM;
-        cut_figs(x, &t->f, sm);
+        if (lo < r->ntasklist && r->tasklist[lo].id == t->id && r->tasklist[lo].name.n)
+            nm = &r->tasklist[lo].name;
+        e[i] = (rank_ent){ nm, t->id, i };
     }
-    return 0;
+    if (!rc)
+        ranks(e, nt, trank);
+    for (uint32_t i = 0; i < nt && !rc; i++) {
+        const msx_cut_task *t = &c->tasks[e[i].idx];
+        char *key, *label;
+        if (named_key("task", e[i].name, trank[e[i].idx], t->id, &key, &label) < 0 ||
+            !(x = add_row(s, MSX_DD_TASK, key, label)))
+            rc = -ENOMEM;
+        else
+            cut_figs(x, &t->f, sm);
+    }
+    free(rank);
+    free(e);
+    free(trank);
+    return rc;
 }
 
 void msx_diff_side_free(msx_diff_side *s)
