@@ -151,6 +151,18 @@ class Diff(unittest.TestCase):
         self.assertEqual(text_figs(out, self.site1)["live_bytes"], (10 * BLOCK, 0, 10 * BLOCK))
         self.assertNotIn(self.site2, out)
 
+    def test_archive_against_trace(self):
+        arch = self.path("a.msbin")
+        st, _, err = run("report", "-q", self.a, "--bin", arch)
+        self.assertIn(st, (0, 3), err)
+        st, out, err = run("diff", arch, self.b)
+        self.assertEqual(st, 0, err)
+        self.assertEqual(text_figs(out, self.site2)["live_bytes"], (5 * BLOCK, 2 * BLOCK, 7 * BLOCK))
+        self.assertEqual(text_figs(out, "total")["live_bytes"][0], 5 * BLOCK)
+        st, _, err = run("diff", arch, "--to", "1s")
+        self.assertEqual(st, 1, err)
+        self.assertIn("archive", err)
+
     def test_fail_if_grown_gates(self):
         grown = 5 * BLOCK
         for bound, want in ((grown - 1, 4), (grown, 0), (10 ** 9, 0), (0, 4)):
