@@ -47,8 +47,14 @@ static size_t page_size(void)
 __attribute__((noinline)) static void *malloc_sampling(size_t n, uintptr_t ra)
 {
     if (MS_LIKELY(ms_tls.sampling)) {
-        void *q = ms_sample_new(n, ra); /* decided before any block is made */
-        return q ? q : msjem_malloc(n);
+        bool lost;
+        void *q = ms_sample_new(n, ra, &lost); /* decided before any block is made */
+        if (q)
+            return q;
+        q = msjem_malloc(n);
+        if (q && lost)
+            ms_sample_lost();
+        return q;
     }
     void *p = msjem_malloc(n); /* the thread starts: ms_ev_sampling */
     if (MS_UNLIKELY(p == NULL))
@@ -68,7 +74,7 @@ static inline __attribute__((always_inline)) void *malloc_full_body(size_t n)
 
 static inline __attribute__((always_inline)) void *malloc_body(size_t n)
 {
-    if (MS_UNLIKELY(ms_sample_size != 0)) {
+    if (MS_UNLIKELY(ms_sampling_on)) {
         if (MS_LIKELY(ms_sample_pass(n)))
             return msjem_malloc(n);
         return malloc_sampling(n, (uintptr_t)__builtin_return_address(0));
@@ -87,8 +93,9 @@ static inline __attribute__((always_inline)) void free_body(void *p)
  * the issue asks and no more: no saved register, no call, one jump.
  *
  *   malloc  counts the thread's sample countdown down (tracker.h,
- *           ms_sample_pass: sample_left - ((n & sample_and) | sample_or)) and,
- *           while it stays above 0, jumps to jemalloc's malloc. Otherwise it
+ *           ms_sample_pass: sample_left - ((n & sample_and) | sample_or),
+ *           compared unsigned) and, while it stays above 0, jumps to jemalloc's
+ *           malloc. Otherwise it
  *           jumps to ms_entries.malloc: the full body (a process that traces
  *           every event, or none: its threads' countdown is 0, so they always
  *           come here) or the sampled body, where the countdown ran out or the
@@ -119,19 +126,26 @@ _Static_assert(offsetof(struct ms_entries, free_lo) == 8 && offsetof(struct ms_e
 
 #define MS_STR_(x) #x
 #define MS_STR(x) MS_STR_(x)
-__asm__(".text\n"
+#ifdef __CET__
+#define MS_ENDBR "    endbr64\n"
+#else
+#define MS_ENDBR ""
+#endif
+__asm__(".pushsection .text\n"
         ".globl malloc\n"
         ".type malloc, @function\n"
         ".p2align 4\n"
         "malloc:\n"
         ".cfi_startproc\n"
+        MS_ENDBR
         "    movq ms_tls@gottpoff(%rip), %rax\n"
         "    movq %fs:" MS_STR(MS_TLS_SAMPLE_AND) "(%rax), %rdx\n"
         "    andq %rdi, %rdx\n"
         "    orq %fs:" MS_STR(MS_TLS_SAMPLE_OR) "(%rax), %rdx\n"
         "    movq %fs:" MS_STR(MS_TLS_SAMPLE_LEFT) "(%rax), %rcx\n"
+        "    cmpq %rdx, %rcx\n"
+        "    jbe 1f\n"
         "    subq %rdx, %rcx\n"
-        "    jle 1f\n"
         "    movq %rcx, %fs:" MS_STR(MS_TLS_SAMPLE_LEFT) "(%rax)\n"
         "    jmp msjem_malloc\n"
         "1:  jmp *ms_entries(%rip)\n"
@@ -142,22 +156,26 @@ __asm__(".text\n"
         ".p2align 4\n"
         "free:\n"
         ".cfi_startproc\n"
+        MS_ENDBR
         "    movq %rdi, %rax\n"
         "    subq ms_entries+8(%rip), %rax\n"
         "    cmpq ms_entries+16(%rip), %rax\n"
         "    jb ms_free_slow\n"
         "    jmp msjem_free\n"
         ".cfi_endproc\n"
-        ".size free, .-free\n");
+        ".size free, .-free\n"
+        ".popsection\n");
 
-void ms_sampled_start(bool by_count)
+void ms_sampled_start(bool on)
 {
-    (void)by_count; /* the countdown's masks say which (ms_sample_thread_init) */
-    /* a free that sees one store and not the other goes to ms_free_slow,
-     * which tells every block apart */
-    __atomic_store_n(&ms_entries.free_lo, ms_sample_base, __ATOMIC_RELAXED);
-    __atomic_store_n(&ms_entries.free_span, ms_sample_size, __ATOMIC_RELAXED);
-    __atomic_store_n(&ms_entries.malloc, ms_malloc_sampled, __ATOMIC_RELAXED);
+    /* No other thread runs here (alloc_iface.h), and no block of the range
+     * is live when sampling starts: the order of the stores does not matter.
+     * Off, every free goes to ms_free_slow, which tells the range's blocks
+     * (a fork child's, from its sampling parent) from the others. */
+    ms_sampling_on = on;
+    __atomic_store_n(&ms_entries.free_lo, on ? ms_sample_base : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ms_entries.free_span, on ? ms_sample_size : UINTPTR_MAX, __ATOMIC_RELAXED);
+    __atomic_store_n(&ms_entries.malloc, on ? ms_malloc_sampled : ms_malloc_full, __ATOMIC_RELAXED);
 }
 #else
 MS_EXPORT void *malloc(size_t n)
@@ -170,9 +188,9 @@ MS_EXPORT void free(void *p)
     free_body(p);
 }
 
-void ms_sampled_start(bool by_count)
+void ms_sampled_start(bool on)
 {
-    (void)by_count; /* the C entries test ms_sample_size */
+    ms_sampling_on = on; /* what the C entries test */
 }
 #endif
 

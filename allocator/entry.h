@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__x86_64__) && defined(__LP64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define MS_ENTRY_DISPATCH 1
 #else
 #define MS_ENTRY_DISPATCH 0
@@ -27,7 +27,7 @@
  * one load and compare. */
 static inline __attribute__((always_inline)) bool ms_entry_unsampled(size_t n)
 {
-    return MS_UNLIKELY(ms_sample_size != 0) && MS_LIKELY(ms_sample_pass(n));
+    return MS_UNLIKELY(ms_sampling_on) && MS_LIKELY(ms_sample_pass(n));
 }
 
 /* The heap's free of an ordinary block. jemalloc's keeps errno by itself
@@ -44,36 +44,36 @@ static inline __attribute__((always_inline)) void ms_entry_heap_free(void *p)
 #endif
 }
 
-/* free and operator delete in a sampling process (ms_sample_size != 0):
- * nothing is recorded unless the block is in the sampled range, one compare,
- * whatever the state of the thread (a block sampled by another thread, freed
- * by a thread that has not started yet, still goes back to its range). NULL
- * is never in the range; jemalloc's free ignores it. errno needs no saving:
- * jemalloc's system calls keep it (jemalloc_sys.c). */
-static inline __attribute__((always_inline)) void ms_entry_free_sampled(void *p)
-{
-    if (MS_UNLIKELY((uintptr_t)p - ms_sample_base < ms_sample_size))
-        ms_sample_free((uintptr_t)p, (uintptr_t)__builtin_return_address(0));
-    else
-        ms_entry_heap_free(p); /* a tail call */
-}
-
-/* free and operator delete in a process that traces every event, or none. */
+/* free and operator delete of a block outside the sampled range in a
+ * process that traces every event, or none. */
 static inline __attribute__((always_inline)) void ms_entry_free_full(void *p)
 {
     if (MS_UNLIKELY(p == NULL))
         return;
     if (ms_ev_free(p))
-        return; /* a sampled block: memscope freed it (not reached: see above) */
+        return; /* a sampled block: memscope freed it (not reached: ms_entry_free) */
     ms_entry_heap_free(p);
 }
 
+/* free and operator delete. A block of the sampled range goes back to it,
+ * recorded, in any mode (a fork child that traces every event frees its
+ * sampling parent's blocks too), whatever the state of the thread (a block
+ * sampled by another thread, freed by one that has not started yet). In a
+ * sampling process any other block is jemalloc's alone. NULL is never in the
+ * range; jemalloc's free ignores it. */
 static inline __attribute__((always_inline)) void ms_entry_free(void *p)
 {
-    if (MS_UNLIKELY(ms_sample_size != 0))
-        ms_entry_free_sampled(p);
-    else
-        ms_entry_free_full(p);
+    if (MS_UNLIKELY(ms_sample_size != 0)) {
+        if (MS_UNLIKELY((uintptr_t)p - ms_sample_base < ms_sample_size)) {
+            ms_sample_free((uintptr_t)p, (uintptr_t)__builtin_return_address(0));
+            return;
+        }
+        if (MS_LIKELY(ms_sampling_on)) {
+            ms_entry_heap_free(p);
+            return;
+        }
+    }
+    ms_entry_free_full(p);
 }
 
 #endif /* MS_ENTRY_H */

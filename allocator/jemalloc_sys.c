@@ -5,7 +5,8 @@
  * nothing jemalloc does beneath free() (a purge: madvise; a decay tick:
  * clock_gettime; an unmapped extent: munmap) can change the program's errno,
  * and the entries need not save it. jemalloc reads errno after these calls only
- * to print a message (its own error reports); an allocation that fails still
+ * to print a message (its own error reports, which then name the program's
+ * errno rather than the call's: accepted); an allocation that fails still
  * sets ENOMEM, which jemalloc does itself, after them. */
 #include <errno.h>
 #include <fcntl.h>

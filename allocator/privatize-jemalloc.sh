@@ -12,12 +12,13 @@
 # jemalloc_cpp.o (jemalloc's own operator new/delete) is left out: it needs
 # libstdc++, and memscope defines the C++ operators itself.
 #
-# usage: privatize-jemalloc.sh LIBJEMALLOC_PIC_A OUTPUT_O [OBJCOPY [LD]]
+# usage: privatize-jemalloc.sh LIBJEMALLOC_PIC_A OUTPUT_O [OBJCOPY [LD [NM]]]
 set -eu
 in=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 out=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 objcopy=${3:-objcopy}
 ld=${4:-ld}
+nm=${5:-nm}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -36,11 +37,34 @@ for s in malloc calloc realloc free posix_memalign aligned_alloc memalign valloc
 done
 # jemalloc's system calls go through errno-keeping wrappers (jemalloc_sys.c):
 # only the symbols the object really calls.
-undef=$(nm -u merged.o | awk '{print $2}')
-for s in mmap munmap madvise mprotect sbrk clock_gettime gettimeofday open creat close \
-         readlink sysconf sched_getcpu sched_yield sched_getaffinity sched_setaffinity \
-         pthread_create syscall; do
-    echo "$undef" | grep -qx "$s" && echo "$s msjem_sys_$s" >> rename.map
+undef=$("$nm" -u merged.o | awk '{print $2}')
+[ -n "$undef" ] || { echo "privatize-jemalloc.sh: $nm lists no undefined symbol" >&2; exit 1; }
+wrapped="mmap munmap madvise mprotect sbrk clock_gettime gettimeofday open creat close
+         readlink sysconf sched_getcpu sched_yield sched_getaffinity sched_setaffinity
+         pthread_create syscall"
+for s in $wrapped; do
+    if echo "$undef" | grep -qx "$s"; then
+        echo "$s msjem_sys_$s" >> rename.map
+    fi
+done
+# Every other function it calls must leave errno alone (or be jemalloc's own
+# error path): a jemalloc that calls anything else stops the build, rather
+# than let free() change errno unseen. Add the call to jemalloc_sys.c, or here
+# if it cannot set errno.
+neutral="_GLOBAL_OFFSET_TABLE_ _Unwind_Backtrace _Unwind_GetIP __ctype_b_loc __errno_location
+         __popcountdi2 __sched_cpucount __stack_chk_fail _exit abort atexit dlsym exp log round
+         getpid memchr memcmp memcpy memmove memset strchr strcmp strcpy strerror_r strlen
+         strncmp strncpy secure_getenv sigfillset pthread_sigmask pthread_self pthread_atfork
+         pthread_cond_init pthread_cond_signal pthread_cond_timedwait pthread_cond_wait
+         pthread_getname_np pthread_setname_np pthread_join pthread_key_create pthread_setspecific
+         pthread_mutex_init pthread_mutex_lock pthread_mutex_trylock pthread_mutex_unlock
+         pthread_mutexattr_destroy pthread_mutexattr_init pthread_mutexattr_settype"
+for s in $undef; do
+    case " $(echo $wrapped $neutral) " in
+    *" $s "*) ;;
+    *) echo "privatize-jemalloc.sh: jemalloc calls $s, which is neither wrapped (jemalloc_sys.c) nor known to keep errno" >&2
+       exit 1 ;;
+    esac
 done
 "$objcopy" --redefine-syms=rename.map merged.o renamed.o
 

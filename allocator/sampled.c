@@ -240,9 +240,11 @@ void ms_sampled_free(void *p)
 
 /* alloc.c's, where the malloc family is memscope's; a build of the recorder
  * without it (the writer tests) has no entries to switch. */
-__attribute__((weak)) void ms_sampled_start(bool by_count)
+bool ms_sampling_on;
+
+__attribute__((weak)) void ms_sampled_start(bool on)
 {
-    (void)by_count;
+    ms_sampling_on = on;
 }
 
 void ms_heap_free(void *p)

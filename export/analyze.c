@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuts.h"
 #include "merge.h"
 #include "reader.h"
 #include "symbolize.h"
@@ -115,6 +116,7 @@ static int analyze(const char *path, const msx_analyze_opts *opts, msx_progress_
         goto done;
     }
     V.sites.supp = opts ? opts->suppressions : NULL;
+    V.cuts = opts && opts->cuts && opts->cuts->n ? opts->cuts : NULL;
     if (sym_setup(&V, opts) < 0) {
         msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the symbolizer");
         goto done;
@@ -140,7 +142,7 @@ static int analyze(const char *path, const msx_analyze_opts *opts, msx_progress_
                            "the process never reached its exit flush (no END record): it was killed or is still running; "
                            "blocks live at the end of the trace are reported as leaks");
     if (msx_views_finish(&V, end) < 0)
-        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task, variable or site list");
+        msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the task, variable or site list (or the cuts)");
     else if (msx_snaps_analyze(&R, r) < 0)
         msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the runtime snapshots");
 

@@ -27,10 +27,12 @@ int msx_analyze_trace(const char *path, msx_progress_fn progress, void *progress
  * found (symbolize.h), and the suppressions the sites are matched against
  * (sites.h). A NULL options pointer or NULL fields: the defaults. */
 struct msx_supp;
+struct msx_cuts;
 typedef struct msx_analyze_opts {
     const char *sysroot;                     /* prefix of the recorded module paths */
     const char *debug_dir;                   /* searched first for debug files by build-id */
     const struct msx_supp *suppressions;     /* leak suppressions */
+    struct msx_cuts *cuts;                   /* figures at given moments to fill (cuts.h), NULL: none */
 } msx_analyze_opts;
 
 /* msx_analyze_trace with options. */

@@ -223,6 +223,31 @@ static uint64_t next_data(const msx_reader *R, uint64_t off, uint64_t end)
     return at > off ? at : off;
 }
 
+/* A slot that a thread took but never reserved, because the image ended in
+ * between (FORMAT.md: a process that exits or execs while another thread is
+ * taking a chunk, once the wait for it ran out): the file has a hole there,
+ * never written, of at most one chunk's size, and the next data is a chunk
+ * header or the end of the file.
+ * Nothing was ever written into it, so nothing is lost; *past gets where the
+ * walk goes on. False when that cannot be told (no hole at off, or no chunk
+ * header where the data starts again): the walk then says what it skips. */
+static bool unreserved_slot(const msx_reader *R, uint64_t off, uint64_t end, uint64_t *past)
+{
+    uint64_t d = next_data(R, off, end);
+    if (d <= off || d - off > R->chunk_size)
+        return false; /* no hole, or more than one slot could span */
+    if (d < end) {
+        uint8_t c[MSF_CHUNK_HEADER_SIZE];
+        if (read_at(R, c, sizeof c, d) < sizeof c)
+            return false;
+        uint32_t magic = le32(c + MSF_C_MAGIC); /* a chunk, or a reserved, unused one */
+        if ((magic != MSF_CHUNK_MAGIC && magic != 0) || !size_ok(R, le32(c + MSF_C_SIZE)))
+            return false;
+    }
+    *past = d;
+    return true;
+}
+
 /* Orders chunks by thread, seq, then file position. */
 static int chunk_cmp(const void *a, const void *b)
 {
@@ -271,6 +296,12 @@ int msx_reader_scan(msx_reader *R)
             break;
         }
         uint32_t magic = le32(c + MSF_C_MAGIC), size = le32(c + MSF_C_SIZE);
+        uint64_t past;
+        if (!lost && all_zero(c, MSF_CHUNK_HEADER_SIZE) && unreserved_slot(R, off, size_seen, &past)) {
+            r->empty_slots++; /* taken, never reserved: it never held an event */
+            off = past;
+            continue;
+        }
         if (!size_ok(R, size) || (lost && magic != MSF_CHUNK_MAGIC)) {
             if (!lost && !all_zero(c, MSF_CHUNK_HEADER_SIZE))
                 r->damaged_chunks++;

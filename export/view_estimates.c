@@ -181,6 +181,16 @@ int msx_view_est_finish(msx_view_est *v)
     return 0;
 }
 
+const msx_est_cell *msx_view_est_task(const msx_view_est *v, uint64_t id)
+{
+    if (!v->task_cap || !id)
+        return NULL;
+    uint32_t j = (uint32_t)task_hash(id) & (v->task_cap - 1);
+    while (v->tasks[j].id && v->tasks[j].id != id)
+        j = (j + 1) & (v->task_cap - 1);
+    return v->tasks[j].id == id ? &v->tasks[j].c : NULL;
+}
+
 void msx_view_est_free(msx_view_est *v)
 {
     free(v->threads);

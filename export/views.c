@@ -130,6 +130,8 @@ int msx_views_control(msx_views *V, const msx_ctl_ev *e)
 
 int msx_views_finish(msx_views *V, uint64_t end)
 {
+    if (msx_view_cuts_finish(V, end) < 0)  /* first: before any view finishes */
+        return -ENOMEM;
     msx_view_leaks_finish(&V->leaks);
     msx_view_peak_finish(&V->peak);
     msx_view_stacks_finish(&V->stacks);

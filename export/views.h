@@ -32,7 +32,9 @@
  *   view_stacks.c   STACK records: (thread, per-thread id) -> global stack,
  *                   deduplicated by pcs; MODULES generations
  *   view_sites.c    per-site figures (one site per global stack); sites.c
- *                   symbolizes, classifies and lists them at the finish */
+ *                   symbolizes, classifies and lists them at the finish
+ *   view_cuts.c     only when cuts are asked (cuts.h): copies the others'
+ *                   running figures at given times, before their event */
 #ifndef MSX_VIEWS_H
 #define MSX_VIEWS_H
 
@@ -437,6 +439,7 @@ typedef struct msx_views {
     msx_view_stacks stacks;
     msx_view_sites sites;
     msx_view_est est;
+    struct msx_cuts *cuts;     /* NULL unless the analysis was asked for cuts (cuts.h) */
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -504,6 +507,8 @@ void msx_view_est_block(msx_view_est *v, const msx_block_ev *e);
 /* Puts the estimates in place; after tasks' finish, before threads'. */
 int msx_view_est_finish(msx_view_est *v);
 void msx_view_est_free(msx_view_est *v);
+/* The estimates of task id so far, NULL if none. */
+const msx_est_cell *msx_view_est_task(const msx_view_est *v, uint64_t id);
 void msx_view_stacks_init(msx_view_stacks *v);
 int msx_view_stacks_control(msx_view_stacks *v, const msx_ctl_ev *e);
 void msx_view_stacks_finish(msx_view_stacks *v);
@@ -521,6 +526,11 @@ void msx_view_sites_block(msx_view_sites *v, const msx_block_ev *e);
 int msx_view_sites_finish(msx_view_sites *v);  /* after the peak's finish (sites.c) */
 void msx_view_sites_free(msx_view_sites *v);
 
+/* view_cuts.c: takes the cuts whose time is before `time` (from the
+ * dispatch, before any view sees the event); at the finish, the rest. */
+void msx_view_cuts_take(msx_views *V, uint64_t time);
+int msx_view_cuts_finish(msx_views *V, uint64_t end);
+
 /* -- dispatch (views.c, and inline for the hot events) -------------------- */
 
 /* Sets up every view for the threads and times of an open, scanned reader;
@@ -537,6 +547,8 @@ void msx_views_free(msx_views *V);
 /* Hands an op event to the views that count events. */
 static inline void msx_views_op(msx_views *V, const msx_op_ev *e)
 {
+    if (__builtin_expect(V->cuts != NULL, 0))
+        msx_view_cuts_take(V, e->time);
     msx_view_totals_op(&V->totals, e);
     msx_view_threads_op(&V->threads, e);
     msx_view_sizes_op(&V->sizes, e);
@@ -551,6 +563,8 @@ static inline void msx_views_op(msx_views *V, const msx_op_ev *e)
 /* Hands a block event to every view that follows blocks. */
 static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
 {
+    if (__builtin_expect(V->cuts != NULL, 0))
+        msx_view_cuts_take(V, e->time);
     msx_view_totals_block(&V->totals, e);
     msx_view_threads_block(&V->threads, e);
     msx_view_sizes_block(&V->sizes, e);

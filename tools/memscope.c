@@ -8,6 +8,7 @@
  *   memscope summary TRACE                                                               summary.c
  *   memscope pack TRACE [-o FILE]                                                        pack.c
  *   memscope run [-o DIR] [--formats LIST] -- PROGRAM [ARGS...]                          run.c
+ *   memscope diff A B | TRACE --from T --to T [--json F] [--html F] [--fail-if-grown N]  diff.c
  *
  * It only reads traces and archives through export/ and never calls into the
  * allocator; `run` preloads libmemscope_alloc.so into another program. */
@@ -37,6 +38,8 @@ static const char *const usage_main =
     "  summary TRACE        print a readable summary of a trace\n"
     "  pack TRACE           write a trace as a packed (zstd) trace, .mspack\n"
     "  run -- PROG ARGS...  run a program with memscope preloaded, then report\n"
+    "  diff A B             show what grew from trace A to B (or, with --from and\n"
+    "                       --to, between two moments of one trace)\n"
     "  help [COMMAND]       show this help, or the help of COMMAND\n"
     "\n"
     "Options:\n"
@@ -48,7 +51,8 @@ static const char *const usage_main =
     "\n"
     "Exit status: 0 success; 1 a trace could not be read or an output not\n"
     "written; 2 usage error; 3 reports written but a trace was damaged or\n"
-    "incomplete (the problems are printed). `run` returns the program's status.\n";
+    "incomplete (the problems are printed); 4 `diff --fail-if-grown`'s bound was\n"
+    "passed. `run` returns the program's status.\n";
 
 /* -- helpers shared by the commands (tool.h) ------------------------------ */
 
@@ -163,6 +167,7 @@ static const struct {
     { "summary", mst_cmd_summary },
     { "pack", mst_cmd_pack },
     { "run", mst_cmd_run },
+    { "diff", mst_cmd_diff },
 };
 
 /* Returns the index of command name in commands[], or -1. */

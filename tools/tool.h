@@ -112,6 +112,11 @@ int mst_pack(const char *trace, const char *out, int level, bool quiet, struct m
 /* memscope summary; argv[0] is "summary". Returns the exit status. */
 int mst_cmd_summary(int argc, char **argv);
 
+/* diff.c: memscope diff */
+
+/* memscope diff; argv[0] is "diff". Returns the exit status (4: grown). */
+int mst_cmd_diff(int argc, char **argv);
+
 /* run.c: memscope run */
 
 /* memscope run; argv[0] is "run". Returns the program's status as run's
@@ -129,6 +134,9 @@ int mst_analysis_set(const char *sysroot, const char *debug_dir, const char *sup
 const msx_analyze_opts *mst_analysis_opts(void);
 /* Applies the suppressions to a report read from an archive. */
 void mst_analysis_apply(msx_report *r);
+/* Asks the next analyses for cuts (NULL: none). */
+struct msx_cuts;
+void mst_analysis_cuts(struct msx_cuts *cuts);
 /* Frees what mst_analysis_set read. */
 void mst_analysis_end(void);
 /* The site figure of a --folded-value name, or -1 after printing why. */

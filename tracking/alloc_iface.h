@@ -37,9 +37,15 @@ extern uintptr_t ms_sample_size __attribute__((visibility("hidden")));
 /* Reserves the range and makes its arena. Returns false when sampled mode is
  * not available (no address space, or a sanitizer's heap). */
 bool ms_sampled_init(void);
-/* Sampling starts (by allocations, or by bytes): the allocator's entries
- * switch to their sampled bodies. Once, before any thread samples. */
-void ms_sampled_start(bool by_count);
+/* The process samples (on) or not, from now on (each time the trace is
+ * opened: a fork child reads its options again): the allocator's entries
+ * switch to their sampled bodies, or back. Before any of its threads samples,
+ * and while no other thread runs (process start, a fork child). */
+void ms_sampled_start(bool on);
+/* What ms_sampled_start said last. A block of the range may outlive it (a
+ * fork child that does not sample frees its parent's): the range check,
+ * ms_sample_size != 0, is apart. */
+extern bool ms_sampling_on __attribute__((visibility("hidden")));
 /* A block of the range (align 0: the default; zero: zero-filled), or NULL. */
 void *ms_sampled_alloc(size_t n, size_t align, bool zero);
 /* Frees a block of the range. */

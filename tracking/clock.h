@@ -14,6 +14,9 @@
  * Bit 0 of the value says whether the helper publishes (0) or has stopped
  * because no thread used a value for MS_CLOCK_IDLE_PERIODS periods, or there
  * is no helper (1). A thread that meets a stopped clock wakes the helper.
+ * A sampling thread (MEMSCOPE_MODE=sampled) records so rarely that it
+ * ignores the published value and reads the clock itself instead (tracker.c,
+ * sampled_time), so that sampling never keeps the helper publishing.
  * Threads never write the clock; they write the demand word at most once per
  * period (the first one to use a value). Each word has a cache line of its
  * own. The only other writer is the exit export, once, to send every thread

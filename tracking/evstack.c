@@ -83,3 +83,17 @@ void ms_record_modules(void)
     ms_thread_record(&ms_tls, MSF_R_MODULES, ms_rec_fill_modules, NULL);
     ms_rec_walk_end();
 }
+
+/* Writes the module map again if a module was loaded or unloaded since the
+ * last MODULES record. Called on chunk switches: dlopen is not wrapped, since
+ * glibc resolves a dlopen's $ORIGIN and RUNPATH from its caller's address. */
+void ms_modules_check(ms_tls_t *t)
+{
+    if (!ms_rec_walk_begin())
+        return;
+    if (ms_rec_modules_changed()) {
+        ms_put_time(t);
+        ms_put_record(t, MSF_R_MODULES, ms_rec_fill_modules, NULL);
+    }
+    ms_rec_walk_end();
+}

@@ -58,9 +58,11 @@ void ms_thread_stop(ms_tls_t *t);
  * weight (0: exact). fp: the program's frame pointer (stacks). */
 void ms_ev_record(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra, uintptr_t fp, uint64_t weight);
 
-/* tracker.c: put_record and the module-map check of a chunk switch, for
- * the slow paths elsewhere (caller holds the guard). */
+/* tracker.c: put_record and a TIME record read now, for the slow paths
+ * elsewhere; evstack.c: the module-map check of a chunk switch (caller holds
+ * the guard). */
 bool ms_put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg);
+void ms_put_time(ms_tls_t *t);
 void ms_modules_check(ms_tls_t *t);
 
 /* evstack.c: the id of the stack of the event whose entry returns to ra

@@ -95,8 +95,7 @@ void ms_sample_configure(bool sampled)
         }
     }
     ms_stream_set_recording(flags, hdr_bytes, hdr_rate, sampled ? seed : 0, ms_stack_depth);
-    if (sampled)
-        ms_sampled_start(rate_k != 0);
+    ms_sampled_start(sampled);
 }
 
 void ms_sample_thread_init(ms_tls_t *t)
@@ -138,10 +137,11 @@ uintptr_t ms_sample_take(uintptr_t p, size_t n, size_t align, bool zero, uintptr
     return (uintptr_t)q;
 }
 
-void *ms_sample_new(size_t n, uintptr_t ra)
+void *ms_sample_new(size_t n, uintptr_t ra, bool *lost)
 {
     uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
     ms_tls_t *t = &ms_tls;
+    *lost = false;
     uint64_t w = weight_of(n);
     t->sample_left = draw(t);
     if (t->guard || t->state != MS_T_ACTIVE || w == 0)
@@ -150,11 +150,16 @@ void *ms_sample_new(size_t n, uintptr_t ra)
     void *q = ms_sampled_alloc(n, 0, false);
     errno = saved;
     if (q == NULL) {
-        ms_stream_add_dropped(1);
+        *lost = true;
         return NULL;
     }
     ms_ev_record(MSF_K_ALLOC, (uintptr_t)q, 0, n, ra, fp, w);
     return q;
+}
+
+void ms_sample_lost(void)
+{
+    ms_stream_add_dropped(1);
 }
 
 void ms_sample_free(uintptr_t p, uintptr_t ra)
@@ -181,8 +186,10 @@ bool ms_sample_realloc(void *p, size_t n, uintptr_t ra, void **out)
     bool in = (uintptr_t)p - ms_sample_base < ms_sample_size;
     uint64_t w = 0;
     if (t->sampling && t->guard == 0) {
-        t->sample_left -= (int64_t)((n & t->sample_and) | t->sample_or);
-        if (t->sample_left <= 0) {
+        uint64_t need = (n & t->sample_and) | t->sample_or;
+        if ((uint64_t)t->sample_left > need) {
+            t->sample_left -= (int64_t)need;
+        } else {
             w = weight_of(n);
             t->sample_left = draw(t);
         }

@@ -119,6 +119,7 @@ bool ms_stream_ready(void)
 /* Chunks being taken (between the addition to space_taken and the end of
  * their reservation), in the process and on this thread: ms_stream_settle. */
 static _Atomic uint32_t taking;
+static _Atomic bool stream_final; /* ms_stream_final */
 static _Thread_local uint32_t taking_here __attribute__((tls_model("initial-exec")));
 
 static ms_chunk_header_t *take_chunk_locked(uint32_t size);
@@ -128,10 +129,23 @@ static ms_chunk_header_t *take_chunk_sync(uint32_t size)
 {
     taking_here++;
     atomic_fetch_add_explicit(&taking, 1, memory_order_seq_cst);
-    ms_chunk_header_t *c = take_chunk_locked(size);
+    /* No slot once the image is about to go (ms_stream_final: _exit, exec):
+     * ms_stream_settle, which runs then, waits only for the takes it sees,
+     * and a slot taken after it returned would be left unreserved (zeros: a
+     * damaged trace). Both sides are seq_cst (the store of `final` and the
+     * load of `taking` there; the add and this load here), so that either
+     * the settle waits for this take or this take sees `final`. */
+    ms_chunk_header_t *c = NULL;
+    if (!atomic_load_explicit(&stream_final, memory_order_seq_cst))
+        c = take_chunk_locked(size);
     atomic_fetch_sub_explicit(&taking, 1, memory_order_seq_cst);
     taking_here--;
     return c;
+}
+
+void ms_stream_final(bool on)
+{
+    atomic_store_explicit(&stream_final, on, memory_order_seq_cst);
 }
 
 void ms_stream_settle(void)

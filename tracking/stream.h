@@ -77,6 +77,10 @@ void ms_stream_set_end_how(uint32_t how);
  * most, until no thread is between taking a chunk's space and reserving it (a
  * slot taken and never reserved reads as a truncated trace). */
 void ms_stream_settle(void);
+/* on: the image is about to end (_exit, exec): no chunk is taken from now
+ * on (a take that began waits in ms_stream_settle). off: an exec failed, the
+ * process goes on. */
+void ms_stream_final(bool on);
 /* In a forked child: forgets the parent's file without touching it. */
 void ms_stream_forget(void);
 

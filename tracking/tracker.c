@@ -27,7 +27,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-_Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec")));
+/* used: allocator/alloc.c's assembly reads it, which LTO does not see */
+_Thread_local ms_tls_t ms_tls __attribute__((tls_model("initial-exec"), used));
 
 
 static ms_process_t proc = { .late_lock = ATOMIC_FLAG_INIT };
@@ -200,7 +201,7 @@ static void time_room(ms_tls_t *t)
 /* Writes a TIME record: this thread's own clock reading, taken before the
  * events that follow. Invariant: a thread's TIME records never go backwards,
  * nor below their chunk's time; t->last_time is the TIME in force. */
-static void put_time(ms_tls_t *t)
+void ms_put_time(ms_tls_t *t)
 {
     time_room(t);
     uint64_t tm = time_now(t);
@@ -215,23 +216,16 @@ static void clock_moved(ms_tls_t *t)
 {
     /* while the clock is stopped, a TIME at most every period suffices */
     if (!clock_take(t) || ms_stream_now() >= t->last_time + MS_CLOCK_PERIOD_NS)
-        put_time(t);
+        ms_put_time(t);
 }
 
 /* A sampling thread records a few events in a thousand: rather than keep
- * the helper publishing the clock for them (a wake-up every period, a
- * core's share that the program's threads would miss), it stamps each with a
- * reading of its own, writing a TIME when its last is a period old (the
- * bound of FORMAT.md "Time" holds: an event is at most a period after its
- * TIME). */
+ * the helper publishing the clock for them, it reads the clock itself and
+ * writes a TIME when its last is a period old (FORMAT.md "Time"). */
 static void sampled_time(ms_tls_t *t)
 {
-    uint64_t now = ms_stream_now();
-    if (now < t->last_time + MS_CLOCK_PERIOD_NS)
-        return;
-    time_room(t);
-    ms_put_record(t, MSF_R_TIME, ms_rec_fill_u64, &now);
-    t->last_time = now;
+    if (ms_stream_now() >= t->last_time + MS_CLOCK_PERIOD_NS)
+        ms_put_time(t);
 }
 
 /* True once the process flushed its end or the exit export stopped
@@ -277,25 +271,12 @@ void ms_metrics_record(void)
     put_metric(m, true);
 }
 
-/* Writes the module map again if a module was loaded or unloaded since the
- * last MODULES record. Called on chunk switches: dlopen is not wrapped, since
- * glibc resolves a dlopen's $ORIGIN and RUNPATH from its caller's address. */
-void ms_modules_check(ms_tls_t *t)
-{
-    if (!ms_rec_walk_begin())
-        return;
-    if (ms_rec_modules_changed()) {
-        put_time(t);
-        ms_put_record(t, MSF_R_MODULES, ms_rec_fill_modules, NULL);
-    }
-    ms_rec_walk_end();
-}
-
 /* ---- process ---------------------------------------------------------- */
 
 /* Opens the trace and reports a failure once. Caller holds PROC_BUSY. */
 void ms_process_open(void)
 {
+    ms_sampled_start(false); /* until ms_sample_configure says otherwise */
     ms_options_load();
     ms_stacks_configure();
     proc.recording = false;
@@ -430,7 +411,7 @@ static void tick_refill(ms_tls_t *t)
     uint64_t left = max ? max - t->ev_base : MS_TICK_EVENTS;
     t->tick = (uint32_t)(left < MS_TICK_EVENTS ? left : MS_TICK_EVENTS);
     t->ev_base += t->tick;
-    put_time(t);
+    ms_put_time(t);
 }
 
 /* Counts an event that could not be recorded. */
@@ -467,7 +448,7 @@ static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
     if (l->state == MS_T_ACTIVE && (l->cur + 2 * MS_EVENT_MAX > l->end) && chunk_next(l))
         l->state = MS_T_CAPPED;
     if (l->state == MS_T_ACTIVE) {
-        put_time(l); /* these are rare: a fresh time for each */
+        ms_put_time(l); /* these are rare: a fresh time for each */
         if (l->cur + MS_EVENT_MAX <= l->end) {
             l->tick--;
             ms_ev_put(l, kind, a, b, n);
@@ -618,7 +599,7 @@ static void thread_dtor(void *arg)
             ms_put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
             t->dropped = 0;
         }
-        put_time(t);
+        ms_put_time(t);
         ms_put_record(t, MSF_R_THREAD_EXIT, ms_rec_fill_thread_exit, t->name);
         t->ev_base = events_so_far(t);
         t->tick = 0;
@@ -629,6 +610,11 @@ static void thread_dtor(void *arg)
     ms_arena_release(t->arena - 1);
     t->arena = 0;
     ms_sampled_thread_end();
+    /* no sample from now on (a realloc in a later destructor would make the
+     * thread a tcache that nothing destroys) */
+    t->sampling = false;
+    t->sample_left = INT64_MAX;
+    t->sample_and = t->sample_or = 0;
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
     ms_guard_leave(t);
     errno = saved_errno;
@@ -700,7 +686,7 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
         atomic_load_explicit(&proc.stopped, memory_order_acquire))
         ms_thread_stop(t);
     if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
-        put_time(t);
+        ms_put_time(t);
         ms_put_record(t, type, fill, arg);
         stop_late(t);
     }
@@ -721,7 +707,7 @@ static void exit_records(ms_tls_t *t, unsigned how)
     if (ms_metrics_interval_ns()) /* MEMSCOPE_METRICS_INTERVAL=0: no METRIC at all */
         put_metric(t, false);
     ms_modules_check(t);
-    put_time(t);
+    ms_put_time(t);
     ms_rec_end_t e = { t->last_time, how }; /* the TIME just written */
     ms_put_record(t, MSF_R_END, ms_rec_fill_end, &e);
     ms_stream_set_end_how(how);
@@ -744,7 +730,7 @@ static void quick_end(unsigned how)
     uint64_t tm = ms_stream_now();
     if (t->guard == 0 && t->state == MS_T_ACTIVE && t->chunk) {
         ms_guard_enter();
-        put_time(t);
+        ms_put_time(t);
         tm = t->last_time;
         ms_rec_end_t e = { tm, how };
         ms_put_record(t, MSF_R_END, ms_rec_fill_end, &e);
@@ -752,7 +738,8 @@ static void quick_end(unsigned how)
     }
     ms_stream_set_end_how(how);
     ms_stream_set_end(tm);
-    ms_stream_settle(); /* the image ends now: no slot left half taken */
+    ms_stream_final(true); /* no new slot from here: the image ends now */
+    ms_stream_settle();    /* and none left half taken */
     errno = saved_errno;
 }
 
@@ -809,6 +796,7 @@ void ms_process_exec_failed(void)
      * and the real end writes another END. */
     ms_stream_set_end_how(MSF_END_NONE);
     ms_stream_set_end(0);
+    ms_stream_final(false);
     atomic_store(&proc.ended, false);
 }
 

@@ -70,7 +70,7 @@ typedef struct ms_tls {
     _Atomic uint32_t *committed;  /* &chunk->committed */
     uint8_t *payload;             /* first payload byte of the chunk */
     uint64_t seen;                /* ms_clock value when it last moved for this thread */
-    int *errno_ptr;               /* &errno of this thread, NULL until known (free saves errno) */
+    int *errno_ptr;               /* &errno of this thread, NULL until known (the slow paths keep errno) */
     uint32_t tick;                /* events left before the countdown refill */
     uint32_t alloc_floor;         /* allocations take the slow path while tick <= this:
                                    * 1 as every event, UINT32_MAX with stacks (each
@@ -137,8 +137,12 @@ uintptr_t ms_sample_take(uintptr_t p, size_t n, size_t align, bool zero, uintptr
 /* ms_sample_new: the countdown of a sampling thread ran out on a malloc of n
  * bytes not made yet. Returns the block of the sampled range the program
  * gets, recorded with its weight, or NULL: not sampled (memscope's own, not
- * recording, the range used up), and the caller allocates as usual. */
-void *ms_sample_new(size_t n, uintptr_t ra);
+ * recording, the range used up), and the caller allocates as usual; *lost
+ * then says whether a sample was lost (the range could not serve it), which
+ * the caller counts with ms_sample_lost once its own allocation succeeded
+ * (a malloc that fails anyway loses nothing). */
+void *ms_sample_new(size_t n, uintptr_t ra, bool *lost);
+void ms_sample_lost(void);
 void ms_sample_free(uintptr_t p, uintptr_t ra);
 bool ms_sample_realloc(void *p, size_t n, uintptr_t ra, void **out);
 /* Enters / leaves a section where memscope's own allocations are not traced.
@@ -277,10 +281,11 @@ ms_ev_sampled(ms_tls_t *t, int kind, uintptr_t a, size_t n, size_t align, bool z
     }
     if (kind != MSF_K_ALLOC)
         return a; /* a realloc in sampled mode is recorded by ms_sample_realloc */
-    int64_t left = t->sample_left - (int64_t)((n & t->sample_and) | t->sample_or);
-    t->sample_left = left;
-    if (MS_LIKELY(left > 0))
+    uint64_t need = (n & t->sample_and) | t->sample_or;
+    if (MS_LIKELY((uint64_t)t->sample_left > need)) {
+        t->sample_left -= (int64_t)need;
         return a;
+    }
     return ms_sample_take(a, n, align, zero, ra);
 }
 
@@ -297,9 +302,11 @@ ms_ev_sampled(ms_tls_t *t, int kind, uintptr_t a, size_t n, size_t align, bool z
 static inline __attribute__((always_inline)) bool ms_sample_pass(size_t n)
 {
     ms_tls_t *t = &ms_tls;
-    int64_t left = t->sample_left - (int64_t)((n & t->sample_and) | t->sample_or);
-    if (MS_LIKELY(left > 0)) {
-        t->sample_left = left;
+    /* unsigned, as alloc.c's assembly: a size of 2^63 or more (a malloc that
+     * fails) runs the count out rather than winding it back */
+    uint64_t need = (n & t->sample_and) | t->sample_or;
+    if (MS_LIKELY((uint64_t)t->sample_left > need)) {
+        t->sample_left -= (int64_t)need;
         return true;
     }
     return false;
@@ -313,6 +320,10 @@ static inline __attribute__((always_inline)) uintptr_t ms_ev_sampling(void *p, s
 {
     ms_tls_t *t = &ms_tls;
     if (MS_UNLIKELY(!t->sampling)) {
+        /* a thread that records nothing (a child not traced, the helper)
+         * stops here, as in ms_ev: not even a call */
+        if (t->state == MS_T_OFF && atomic_load_explicit(&ms_clock.now, memory_order_relaxed) == t->seen)
+            return (uintptr_t)p;
         ms_ev_slow(MSF_K_ALLOC, (uintptr_t)p, 0, n, ra);
         if (!t->sampling)
             return (uintptr_t)p; /* not recording, or memscope's own */
@@ -354,7 +365,7 @@ ms_ev(int kind, uintptr_t a, uintptr_t b, size_t n, size_t align, bool zero)
     return kind == MSF_K_FREE ? 0 : a;
 }
 
-/* &errno without a call into libc on the hot path (free saves errno). */
+/* &errno without a call into libc (the sampled slow paths keep errno). */
 static inline int *ms_errno_ptr(void)
 {
     int *ep = ms_tls.errno_ptr;

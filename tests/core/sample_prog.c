@@ -9,8 +9,14 @@
  *   sample_prog leak      as known, but 1000 of the malloc(1000) blocks stay
  *   sample_prog handoff   200 x malloc(100000) on the main thread, each freed
  *                         by a new thread of its own whose first allocator
- *                         call that free is */
+ *                         call that free is
+ *   forkfull              forks a child whose MEMSCOPE_MODE is full: it
+ *                         frees 100 sampled blocks of its parent's and makes
+ *                         1000 x malloc(777) and free of its own
+ *   huge                  1000 x malloc(2^62), each failing, then as known */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +46,48 @@ static int handoff(void)
     return 0;
 }
 
+/* A child that traces every event, of a parent that samples: its frees are
+ * recorded, its parent's sampled blocks go back to their range. */
+static int forkfull(void)
+{
+    void *inherited[100];
+    for (int i = 0; i < 100; i++)
+        if (!(inherited[i] = malloc(100000)))
+            return 1;
+    setenv("MEMSCOPE_MODE", "full", 1);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        for (int i = 0; i < 100; i++)
+            free(inherited[i]);
+        for (int i = 0; i < 1000; i++) {
+            char *p = malloc(777);
+            if (!p)
+                _exit(1);
+            p[0] = 1;
+            free(p);
+        }
+        exit(0);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return 1;
+    printf("done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "handoff") == 0)
         return handoff();
+    if (argc > 1 && strcmp(argv[1], "forkfull") == 0)
+        return forkfull();
+    if (argc > 1 && strcmp(argv[1], "huge") == 0) {
+        for (int i = 0; i < 1000; i++)
+            if (malloc((size_t)1 << 62) != NULL)
+                return 1;
+    }
     int leak = argc > 1 && strcmp(argv[1], "leak") == 0;
     for (int i = 0; i < N; i++) {
         blocks[i] = malloc(1000);

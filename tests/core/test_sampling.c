@@ -3,6 +3,7 @@
  * the weights of a known set of allocations estimates its bytes within the
  * interval its variance gives; sampled frees are recorded and nothing else;
  * a seed repeats a run; rate sampling weighs each sample 1/r allocations. */
+#include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,6 +140,67 @@ static void test_free_on_new_thread(void **state)
     tr_free(&t);
 }
 
+/* Mallocs that fail (2^62 bytes) lose no sample: none is counted as dropped
+ * (run_prog checks the header), and the thread samples on afterwards. */
+static void test_failed_mallocs_drop_nothing(void **state)
+{
+    (void)state;
+    char *extra[] = { "MEMSCOPE_SAMPLE_BYTES=16384", "MEMSCOPE_SAMPLE_SEED=5", NULL };
+    tr_trace_t t;
+    run_prog("huge", extra, &t);
+    uint64_t n;
+    double sum, var;
+    samples_of(&t, 1000, &n, &sum, &var);
+    assert_true(n > 900 && n < 1500);
+    tr_free(&t);
+}
+
+/* A fork child that traces every event, of a parent that samples: its own
+ * frees are recorded, and so are those of its parent's sampled blocks. */
+static void test_full_child_of_sampled_parent(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    char *argv[] = { (char *)th_build_path("sample_prog"), "forkfull", NULL };
+    char out_env[512];
+    snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
+    char *envv[] = { out_env, "MEMSCOPE_MODE=sampled", "MEMSCOPE_SAMPLE_BYTES=4096", NULL };
+    assert_int_equal(th_run(argv, envv, NULL, 120000, &run), 0);
+    if (run.status != 0)
+        fail_msg("sample_prog forkfull: status %d\n%s", run.status, run.err);
+    /* the child's trace: the one that is not sampled */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "sample_prog.", 12) != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        tr_trace_t t;
+        memset(&t, 0, sizeof t);
+        assert_int_equal(tr_load(path, &t), 0);
+        if (!t.sampled) {
+            found++;
+            uint64_t allocs = 0, frees = 0;
+            for (size_t i = 0; i < t.nev; i++) {
+                if (t.ev[i].kind == MSF_K_ALLOC && t.ev[i].size == 777)
+                    allocs++;
+                if (t.ev[i].kind == MSF_K_FREE)
+                    frees++;
+            }
+            assert_int_equal(allocs, 1000);
+            /* its own 1000, and the parent's sampled blocks it freed */
+            assert_true(frees >= 1000 + 99);
+        }
+        tr_free(&t);
+    }
+    closedir(d);
+    assert_int_equal(found, 1);
+    th_rmtree(dir);
+}
+
 /* A leak of 1000 blocks of 1000 bytes is estimated from the live samples. */
 static void test_leak_estimate(void **state)
 {
@@ -232,6 +294,7 @@ int main(void)
     /* over a sanitizer's heap there is no arena for the sampled range:
      * sampled mode says so and does not trace (sampled.c) */
     (void)test_bytes_estimate, (void)test_frees_recorded, (void)test_free_on_new_thread, (void)test_leak_estimate,
+        (void)test_failed_mallocs_drop_nothing, (void)test_full_child_of_sampled_parent,
         (void)test_seed_repeats, (void)test_rate, (void)test_with_stacks;
     printf("sampled mode is not available over a sanitizer's heap\n");
     return 77;
@@ -240,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_bytes_estimate),
         cmocka_unit_test(test_frees_recorded),
         cmocka_unit_test(test_free_on_new_thread),
+        cmocka_unit_test(test_failed_mallocs_drop_nothing),
+        cmocka_unit_test(test_full_child_of_sampled_parent),
         cmocka_unit_test(test_leak_estimate),
         cmocka_unit_test(test_seed_repeats),
         cmocka_unit_test(test_rate),
