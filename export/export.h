@@ -31,6 +31,7 @@ typedef struct msx_analyze_opts {
     const char *sysroot;                     /* prefix of the recorded module paths */
     const char *debug_dir;                   /* searched first for debug files by build-id */
     const struct msx_supp *suppressions;     /* leak suppressions */
+    bool pprof;                              /* gather the figures of pprof profiles (pprof.h) */
 } msx_analyze_opts;
 
 /* msx_analyze_trace with options. */
