@@ -269,6 +269,11 @@ static void round_site(const msx_view_pprof *v, const uint32_t *idx, uint32_t n,
         int64_t target = f ? site_target(f, k) : -1;
         if (target < 0)
             target = sum > 0 ? (int64_t)llround(sum) : 0;
+        else if (fabs((double)target - sum) > 1.0 + 1e-9 * sum)
+            /* the cells count what the site counts: they cannot disagree
+             * beyond the site's rounding */
+            msx_reader_problem(v->stacks->R, 0, "pprof: site %u: figure %d of its cells is %.0f, the site's %lld",
+                               v->c[idx[0]].g, k, sum, (long long)target);
         int64_t left = target - floors;
         if (left <= 0)
             continue;

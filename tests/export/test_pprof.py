@@ -64,6 +64,31 @@ def top(test, path, index):
     return rows, total
 
 
+def raw_samples(test, path):
+    """The samples of `go tool pprof -raw`: [({type: value}, {label: value})]."""
+    out = pprof(test, "-raw", path)
+    lines = out.split("Samples:\n", 1)[1].split("\nLocations", 1)[0].splitlines()
+    types = [t.split("/")[0] for t in lines[0].split()]
+    samples = []
+    for line in lines[1:]:
+        if re.match(r"^\s*-?\d+(\s+-?\d+)*:", line):
+            vals = [int(x) for x in line.split(":")[0].split()]
+            samples.append((dict(zip(types, vals)), {}))
+        else:
+            for k, v in re.findall(r"(\w+):\[(.*?)\]", line):
+                samples[-1][1][k] = v
+    return samples
+
+
+def by_label(samples, label, kind):
+    """{label value: sum of figure kind} (samples without the label under None)."""
+    out = {}
+    for vals, labels in samples:
+        k = labels.get(label)
+        out[k] = out.get(k, 0) + vals[kind]
+    return out
+
+
 def json_functions(r, key):
     """{function: JSON figure summed over functions[] of that name}."""
     out = {}
@@ -92,6 +117,7 @@ class Pprof(unittest.TestCase):
         a, p = os.path.join(self.dir, "heap.pb.gz"), os.path.join(self.dir, "peak.pb.gz")
         st, _, err = run(MEMSCOPE, "report", "-q", traces[0], "--pprof", a, "--pprof-peak", p)
         self.assertIn(st, (0, 3), err)
+        self.assertNotIn("pprof", err)  # the cells agree with the sites
         with open(a, "rb") as f:
             self.assertEqual(f.read(2), b"\x1f\x8b")  # gzip
         return traces[0], r, a, p
@@ -133,6 +159,18 @@ class Pprof(unittest.TestCase):
         self.assertEqual(total, r["summary"]["bytes_allocated"])
         self.assertEqual(rows["grow_cache"][0], 12800000)
         self.assertEqual(rows["keep_some"][0], 40960)
+        # by thread and by task: the JSON's threads[] and tasks[]
+        smp = raw_samples(self, a)
+        for kind, key in (("alloc_space", "bytes_allocated"), ("alloc_objects", "allocations"),
+                          ("inuse_space", "live_bytes"), ("inuse_objects", "leaked_blocks")):
+            got = by_label(smp, "thread_id", kind)
+            self.assertEqual(got, {str(t["id"]): t[key] for t in r["threads"] if str(t["id"]) in got}, kind)
+            self.assertEqual(set(got), {str(t["id"]) for t in r["threads"] if t["allocations"]})
+        for kind, key in (("alloc_space", "bytes_allocated"), ("inuse_space", "live_bytes")):
+            got = by_label(smp, "task_id", kind)
+            got.pop(None)
+            self.assertEqual(got, {str(t["id"]): t[key] for t in r["tasks"]}, kind)
+        self.assertEqual(len(r["tasks"]), 2)
         rows, _ = top(self, a, "inuse_space")
         self.assertEqual(rows["keep_some"][0], 40960)
         self.assertEqual(rows["work_items"][0], 20000)
@@ -191,6 +229,15 @@ class Pprof(unittest.TestCase):
         self.assertEqual(rows["load_table"][0], 50 << 20)
         self.assertEqual(rows["grow_cache"][0], json_functions(r, "bytes_allocated")["grow_cache"])
         self.assertIn("estimate", next(f for f in r["functions"] if f["function"] == "grow_cache"))
+        # the cells of a site are rounded to the site's figure: by thread they
+        # are the threads' own estimates give or take a unit per site
+        smp = raw_samples(self, a)
+        nsites = len(r["sites"]) + 1
+        for kind, key in (("alloc_space", "bytes_allocated"), ("alloc_objects", "allocations"),
+                          ("inuse_space", "live_bytes")):
+            got = by_label(smp, "thread_id", kind)
+            for t in r["threads"]:
+                self.assertLessEqual(abs(got.get(str(t["id"]), 0) - t[key]), nsites, (kind, t["id"], got))
 
     def test_outputs_refused(self):
         trace, _ = self.record_plain()
