@@ -21,6 +21,7 @@
 #include "pprof.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,7 +614,7 @@ int msx_render_pprof(msx_buf *b, const msx_report *r, bool peak)
         } else if (r->sampling == 2 && r->sample_rate) {
             period_type.type = cstr_id(&P, "objects");
             period_type.unit = cstr_id(&P, "count");
-            prof.period = (int64_t)((UINT64_C(1) << 32) / r->sample_rate);
+            prof.period = (int64_t)llround(4294967296.0 / (double)r->sample_rate);  /* 1 in k: sample_rate = 2^32 / k rounded */
             prof.period_type = &period_type;
         }
         comment = peak ? cstr_id(&P, "memscope: blocks live at the process peak")
