@@ -258,8 +258,10 @@ static void round_site(const msx_view_pprof *v, const uint32_t *idx, uint32_t n,
         int64_t floors = 0;
         for (uint32_t j = 0; j < n; j++) {
             double x = est_of(v, idx[j], k);
-            if (x < 0)
+            if (!(x > 0))
                 x = 0;
+            if (x > 4e18)  /* hostile weights: keep within int64 */
+                x = 4e18;
             sum += x;
             double fl = floor(x);
             out[j].v[k] = (int64_t)fl;
@@ -278,8 +280,9 @@ static void round_site(const msx_view_pprof *v, const uint32_t *idx, uint32_t n,
         if (left <= 0)
             continue;
         qsort(tmp, n, sizeof *tmp, rnd_cmp);
-        for (uint32_t j = 0; left > 0; j = (j + 1) % n, left--)
-            out[tmp[j].cell].v[k]++;
+        int64_t each = left / n;  /* 0 unless the cells disagree with the site (reported above) */
+        for (uint32_t j = 0; j < n; j++)
+            out[tmp[j].cell].v[k] += each + ((int64_t)j < left % n);
     }
 }
 
