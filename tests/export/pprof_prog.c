@@ -4,7 +4,7 @@
  * 10 blocks of 4,096 bytes that stay live to the end. Then two threads with
  * hostile names (a quote and a script tag; bytes that are not UTF-8) each run
  * a task with a hostile name, in which work_items allocates 20 blocks of
- * 1,000 bytes and frees 10. memscope's own functions are looked up at run
+ * 1,000 bytes (through new_item, inlined into it) and frees 10. memscope's own functions are looked up at run
  * time (the program runs under `memscope run`, which preloads them). */
 
 #include <dlfcn.h>
@@ -46,12 +46,18 @@ __attribute__((noinline)) static void keep_some(void)
     }
 }
 
+/* Inlined into work_items: its frame is an inlined call of the same pc. */
+static inline __attribute__((always_inline)) void *new_item(void)
+{
+    void *p = malloc(1000); /* ITEM_LINE */
+    memset(p, 1, 16);
+    return p;
+}
+
 __attribute__((noinline)) static void work_items(int w)
 {
-    for (int i = 0; i < 20; i++) {
-        items[w][i] = malloc(1000);
-        memset(items[w][i], 1, 16);
-    }
+    for (int i = 0; i < 20; i++)
+        items[w][i] = new_item();
     for (int i = 0; i < 10; i++)
         free(items[w][i]);
 }

@@ -22,7 +22,7 @@ import unittest
 
 MEMSCOPE, PROG, PROG_SRC = sys.argv[1:4]
 GO = shutil.which("go")
-OURS = ("grow_cache", "load_table", "keep_some", "work_items")
+OURS = ("grow_cache", "load_table", "keep_some", "new_item")
 
 
 def run(*args, env_extra=None):
@@ -60,7 +60,10 @@ def top(test, path, index):
         f = line.split()
         if len(f) >= 6 and f[1].endswith("%") and f[4].endswith("%"):
             num = lambda s: int(s.rstrip("B"))
-            rows[" ".join(f[5:])] = (num(f[0]), num(f[3]))
+            name = " ".join(f[5:])
+            if name.endswith(" (inline)"):  # pprof's mark of an inlined call
+                name = name[:-len(" (inline)")]
+            rows[name] = (num(f[0]), num(f[3]))
     return rows, total
 
 
@@ -173,13 +176,17 @@ class Pprof(unittest.TestCase):
         self.assertEqual(len(r["tasks"]), 2)
         rows, _ = top(self, a, "inuse_space")
         self.assertEqual(rows["keep_some"][0], 40960)
-        self.assertEqual(rows["work_items"][0], 20000)
+        self.assertEqual(rows["new_item"][0], 20000)
         self.assertNotIn("grow_cache", rows)  # nothing of it is live: -top leaves it out
         # the lines of the functions, from symbolization
         raw = pprof(self, "-raw", a)
         with open(PROG_SRC) as f:
             grow = next(i for i, l in enumerate(f, 1) if "GROW_LINE" in l)
         self.assertRegex(raw, r"grow_cache \S*pprof_prog\.c:%d" % grow)
+        # an inlined call: one Location, its Lines new_item then work_items
+        with open(PROG_SRC) as f:
+            item = next(i for i, l in enumerate(f, 1) if "ITEM_LINE" in l)
+        self.assertRegex(raw, r"M=1 new_item \S*pprof_prog\.c:%d s=0\n\s+work_items \S*pprof_prog\.c:\d+ s=0\n" % item)
         self.assertRegex(raw, r"Mappings\n\s*1: 0x[0-9a-f]+/0x[0-9a-f]+/0x0 \S*msx_pprof_prog [0-9a-f]{40}")
 
     def test_labels_hostile(self):
@@ -188,7 +195,7 @@ class Pprof(unittest.TestCase):
         raw = pprof(self, "-raw", a)
         threads = {t["id"]: t for t in r["threads"]}
         self.assertEqual(len(threads), 3, threads)
-        # each sample of work_items carries its thread and its task, names as written (invalid UTF-8 replaced)
+        # each sample of new_item (in work_items) carries its thread and its task, names as written (invalid UTF-8 replaced)
         tags = pprof(self, "-tags", a)
         self.assertIn('q"<script>x', tags)
         self.assertIn("bad\ufffd\ufffd\ufffdname", tags)
@@ -202,18 +209,18 @@ class Pprof(unittest.TestCase):
         self.assertIn(b'q"<script>x', pb)
         for key in ("thread_id", "tid", "task_id", "task", "thread"):
             self.assertRegex(tags, r"(?m)^ *%s:" % key)
-        # work_items of the quoted thread is 10 blocks live and 20 allocated, under its task
+        # new_item of the quoted thread is 10 blocks live and 20 allocated, under its task
         out = pprof(self, "-top", "-unit=B", "-sample_index=alloc_space", '-tagfocus=thread=q"<script>x', a)
-        self.assertRegex(out, r"20000B .* work_items")
+        self.assertRegex(out, r"20000B .* new_item")
         tids = [t for t in r["threads"] if t["name"] == 'q"<script>x']
         self.assertEqual(len(tids), 1)
         out = pprof(self, "-top", "-unit=B", "-sample_index=alloc_space", "-tagfocus=thread_id=%d" % tids[0]["id"], a)
-        self.assertRegex(out, r"20000B .* work_items")
+        self.assertRegex(out, r"20000B .* new_item")
         self.assertNotIn("grow_cache", out)
         task = [t for t in r["tasks"] if t.get("name") == 'job "</script>"']
         self.assertEqual(len(task), 1, r["tasks"])
         out = pprof(self, "-top", "-unit=B", "-sample_index=inuse_space", "-tagfocus=task_id=%d" % task[0]["id"], a)
-        self.assertRegex(out, r"10000B .* work_items")
+        self.assertRegex(out, r"10000B .* new_item")
 
     def test_sampled(self):
         need_go(self)
