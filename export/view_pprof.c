@@ -327,7 +327,7 @@ static int take_tasks(msx_view_pprof *v, msx_pprof_report *p)
         if (t->name.n && msx_str_set(&o->name, t->name.p, t->name.n) < 0)
             rc = -ENOMEM;
     }
-    if (rc == 0)
+    if (rc == 0 && p->ntasks)
         qsort(p->tasks, p->ntasks, sizeof *p->tasks, task_cmp);
     free(ids);
     return rc;
@@ -410,7 +410,8 @@ int msx_view_pprof_finish(msx_view_pprof *v)
         i = j;
     }
     p->ncells = v->n;
-    qsort(p->cells, p->ncells, sizeof *p->cells, cell_cmp);
+    if (p->ncells)
+        qsort(p->cells, p->ncells, sizeof *p->cells, cell_cmp);
     if ((rc = take_tasks(v, p)) == 0)
         rc = take_modules(v, p);
 out:
