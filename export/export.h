@@ -33,6 +33,7 @@ typedef struct msx_analyze_opts {
     const char *debug_dir;                   /* searched first for debug files by build-id */
     const struct msx_supp *suppressions;     /* leak suppressions */
     struct msx_cuts *cuts;                   /* figures at given moments to fill (cuts.h), NULL: none */
+    bool pprof;                              /* gather the figures of pprof profiles (pprof.h) */
 } msx_analyze_opts;
 
 /* msx_analyze_trace with options. */

@@ -13,11 +13,14 @@ set -eu
 # the `real` test suite (tests/real) and valgrind, whose allocation counts that
 # suite compares with the traces' (and which memchecks the tool); clang for
 # the fuzz build; cppcheck; chromium for the browser test (tests/browser).
+# protobuf-c (library and protoc-c) and zlib for `report --pprof`, and go for
+# the test that reads those profiles with `go tool pprof`.
 PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
 libjemalloc-dev libmsgpack-dev libcmocka-dev libuv1-dev libdw-dev libunwind-dev \
 sqlite3 python3 python3-jsonschema \
 git redis-server redis-tools valgrind \
-clang libclang-rt-14-dev cppcheck chromium"
+clang libclang-rt-14-dev cppcheck chromium \
+libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go"
 
 missing=""
 for p in $PACKAGES; do

@@ -120,6 +120,8 @@ const char *mst_suppressions_path(const char *given);
 int mst_analysis_set(const char *sysroot, const char *debug_dir, const char *suppressions);
 /* The options set (for msx_analyze_trace_opts). */
 const msx_analyze_opts *mst_analysis_opts(void);
+/* Asks the analysis for the figures of pprof profiles (after mst_analysis_set). */
+void mst_analysis_want_pprof(void);
 /* Applies the suppressions to a report read from an archive. */
 void mst_analysis_apply(msx_report *r);
 /* Asks the next analyses for cuts (NULL: none). */
