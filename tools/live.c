@@ -181,6 +181,27 @@ static char *find_trace(const char *arg, double deadline, double wait)
     }
 }
 
+/* True if the file at path may be a trace whose header is not written yet:
+ * empty, zeros where the magic goes, or the start of the magic in a file
+ * shorter than the header. Anything else that fails to read is not waited for. */
+static bool header_pending(const char *path)
+{
+    static const char magic[8] = { 'M', 'E', 'M', 'S', 'C', 'O', 'P', 'E' };
+    unsigned char h[8];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    ssize_t n = fstat(fd, &st) == 0 ? pread(fd, h, sizeof h, 0) : -1;
+    close(fd);
+    if (n < 0)
+        return false;
+    bool zero = true;
+    for (ssize_t i = 0; i < n; i++)
+        zero = zero && !h[i];
+    return zero || (st.st_size < 128 && !memcmp(h, magic, (size_t)n));
+}
+
 /* True unless the process is known to be gone: kill(pid, 0) says it does
  * not exist, or /proc says it is a zombie (it ended, not yet reaped). */
 static bool process_alive(uint64_t pid)
@@ -356,6 +377,11 @@ static void print_frame(FILE *f, live *L, const msx_report *r, double t, double 
             mst_fmt_bytes(c, sizeof c, r->bytes_allocated), r->nthreads, fmt_s(d, sizeof d, r->duration_ns));
     if (r->dropped_events)
         fprintf(f, "  dropped    %s events\n", mst_fmt_count(a, sizeof a, r->dropped_events));
+    /* a trace still written always has one problem: no exit flush yet */
+    uint64_t damage = r->problems_total - (!r->complete && r->problems_total ? 1 : 0);
+    if (damage)
+        fprintf(f, "  damaged    %s problems in the trace (memscope summary lists them)\n",
+                mst_fmt_count(a, sizeof a, damage));
     print_lists(f, L, r);
     double gap = 2 * cost; /* see follow: reading at most a third of the time */
     if (gap > L->interval)
@@ -432,7 +458,7 @@ static int follow(live *L, double deadline)
         if (!n) {
             /* a trace just created may not have its header yet: retry until
              * the wait is over, then give up */
-            if (!r && t1 < deadline && !stop_signal) {
+            if (!r && t1 < deadline && !stop_signal && header_pending(L->trace)) {
                 sleep_until(t1 + 0.05);
                 continue;
             }
@@ -578,8 +604,12 @@ int mst_cmd_live(int argc, char **argv)
     install_handlers();
     double deadline = now_s() + wait;
     char *trace = find_trace(argv[optind], deadline, wait);
-    if (!trace)
-        return stop_signal ? EXIT_INTERRUPTED : EXIT_FAIL;
+    if (!trace) {
+        if (!stop_signal)
+            return EXIT_FAIL;
+        printf("memscope: live: interrupted\n");
+        return EXIT_INTERRUPTED;
+    }
     if (mst_analysis_set(sysroot, debug_dir, NULL) < 0) {
         free(trace);
         return EXIT_FAIL;
