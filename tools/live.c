@@ -6,7 +6,9 @@
  * only whole records are read); not incrementally, so a refresh costs time
  * in proportion to the whole trace (about 30 ms of CPU per million events
  * measured), and when reading takes long the next refresh waits twice as
- * long as the reading took. It shows the live heap, the peak so far, the
+ * long as the reading took. A refresh first reads the chunk headers only
+ * (msx_trace_probe): when the program's threads committed nothing new, the
+ * last report stands and the trace is not analysed again. It shows the live heap, the peak so far, the
  * allocation rate over the last interval, and the top threads, tasks and
  * call-stack sites. It ends when the trace says the process ended (its exit
  * flush), or when the process of the trace's PROCESS record no longer exists
@@ -234,7 +236,18 @@ typedef struct live {
     bool have_prev;       /* prev_* hold the previous refresh */
     uint64_t prev_allocations, prev_bytes;
     double prev_t;
+    bool have_probe;      /* probe: what the trace held when the last read began */
+    msx_probe probe;
+    bool unchanged;       /* this refresh found nothing new: the last read stands */
 } live;
+
+/* True if two probes saw the same events and records of the program. */
+static bool probe_same(const msx_probe *a, const msx_probe *b)
+{
+    return a->chunks == b->chunks && a->bytes == b->bytes && a->exited == b->exited &&
+           a->end_time == b->end_time && a->end_how == b->end_how && a->dropped == b->dropped &&
+           a->problems == b->problems;
+}
 
 /* qsort_r orderings, most live bytes first, then most allocated, then id. */
 static int threads_by_live(const void *a, const void *b, void *ctx)
@@ -384,7 +397,10 @@ static void print_frame(FILE *f, live *L, const msx_report *r, double t, double 
                 mst_fmt_count(a, sizeof a, damage));
     print_lists(f, L, r);
     double gap = 2 * cost; /* see follow: reading at most a third of the time */
-    if (gap > L->interval)
+    if (L->unchanged)
+        fprintf(f, "\n  refreshed every %g s; nothing new in the trace (checked in %.0f ms)\n", L->interval,
+                cost * 1e3);
+    else if (gap > L->interval)
         fprintf(f, "\n  refreshed every %.1f s, not %g s: the trace took %.0f ms to read\n", cost + gap, L->interval,
                 cost * 1e3);
     else
@@ -453,7 +469,13 @@ static int follow(live *L, double deadline)
         /* read the process state before the trace: if it is gone now, the
          * trace read after it holds all it ever will */
         bool alive = r ? process_alive(r->pid) : true;
-        msx_report *n = read_trace(L->trace, err, sizeof err);
+        /* the chunk headers first: if the program's threads committed
+         * nothing new since the last read began, that read's report stands
+         * (memscope's own stream, its metrics every 100 ms, is left out) */
+        msx_probe pr;
+        bool probed = msx_trace_probe(L->trace, &pr, err, sizeof err) == 0;
+        bool same = r && probed && L->have_probe && probe_same(&pr, &L->probe);
+        msx_report *n = same ? r : read_trace(L->trace, err, sizeof err);
         double t1 = now_s();
         if (!n) {
             /* a trace just created may not have its header yet: retry until
@@ -469,8 +491,13 @@ static int follow(live *L, double deadline)
             }
             break;
         }
-        msx_report_free(r);
-        r = n;
+        if (n != r) {
+            msx_report_free(r);
+            r = n;
+            L->have_probe = probed;
+            L->probe = pr;
+        }
+        L->unchanged = same;
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);

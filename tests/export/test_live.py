@@ -119,7 +119,7 @@ class Tmux(Base):
         self.start_live("--interval", "0.2", "--wait", "20", self.dir)
         time.sleep(0.3)
         self.assertIsNone(self.shown_live(), self.pane())
-        self.start_prog(hold=2.5)
+        self.start_prog(hold=3)
         baseline = None
         shown_values = []
         for phase in range(5):
@@ -136,6 +136,10 @@ class Tmux(Base):
             # the program's own count agrees with the snapshot's, above the runtime's blocks
             self.assertLessEqual(abs((snapshot - baseline) - own), 512, (phase, snapshot, own, baseline))
             shown_values.append(shown)
+            # while the program holds still, refreshes find nothing new in
+            # its chunk headers and keep the last analysis (still exact)
+            self.assertTrue(wait_for(lambda: "nothing new in the trace" in self.pane(), 1.5), self.pane())
+            self.assertEqual(self.shown_live(), snapshot)
             text = self.pane()
             self.assertTrue(self.phases().get(phase + 1) is None, "phase %d was over before it was checked" % phase)
             self.assertFalse(self.cursor_visible(), "cursor shown while live runs")
