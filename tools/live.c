@@ -367,7 +367,10 @@ static void print_frame(FILE *f, live *L, const msx_report *r, double t, double 
         mst_put_safe(f, r->argv[0].p, r->argv[0].n, 80);
     else
         mst_put_safe(f, r->exe.p, r->exe.n, 80);
-    fprintf(f, "  pid %llu  ", (unsigned long long)r->pid);
+    if (r->pid)
+        fprintf(f, "  pid %llu  ", (unsigned long long)r->pid);
+    else
+        fputs("(no PROCESS record yet)  ", f);
     mst_put_safe(f, r->file.p, r->file.n, 200);
     fputc('\n', f);
     const char *est = r->sampling ? " (estimated from samples)" : "";
