@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "export.h"
@@ -99,6 +100,18 @@ void mst_default_outputs_free(mst_file_t *out, size_t n);
 
 /* memscope summary; argv[0] is "summary". Returns the exit status. */
 int mst_cmd_summary(int argc, char **argv);
+/* Its formatting, shared with live.c: bytes with a binary unit ("1.50 MiB"),
+ * a count with thousands separators, a string from the trace made safe for a
+ * terminal (at most max bytes, then "..."), a site's own frame. */
+const char *mst_fmt_bytes(char *buf, size_t n, uint64_t v);
+const char *mst_fmt_count(char *buf, size_t n, uint64_t v);
+void mst_put_safe(FILE *f, const char *s, size_t n, size_t max);
+void mst_put_site_frame(FILE *f, const msx_report *r, const msx_site_report *s);
+
+/* live.c: memscope live */
+
+/* memscope live; argv[0] is "live". Returns the exit status. */
+int mst_cmd_live(int argc, char **argv);
 
 /* diff.c: memscope diff */
 
