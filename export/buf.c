@@ -1,5 +1,6 @@
 /* Growable output buffers, the report's memory, and atomic file writes. */
 #include "buf.h"
+#include "pprof.h"
 
 #include "format.h"
 
@@ -145,6 +146,7 @@ void msx_report_free(msx_report *r)
     for (uint32_t i = 0; i < r->nstrings; i++)
         free(r->strings[i].p);
     free(r->strings);
+    msx_pprof_report_free(r->pprof);
     free(r);
 }
 

@@ -189,6 +189,18 @@ static int named_key(const char *what, const msx_str *name, uint32_t rank, uint6
     return *key && *label ? 0 : -ENOMEM;
 }
 
+/* The figures of a thread's or a task's row, with their intervals in a
+ * sampled trace (the leaked bytes are the live ones at the end). */
+static void owner_figs(msx_dside_row *x, bool sm, uint64_t allocations, uint64_t bytes, uint64_t live, uint64_t peak,
+                       const msx_est_ci *c)
+{
+    fig(x, MSX_DF_ALLOCATIONS, allocations, sm, c->lo[MSX_EST_ALLOCATIONS], c->hi[MSX_EST_ALLOCATIONS]);
+    fig(x, MSX_DF_BYTES_ALLOCATED, bytes, sm, c->lo[MSX_EST_BYTES_ALLOCATED], c->hi[MSX_EST_BYTES_ALLOCATED]);
+    fig(x, MSX_DF_LIVE_BYTES, live, sm, c->lo[MSX_EST_LIVE_BYTES], c->hi[MSX_EST_LIVE_BYTES]);
+    fig(x, MSX_DF_PEAK_LIVE_BYTES, peak, sm, c->lo[MSX_EST_PEAK_LIVE_BYTES], c->hi[MSX_EST_PEAK_LIVE_BYTES]);
+    fig(x, MSX_DF_LEAKED_BYTES, live, sm, c->lo[MSX_EST_LIVE_BYTES], c->hi[MSX_EST_LIVE_BYTES]);
+}
+
 int msx_diff_side_report(msx_diff_side *s, const msx_report *r, const char *name)
 {
     memset(s, 0, sizeof *s);
@@ -233,12 +245,7 @@ int msx_diff_side_report(msx_diff_side *s, const msx_report *r, const char *name
             free(rank);
             return -ENOMEM;
         }
-        const msx_est_ci *c = &t->est;
-        fig(x, MSX_DF_ALLOCATIONS, t->allocations + t->reallocs, sm, c->lo[MSX_EST_ALLOCATIONS], c->hi[MSX_EST_ALLOCATIONS]);
-        fig(x, MSX_DF_BYTES_ALLOCATED, t->bytes_allocated, sm, c->lo[MSX_EST_BYTES_ALLOCATED], c->hi[MSX_EST_BYTES_ALLOCATED]);
-        fig(x, MSX_DF_LIVE_BYTES, t->live_bytes, sm, c->lo[MSX_EST_LIVE_BYTES], c->hi[MSX_EST_LIVE_BYTES]);
-        fig(x, MSX_DF_PEAK_LIVE_BYTES, t->peak_live_bytes, sm, c->lo[MSX_EST_PEAK_LIVE_BYTES], c->hi[MSX_EST_PEAK_LIVE_BYTES]);
-        fig(x, MSX_DF_LEAKED_BYTES, t->live_bytes, sm, c->lo[MSX_EST_LIVE_BYTES], c->hi[MSX_EST_LIVE_BYTES]);
+        owner_figs(x, sm, t->allocations + t->reallocs, t->bytes_allocated, t->live_bytes, t->peak_live_bytes, &t->est);
     }
     for (uint32_t i = 0; i < r->ntasklist; i++) {
         const msx_task_report *t = &r->tasklist[i];
@@ -248,12 +255,7 @@ int msx_diff_side_report(msx_diff_side *s, const msx_report *r, const char *name
             free(rank);
             return -ENOMEM;
         }
-        const msx_est_ci *c = &t->est;
-        fig(x, MSX_DF_ALLOCATIONS, t->allocations + t->reallocs, sm, c->lo[MSX_EST_ALLOCATIONS], c->hi[MSX_EST_ALLOCATIONS]);
-        fig(x, MSX_DF_BYTES_ALLOCATED, t->bytes_allocated, sm, c->lo[MSX_EST_BYTES_ALLOCATED], c->hi[MSX_EST_BYTES_ALLOCATED]);
-        fig(x, MSX_DF_LIVE_BYTES, t->live_bytes, sm, c->lo[MSX_EST_LIVE_BYTES], c->hi[MSX_EST_LIVE_BYTES]);
-        fig(x, MSX_DF_PEAK_LIVE_BYTES, t->peak_live_bytes, sm, c->lo[MSX_EST_PEAK_LIVE_BYTES], c->hi[MSX_EST_PEAK_LIVE_BYTES]);
-        fig(x, MSX_DF_LEAKED_BYTES, t->live_bytes, sm, c->lo[MSX_EST_LIVE_BYTES], c->hi[MSX_EST_LIVE_BYTES]);
+        owner_figs(x, sm, t->allocations + t->reallocs, t->bytes_allocated, t->live_bytes, t->peak_live_bytes, &t->est);
     }
     free(rank);
     return 0;

@@ -33,11 +33,30 @@ typedef struct msx_analyze_opts {
     const char *debug_dir;                   /* searched first for debug files by build-id */
     const struct msx_supp *suppressions;     /* leak suppressions */
     struct msx_cuts *cuts;                   /* figures at given moments to fill (cuts.h), NULL: none */
+    bool pprof;                              /* gather the figures of pprof profiles (pprof.h) */
 } msx_analyze_opts;
 
 /* msx_analyze_trace with options. */
 int msx_analyze_trace_opts(const char *path, const msx_analyze_opts *opts, msx_progress_fn progress,
                            void *progress_ctx, msx_report **out, char *err, size_t errlen);
+
+/* What a trace holds so far, from its header and chunk headers alone (no
+ * payload is read): two probes that are equal in everything but
+ * internal_bytes saw the same program events and records. */
+typedef struct msx_probe {
+    uint64_t chunks;           /* chunks of the program's threads */
+    uint64_t bytes;            /* their committed payload bytes */
+    uint64_t exited;           /* of them, flagged as their thread's last */
+    uint64_t internal_bytes;   /* memscope's own stream and the snapshot log */
+    uint64_t end_time;         /* header: the exit flush (0: not yet) */
+    uint32_t end_how;
+    uint64_t dropped;          /* header: dropped events and control records */
+    uint64_t problems;         /* damage the scan found */
+} msx_probe;
+
+/* Probes the trace at path. Returns 0, or a negative errno with a message
+ * naming the file in err (as msx_analyze_trace). */
+int msx_trace_probe(const char *path, msx_probe *out, char *err, size_t errlen);
 
 /* Limits for msx_render_json: lists longer than these are cut (and the cut
  * counted in a "*_omitted" field), strings longer than max_str bytes are

@@ -475,6 +475,10 @@ typedef struct msx_report {
     uint64_t leaked_suppressed_bytes, leaked_suppressed_blocks; /* suppressed sites not runtime */
     uint32_t npeak_sites;        /* sites holding most bytes at the peak, most first */
     msx_peak_site peak_sites[MSX_MAX_PEAK_SITES];
+
+    /* -- pprof figures per (site, thread, task) (pprof.h); NULL unless the
+     *    analysis asked for them (msx_analyze_opts.pprof) -- */
+    struct msx_pprof_report *pprof;
 } msx_report;
 
 /* The string of index + 1 `i` of r->strings, NULL for 0 or out of range. */

@@ -543,6 +543,28 @@ const char *const *msx_sym_problems(const msx_sym *S, size_t *n)
     return S ? S->problems : NULL;
 }
 
+uint32_t msx_sym_module_count(const msx_sym *S)
+{
+    return S ? S->nmods : 0;
+}
+
+void msx_sym_module_get(const msx_sym *S, uint32_t i, msx_sym_module *m)
+{
+    const sym_mod *d = &S->mods[i];
+    *m = (msx_sym_module){ .path = d->path, .base = d->base, .start = UINT64_MAX, .limit = 0,
+                           .build_id = d->bid, .build_id_len = d->bid_len };
+    for (uint32_t g = 0; g < S->ngens; g++)
+        for (uint32_t k = 0; k < S->gens[g].n; k++) {
+            const sym_iv *iv = &S->gens[g].iv[k];
+            if (iv->mod != i)
+                continue;
+            if (iv->start < m->start)
+                m->start = iv->start;
+            if (iv->end > m->limit)
+                m->limit = iv->end;
+        }
+}
+
 void msx_sym_stats_get(const msx_sym *S, msx_sym_stats *st)
 {
     *st = S->st;

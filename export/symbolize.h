@@ -85,6 +85,23 @@ size_t msx_sym_resolve(msx_sym *S, uint32_t gen, uint64_t pc, msx_frame *out, si
  * mismatch), one per module, in the order found. *n receives the count. */
 const char *const *msx_sym_problems(const msx_sym *S, size_t *n);
 
+/* One distinct module (path, base, build-id) of any generation, for the
+ * mappings of a profile (pprof.c). start and limit: the lowest start and the
+ * highest end of its PT_LOAD segments in the process, over all generations
+ * that hold it (start > limit: none had a segment). */
+typedef struct msx_sym_module {
+    const char *path;       /* as recorded, owned by the symbolizer */
+    uint64_t base;          /* load bias */
+    uint64_t start, limit;
+    const uint8_t *build_id;
+    size_t build_id_len;    /* 0: the trace recorded none */
+} msx_sym_module;
+
+/* The number of distinct modules (0 for NULL). */
+uint32_t msx_sym_module_count(const msx_sym *S);
+/* Fills *m with module i (< msx_sym_module_count). */
+void msx_sym_module_get(const msx_sym *S, uint32_t i, msx_sym_module *m);
+
 /* What a symbolizer holds and did, for tests and measurements. */
 typedef struct msx_sym_stats {
     uint32_t generations;   /* msx_sym_modules calls that took an array */

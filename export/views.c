@@ -110,6 +110,10 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
     V->sites.sizes = &V->sizes;
     V->sites.on = R->stack_depth > 0;
     V->leaks.stacks = &V->stacks;
+    msx_view_pprof_init(&V->pprof, r);
+    V->pprof.stacks = &V->stacks;
+    V->pprof.peak = &V->peak;
+    V->pprof.tasks = &V->tasks;
     V->peak.stacks = &V->stacks;
     return msx_view_est_init(&V->est, r);
 }
@@ -135,7 +139,7 @@ int msx_views_finish(msx_views *V, uint64_t end)
     msx_view_leaks_finish(&V->leaks);
     msx_view_peak_finish(&V->peak);
     msx_view_stacks_finish(&V->stacks);
-    if (msx_view_sites_finish(&V->sites) < 0)
+    if (msx_view_sites_finish(&V->sites) < 0 || msx_view_pprof_finish(&V->pprof) < 0)
         return -ENOMEM;
     msx_view_process_finish(&V->process);
     msx_view_totals_finish(&V->totals, end);
@@ -162,4 +166,5 @@ void msx_views_free(msx_views *V)
     msx_view_sites_free(&V->sites);
     msx_view_stacks_free(&V->stacks);
     msx_view_est_free(&V->est);
+    msx_view_pprof_free(&V->pprof);
 }

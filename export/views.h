@@ -34,7 +34,9 @@
  *   view_sites.c    per-site figures (one site per global stack); sites.c
  *                   symbolizes, classifies and lists them at the finish
  *   view_cuts.c     only when cuts are asked (cuts.h): copies the others'
- *                   running figures at given times, before their event */
+ *                   running figures at given times, before their event
+ *   view_pprof.c    per (site, thread, task) figures of the pprof profiles
+ *                   (pprof.h), when the analysis asks for them */
 #ifndef MSX_VIEWS_H
 #define MSX_VIEWS_H
 
@@ -424,6 +426,36 @@ typedef struct msx_view_est {
     uint32_t ntasks, task_cap;
 } msx_view_est;
 
+/* view_pprof.c: one cell per (global stack, thread index, task). */
+typedef struct msx_pp_state {
+    uint32_t g, thread;
+    uint64_t task;
+    uint64_t alloc, bytes, live, live_blocks;
+    uint64_t snap_epoch, snap_bytes, snap_blocks;  /* live at the peak: valid iff snap_epoch == the peak's epoch */
+} msx_pp_state;
+
+/* Its estimates, in a sampled trace. */
+typedef struct msx_pp_est {
+    msx_est alloc, bytes, live, live_blocks, snap, snap_blocks;
+} msx_pp_est;
+
+/* view_pprof.c. Cells c[0..n), indexed by slot[] (open addressing on the
+ * triple, index + 1, at most half full); last: the cell of the previous event. */
+typedef struct msx_view_pprof {
+    bool on;                     /* the analysis asks for it */
+    bool oom;                    /* a cell could not be made: no profile */
+    msx_report *r;
+    msx_view_stacks *stacks;
+    const msx_view_peak *peak;   /* its epoch and peak index (this view runs before it) */
+    const msx_view_tasks *tasks; /* the task current on an op's thread */
+    msx_sampling how;
+    msx_pp_state *c;
+    msx_pp_est *e;               /* NULL unless the trace is sampled */
+    uint32_t n, cap, last;
+    uint32_t *slot;
+    uint64_t slot_cap;
+} msx_view_pprof;
+
 /* All views. */
 typedef struct msx_views {
     msx_view_totals totals;
@@ -440,6 +472,7 @@ typedef struct msx_views {
     msx_view_sites sites;
     msx_view_est est;
     struct msx_cuts *cuts;     /* NULL unless the analysis was asked for cuts (cuts.h) */
+    msx_view_pprof pprof;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -530,6 +563,11 @@ void msx_view_sites_free(msx_view_sites *v);
  * dispatch, before any view sees the event); at the finish, the rest. */
 void msx_view_cuts_take(msx_views *V, uint64_t time);
 int msx_view_cuts_finish(msx_views *V, uint64_t end);
+int msx_view_pprof_init(msx_view_pprof *v, msx_report *r);
+void msx_view_pprof_op(msx_view_pprof *v, const msx_op_ev *e);
+void msx_view_pprof_block(msx_view_pprof *v, const msx_block_ev *e);
+int msx_view_pprof_finish(msx_view_pprof *v);  /* after the sites' finish, before the tasks' */
+void msx_view_pprof_free(msx_view_pprof *v);
 
 /* -- dispatch (views.c, and inline for the hot events) -------------------- */
 
@@ -554,6 +592,8 @@ static inline void msx_views_op(msx_views *V, const msx_op_ev *e)
     msx_view_sizes_op(&V->sizes, e);
     if (__builtin_expect(V->sites.on, 0))
         msx_view_sites_op(&V->sites, e);
+    if (__builtin_expect(V->pprof.on, 0))
+        msx_view_pprof_op(&V->pprof, e);
     if (__builtin_expect(V->tasks.cur != NULL, 0) && V->tasks.cur[e->actor]) {
         msx_view_tasks_op(&V->tasks, e);
         msx_view_hybrid_op(&V->hybrid, e);
@@ -570,6 +610,8 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
     msx_view_sizes_block(&V->sizes, e);
     if (__builtin_expect(V->sites.on, 0))
         msx_view_sites_block(&V->sites, e);  /* before the peak: a resize's old block is the old peak's */
+    if (__builtin_expect(V->pprof.on, 0))
+        msx_view_pprof_block(&V->pprof, e);  /* before the peak too */
     msx_view_peak_block(&V->peak, e);
     if (__builtin_expect(V->tasks.cur != NULL, 0)) {
         msx_view_tasks_block(&V->tasks, e);

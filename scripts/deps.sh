@@ -12,12 +12,16 @@ set -eu
 # built only when meson finds it). The last two lines: the real programs of
 # the `real` test suite (tests/real) and valgrind, whose allocation counts that
 # suite compares with the traces' (and which memchecks the tool); clang for
-# the fuzz build; cppcheck; chromium for the browser test (tests/browser).
+# the fuzz build; cppcheck; chromium for the browser test (tests/browser);
+# tmux for the terminal test of `memscope live` (tests/export/test_live.py);
+# protobuf-c (library and protoc-c) and zlib for `report --pprof`, and go for
+# the test that reads those profiles with `go tool pprof`.
 PACKAGES="gcc g++ binutils pkg-config meson ninja-build \
 libjemalloc-dev libmsgpack-dev libcmocka-dev libuv1-dev libdw-dev libunwind-dev libzstd-dev \
 sqlite3 python3 python3-jsonschema \
 git redis-server redis-tools valgrind \
-clang libclang-rt-14-dev cppcheck chromium"
+clang libclang-rt-14-dev cppcheck chromium tmux \
+libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go"
 
 missing=""
 for p in $PACKAGES; do

@@ -9,6 +9,7 @@
  *   memscope pack TRACE [-o FILE]                                                        pack.c
  *   memscope run [-o DIR] [--formats LIST] -- PROGRAM [ARGS...]                          run.c
  *   memscope diff A B | TRACE --from T --to T [--json F] [--html F] [--fail-if-grown N]  diff.c
+ *   memscope live TRACE|DIR [--interval S]                                               live.c
  *
  * It only reads traces and archives through export/ and never calls into the
  * allocator; `run` preloads libmemscope_alloc.so into another program. */
@@ -40,6 +41,7 @@ static const char *const usage_main =
     "  run -- PROG ARGS...  run a program with memscope preloaded, then report\n"
     "  diff A B             show what grew from trace A to B (or, with --from and\n"
     "                       --to, between two moments of one trace)\n"
+    "  live TRACE|DIR       follow a trace while its program runs\n"
     "  help [COMMAND]       show this help, or the help of COMMAND\n"
     "\n"
     "Options:\n"
@@ -168,6 +170,7 @@ static const struct {
     { "pack", mst_cmd_pack },
     { "run", mst_cmd_run },
     { "diff", mst_cmd_diff },
+    { "live", mst_cmd_live },
 };
 
 /* Returns the index of command name in commands[], or -1. */

@@ -2,6 +2,7 @@
  * and archive outputs. Also the loading and writing that summary and run use
  * (mst_load, mst_write_defaults in tool.h), with the progress line shown
  * while a big trace is read. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,11 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pprof.h"
 #include "tool.h"
 
 static const char *const usage_report =
     "Usage: memscope report TRACE... [--json FILE] [--html FILE] [--bin FILE]\n"
-    "                       [--folded FILE [--folded-value WHAT]] [-o DIR]\n"
+    "                       [--folded FILE [--folded-value WHAT]] [--pprof FILE]\n"
+    "                       [--pprof-peak FILE] [-o DIR]\n"
     "                       [--formats LIST] [--suppressions FILE] [--debug-dir DIR]\n"
     "                       [--sysroot DIR] [-q]\n"
     "\n"
@@ -28,6 +31,10 @@ static const char *const usage_report =
     "                   per site, outermost frame first (one TRACE only)\n"
     "  --folded-value WHAT  the VALUE: allocated (bytes, the default), live,\n"
     "                   peak (bytes held at the peak) or leaked\n"
+    "  --pprof FILE     write a gzipped pprof profile: alloc_objects, alloc_space,\n"
+    "                   inuse_objects, inuse_space (live at the end), labelled by\n"
+    "                   thread and task (one trace file only, not an archive)\n"
+    "  --pprof-peak FILE  write a pprof profile of the blocks live at the peak\n"
     "  --suppressions FILE  leak suppressions (LeakSanitizer's leak:PATTERN\n"
     "                   lines; default: $MEMSCOPE_SUPPRESSIONS)\n"
     "  --debug-dir DIR  look for debug files there first (by build-id)\n"
@@ -160,6 +167,20 @@ static int write_output(const msx_report *r, int format, const char *path, bool 
     return mst_write_rendered(path, &b, rc, quiet);
 }
 
+/* Renders r's pprof profile (peak: of the peak) into path. Returns 0 or
+ * prints an error and -1. */
+static int write_pprof(const msx_report *r, const char *path, bool peak, bool quiet)
+{
+    msx_buf b = { 0 };
+    int rc = msx_render_pprof(&b, r, peak);
+    if (rc == -ENODATA) {
+        msx_buf_free(&b);
+        mst_errorf("cannot write %s: the analysis gathered no pprof figures (out of memory?)", path);
+        return -1;
+    }
+    return mst_write_rendered(path, &b, rc, quiet);
+}
+
 /* Returns malloc'd "<dir>/<stem>.<ext>" for a trace path; dir NULL: the
  * trace's own directory. The stem drops a .msgpack, .mspack or .msbin suffix. */
 static char *output_path(const char *trace, const char *dir, const char *ext)
@@ -232,11 +253,11 @@ void mst_default_outputs_free(mst_file_t *out, size_t n)
 /* Refuses (EXIT_USAGE) a command line whose outputs are inputs or each other
  * (files.c); returns EXIT_OK if all are safe. */
 static int check_report_outputs(char **traces, int ntraces, const char *json, const char *html,
-                                const char *bin, const char *folded, const char *supp, const char *dir,
-                                int formats)
+                                const char *bin, const char *folded, const char *pprof, const char *pprof_peak,
+                                const char *supp, const char *dir, int formats)
 {
-    bool named = json || html || bin || folded;
-    size_t nout = 0, nin = 0, cap = named ? 4 : 3 * (size_t)ntraces;
+    bool named = json || html || bin || folded || pprof || pprof_peak;
+    size_t nout = 0, nin = 0, cap = named ? 6 : 3 * (size_t)ntraces;
     mst_file_t *in = calloc((size_t)ntraces + 1, sizeof *in), *out = calloc(cap, sizeof *out);
     int rc = in && out ? 0 : -1;
     for (int t = 0; t < ntraces && in; t++)
@@ -244,8 +265,9 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
     if (supp && in)
         in[nin++] = (mst_file_t){ .path = supp, .what = "--suppressions" };
     if (rc == 0 && named) {
-        const char *paths[] = { json, html, bin, folded }, *whats[] = { "--json", "--html", "--bin", "--folded" };
-        for (int k = 0; k < 4; k++)
+        const char *paths[] = { json, html, bin, folded, pprof, pprof_peak };
+        const char *whats[] = { "--json", "--html", "--bin", "--folded", "--pprof", "--pprof-peak" };
+        for (int k = 0; k < 6; k++)
             if (paths[k])
                 out[nout++] = (mst_file_t){ .path = paths[k], .what = whats[k] };
     }
@@ -268,11 +290,13 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
 int mst_cmd_report(int argc, char **argv)
 {
     enum { OPT_JSON = 256, OPT_HTML, OPT_BIN, OPT_FORMATS, OPT_VERSION, OPT_FOLDED, OPT_FOLDED_VALUE, OPT_SUPP,
-           OPT_DEBUG_DIR, OPT_SYSROOT };
+           OPT_DEBUG_DIR, OPT_SYSROOT, OPT_PPROF, OPT_PPROF_PEAK };
     static const struct option longopts[] = {
         { "json", required_argument, NULL, OPT_JSON },
         { "folded", required_argument, NULL, OPT_FOLDED },
         { "folded-value", required_argument, NULL, OPT_FOLDED_VALUE },
+        { "pprof", required_argument, NULL, OPT_PPROF },
+        { "pprof-peak", required_argument, NULL, OPT_PPROF_PEAK },
         { "suppressions", required_argument, NULL, OPT_SUPP },
         { "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
         { "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -286,7 +310,7 @@ int mst_cmd_report(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *json = NULL, *html = NULL, *bin = NULL, *dir = NULL, *folded = NULL, *supp = NULL;
-    const char *debug_dir = NULL, *sysroot = NULL;
+    const char *debug_dir = NULL, *sysroot = NULL, *pprof = NULL, *pprof_peak = NULL;
     int formats = F_JSON | F_HTML, fvalue = MSX_SF_BYTES_ALLOCATED;
     bool quiet = false;
     int c;
@@ -298,6 +322,8 @@ int mst_cmd_report(int argc, char **argv)
         case OPT_HTML: html = optarg; break;
         case OPT_BIN: bin = optarg; break;
         case OPT_FOLDED: folded = optarg; break;
+        case OPT_PPROF: pprof = optarg; break;
+        case OPT_PPROF_PEAK: pprof_peak = optarg; break;
         case OPT_FOLDED_VALUE:
             if ((fvalue = mst_folded_value(optarg)) < 0)
                 return EXIT_USAGE;
@@ -322,18 +348,25 @@ int mst_cmd_report(int argc, char **argv)
     }
     char **traces = argv + optind;
     int ntraces = argc - optind;
-    bool named = json || html || bin || folded;
+    bool named = json || html || bin || folded || pprof || pprof_peak;
     if (ntraces == 0 || (named && ntraces > 1)) {
-        mst_errorf(ntraces ? "report: --json, --html, --bin and --folded take one TRACE; use -o DIR for several"
+        mst_errorf(ntraces ? "report: --json, --html, --bin, --folded and --pprof take one TRACE; use -o DIR for several"
                        : "report: no TRACE given");
         fputs(usage_report, stderr);
         return EXIT_USAGE;
     }
+    if ((pprof || pprof_peak) && msx_is_archive(traces[0])) {
+        mst_errorf("report: %s is an archive: --pprof and --pprof-peak need the trace file itself", traces[0]);
+        return EXIT_USAGE;
+    }
     supp = mst_suppressions_path(supp);
-    if (check_report_outputs(traces, ntraces, json, html, bin, folded, supp, dir, formats) != EXIT_OK)
+    if (check_report_outputs(traces, ntraces, json, html, bin, folded, pprof, pprof_peak, supp, dir, formats) !=
+        EXIT_OK)
         return EXIT_USAGE;
     if (mst_analysis_set(sysroot, debug_dir, supp) < 0)
         return EXIT_FAIL;
+    if (pprof || pprof_peak)
+        mst_analysis_want_pprof();
     int rc = dir ? mst_mkdirs(dir) : 0;
     if (rc < 0) {
         mst_errorf("cannot create %s: %s", dir, strerror(-rc));
@@ -357,6 +390,10 @@ int mst_cmd_report(int argc, char **argv)
             if (bin && write_output(r, F_BIN, bin, quiet) < 0)
                 rc = -1;
             if (folded && mst_write_folded(r, folded, fvalue, quiet) < 0)
+                rc = -1;
+            if (pprof && write_pprof(r, pprof, false, quiet) < 0)
+                rc = -1;
+            if (pprof_peak && write_pprof(r, pprof_peak, true, quiet) < 0)
                 rc = -1;
         } else {
             rc = mst_write_defaults(r, traces[t], dir, formats, quiet);

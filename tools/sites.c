@@ -71,6 +71,11 @@ const msx_analyze_opts *mst_analysis_opts(void)
     return &opts;
 }
 
+void mst_analysis_want_pprof(void)
+{
+    opts.pprof = true;
+}
+
 void mst_analysis_apply(msx_report *r)
 {
     if (supp)

@@ -407,3 +407,10 @@ int mst_cmd_summary(int argc, char **argv)
     msx_report_free(r);
     return damaged ? EXIT_DAMAGED : EXIT_OK;
 }
+
+/* -- the formatting above, for live.c (tool.h) ----------------------------- */
+
+const char *mst_fmt_bytes(char *buf, size_t n, uint64_t v) { return fmt_bytes(buf, n, v); }
+const char *mst_fmt_count(char *buf, size_t n, uint64_t v) { return fmt_count(buf, n, v); }
+void mst_put_safe(FILE *f, const char *s, size_t n, size_t max) { put_safe(f, s, n, max); }
+void mst_put_site_frame(FILE *f, const msx_report *r, const msx_site_report *s) { put_site_frame(f, r, s); }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "export.h"
@@ -111,6 +112,18 @@ int mst_pack(const char *trace, const char *out, int level, bool quiet, struct m
 
 /* memscope summary; argv[0] is "summary". Returns the exit status. */
 int mst_cmd_summary(int argc, char **argv);
+/* Its formatting, shared with live.c: bytes with a binary unit ("1.50 MiB"),
+ * a count with thousands separators, a string from the trace made safe for a
+ * terminal (at most max bytes, then "..."), a site's own frame. */
+const char *mst_fmt_bytes(char *buf, size_t n, uint64_t v);
+const char *mst_fmt_count(char *buf, size_t n, uint64_t v);
+void mst_put_safe(FILE *f, const char *s, size_t n, size_t max);
+void mst_put_site_frame(FILE *f, const msx_report *r, const msx_site_report *s);
+
+/* live.c: memscope live */
+
+/* memscope live; argv[0] is "live". Returns the exit status. */
+int mst_cmd_live(int argc, char **argv);
 
 /* diff.c: memscope diff */
 
@@ -132,6 +145,8 @@ const char *mst_suppressions_path(const char *given);
 int mst_analysis_set(const char *sysroot, const char *debug_dir, const char *suppressions);
 /* The options set (for msx_analyze_trace_opts). */
 const msx_analyze_opts *mst_analysis_opts(void);
+/* Asks the analysis for the figures of pprof profiles (after mst_analysis_set). */
+void mst_analysis_want_pprof(void);
 /* Applies the suppressions to a report read from an archive. */
 void mst_analysis_apply(msx_report *r);
 /* Asks the next analyses for cuts (NULL: none). */
