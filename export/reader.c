@@ -238,7 +238,7 @@ static bool unreserved_slot(const msx_reader *R, uint64_t off, uint64_t end, uin
         return false; /* no hole, or more than one slot could span */
     if (d < end) {
         uint8_t c[MSF_CHUNK_HEADER_SIZE];
-        if (read_at(R, c, sizeof c, d) < sizeof c)
+        if (msx_reader_read_at(R, c, sizeof c, d) < sizeof c)
             return false;
         uint32_t magic = le32(c + MSF_C_MAGIC); /* a chunk, or a reserved, unused one */
         if ((magic != MSF_CHUNK_MAGIC && magic != 0) || !size_ok(R, le32(c + MSF_C_SIZE)))
