@@ -115,6 +115,7 @@ static int analyze(const char *path, const msx_analyze_opts *opts, msx_progress_
         goto done;
     }
     V.sites.supp = opts ? opts->suppressions : NULL;
+    V.counters.on = opts && opts->counters;
     if (sym_setup(&V, opts) < 0) {
         msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the symbolizer");
         goto done;

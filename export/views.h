@@ -32,7 +32,9 @@
  *   view_stacks.c   STACK records: (thread, per-thread id) -> global stack,
  *                   deduplicated by pcs; MODULES generations
  *   view_sites.c    per-site figures (one site per global stack); sites.c
- *                   symbolizes, classifies and lists them at the finish */
+ *                   symbolizes, classifies and lists them at the finish
+ *   view_counters.c live bytes in total, per thread and per task over time,
+ *                   for the Chrome trace (only when asked for) */
 #ifndef MSX_VIEWS_H
 #define MSX_VIEWS_H
 
@@ -422,6 +424,24 @@ typedef struct msx_view_est {
     uint32_t ntasks, task_cap;
 } msx_view_est;
 
+/* view_counters.c: off unless the analysis is asked for counters. Series of
+ * threads by thread index (key: serial, set at the first change), of tasks
+ * in order of first sight (slot[]: open addressing by id, index + 1). */
+typedef struct msx_view_counters {
+    msx_report *r;
+    bool on;
+    unsigned shift;            /* intervals of 2^shift ns */
+    uint64_t now;              /* latest time seen (the series stay in time order) */
+    msx_cseries total, all_tasks;
+    uint32_t nthreads;
+    msx_cseries *th;           /* NULL until the first block event */
+    msx_cseries *tk;
+    uint32_t ntk, tk_cap;
+    uint32_t *slot;
+    uint64_t slot_cap;         /* power of two, 0 before the first task */
+    int err;                   /* -ENOMEM once an allocation failed */
+} msx_view_counters;
+
 /* All views. */
 typedef struct msx_views {
     msx_view_totals totals;
@@ -437,6 +457,7 @@ typedef struct msx_views {
     msx_view_stacks stacks;
     msx_view_sites sites;
     msx_view_est est;
+    msx_view_counters counters;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -504,6 +525,10 @@ void msx_view_est_block(msx_view_est *v, const msx_block_ev *e);
 /* Puts the estimates in place; after tasks' finish, before threads'. */
 int msx_view_est_finish(msx_view_est *v);
 void msx_view_est_free(msx_view_est *v);
+void msx_view_counters_init(msx_view_counters *v, msx_report *r, const msx_reader *R);
+void msx_view_counters_block(msx_view_counters *v, const msx_block_ev *e);
+int msx_view_counters_finish(msx_view_counters *v);  /* moves the series to r->counters */
+void msx_view_counters_free(msx_view_counters *v);
 void msx_view_stacks_init(msx_view_stacks *v);
 int msx_view_stacks_control(msx_view_stacks *v, const msx_ctl_ev *e);
 void msx_view_stacks_finish(msx_view_stacks *v);
@@ -570,6 +595,8 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
         msx_view_hybrid_var_block(&V->hybrid, e);
         msx_view_var_rows_block(&V->var_rows, e);
     }
+    if (__builtin_expect(V->counters.on, 0))
+        msx_view_counters_block(&V->counters, e);
 }
 
 #endif /* MSX_VIEWS_H */

@@ -15,7 +15,8 @@
 
 static const char *const usage_report =
     "Usage: memscope report TRACE... [--json FILE] [--html FILE] [--bin FILE]\n"
-    "                       [--folded FILE [--folded-value WHAT]] [-o DIR]\n"
+    "                       [--folded FILE [--folded-value WHAT]] [--chrome FILE]\n"
+    "                       [-o DIR]\n"
     "                       [--formats LIST] [--suppressions FILE] [--debug-dir DIR]\n"
     "                       [--sysroot DIR] [-q]\n"
     "\n"
@@ -26,6 +27,9 @@ static const char *const usage_report =
     "  --bin FILE       write the binary archive to FILE (one TRACE only)\n"
     "  --folded FILE    write the call stacks collapsed, one \"a;b;c VALUE\" line\n"
     "                   per site, outermost frame first (one TRACE only)\n"
+    "  --chrome FILE    write a Chrome trace-event JSON (live heap, per-thread and\n"
+    "                   per-task live bytes, RSS, task spans) for ui.perfetto.dev\n"
+    "                   or chrome://tracing (one TRACE only)\n"
     "  --folded-value WHAT  the VALUE: allocated (bytes, the default), live,\n"
     "                   peak (bytes held at the peak) or leaked\n"
     "  --suppressions FILE  leak suppressions (LeakSanitizer's leak:PATTERN\n"
@@ -160,6 +164,13 @@ static int write_output(const msx_report *r, int format, const char *path, bool 
     return mst_write_rendered(path, &b, rc, quiet);
 }
 
+/* Writes the Chrome trace-event JSON of r into path. Returns 0 or -1. */
+static int write_chrome(const msx_report *r, const char *path, bool quiet)
+{
+    msx_buf b = { 0 };
+    return mst_write_rendered(path, &b, msx_render_chrome(&b, r), quiet);
+}
+
 /* Returns malloc'd "<dir>/<stem>.<ext>" for a trace path; dir NULL: the
  * trace's own directory. The stem drops a .msgpack or .msbin suffix. */
 static char *output_path(const char *trace, const char *dir, const char *ext)
@@ -232,11 +243,11 @@ void mst_default_outputs_free(mst_file_t *out, size_t n)
 /* Refuses (EXIT_USAGE) a command line whose outputs are inputs or each other
  * (files.c); returns EXIT_OK if all are safe. */
 static int check_report_outputs(char **traces, int ntraces, const char *json, const char *html,
-                                const char *bin, const char *folded, const char *supp, const char *dir,
-                                int formats)
+                                const char *bin, const char *folded, const char *chrome, const char *supp,
+                                const char *dir, int formats)
 {
-    bool named = json || html || bin || folded;
-    size_t nout = 0, nin = 0, cap = named ? 4 : 3 * (size_t)ntraces;
+    bool named = json || html || bin || folded || chrome;
+    size_t nout = 0, nin = 0, cap = named ? 5 : 3 * (size_t)ntraces;
     mst_file_t *in = calloc((size_t)ntraces + 1, sizeof *in), *out = calloc(cap, sizeof *out);
     int rc = in && out ? 0 : -1;
     for (int t = 0; t < ntraces && in; t++)
@@ -244,8 +255,9 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
     if (supp && in)
         in[nin++] = (mst_file_t){ .path = supp, .what = "--suppressions" };
     if (rc == 0 && named) {
-        const char *paths[] = { json, html, bin, folded }, *whats[] = { "--json", "--html", "--bin", "--folded" };
-        for (int k = 0; k < 4; k++)
+        const char *paths[] = { json, html, bin, folded, chrome },
+                   *whats[] = { "--json", "--html", "--bin", "--folded", "--chrome" };
+        for (int k = 0; k < 5; k++)
             if (paths[k])
                 out[nout++] = (mst_file_t){ .path = paths[k], .what = whats[k] };
     }
@@ -268,11 +280,12 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
 int mst_cmd_report(int argc, char **argv)
 {
     enum { OPT_JSON = 256, OPT_HTML, OPT_BIN, OPT_FORMATS, OPT_VERSION, OPT_FOLDED, OPT_FOLDED_VALUE, OPT_SUPP,
-           OPT_DEBUG_DIR, OPT_SYSROOT };
+           OPT_DEBUG_DIR, OPT_SYSROOT, OPT_CHROME };
     static const struct option longopts[] = {
         { "json", required_argument, NULL, OPT_JSON },
         { "folded", required_argument, NULL, OPT_FOLDED },
         { "folded-value", required_argument, NULL, OPT_FOLDED_VALUE },
+        { "chrome", required_argument, NULL, OPT_CHROME },
         { "suppressions", required_argument, NULL, OPT_SUPP },
         { "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
         { "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -286,7 +299,7 @@ int mst_cmd_report(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *json = NULL, *html = NULL, *bin = NULL, *dir = NULL, *folded = NULL, *supp = NULL;
-    const char *debug_dir = NULL, *sysroot = NULL;
+    const char *debug_dir = NULL, *sysroot = NULL, *chrome = NULL;
     int formats = F_JSON | F_HTML, fvalue = MSX_SF_BYTES_ALLOCATED;
     bool quiet = false;
     int c;
@@ -298,6 +311,7 @@ int mst_cmd_report(int argc, char **argv)
         case OPT_HTML: html = optarg; break;
         case OPT_BIN: bin = optarg; break;
         case OPT_FOLDED: folded = optarg; break;
+        case OPT_CHROME: chrome = optarg; break;
         case OPT_FOLDED_VALUE:
             if ((fvalue = mst_folded_value(optarg)) < 0)
                 return EXIT_USAGE;
@@ -322,18 +336,19 @@ int mst_cmd_report(int argc, char **argv)
     }
     char **traces = argv + optind;
     int ntraces = argc - optind;
-    bool named = json || html || bin || folded;
+    bool named = json || html || bin || folded || chrome;
     if (ntraces == 0 || (named && ntraces > 1)) {
-        mst_errorf(ntraces ? "report: --json, --html, --bin and --folded take one TRACE; use -o DIR for several"
+        mst_errorf(ntraces ? "report: --json, --html, --bin, --folded and --chrome take one TRACE; use -o DIR for several"
                        : "report: no TRACE given");
         fputs(usage_report, stderr);
         return EXIT_USAGE;
     }
     supp = mst_suppressions_path(supp);
-    if (check_report_outputs(traces, ntraces, json, html, bin, folded, supp, dir, formats) != EXIT_OK)
+    if (check_report_outputs(traces, ntraces, json, html, bin, folded, chrome, supp, dir, formats) != EXIT_OK)
         return EXIT_USAGE;
     if (mst_analysis_set(sysroot, debug_dir, supp) < 0)
         return EXIT_FAIL;
+    mst_analysis_counters(chrome != NULL);
     int rc = dir ? mst_mkdirs(dir) : 0;
     if (rc < 0) {
         mst_errorf("cannot create %s: %s", dir, strerror(-rc));
@@ -357,6 +372,8 @@ int mst_cmd_report(int argc, char **argv)
             if (bin && write_output(r, F_BIN, bin, quiet) < 0)
                 rc = -1;
             if (folded && mst_write_folded(r, folded, fvalue, quiet) < 0)
+                rc = -1;
+            if (chrome && write_chrome(r, chrome, quiet) < 0)
                 rc = -1;
         } else {
             rc = mst_write_defaults(r, traces[t], dir, formats, quiet);

@@ -61,6 +61,11 @@ int mst_analysis_set(const char *sysroot, const char *debug_dir, const char *sup
     return 0;
 }
 
+void mst_analysis_counters(bool on)
+{
+    opts.counters = on;
+}
+
 const msx_analyze_opts *mst_analysis_opts(void)
 {
     return &opts;
