@@ -98,6 +98,25 @@ class Chrome(unittest.TestCase):
         self.assertEqual(max(v for _, v in track), peak, what)
         self.assertEqual(track[-1][1], live, what)
 
+    def check_timeline(self, track, r, interval):
+        """The live heap counter agrees with each interval of the report's
+        timeline: its value at the interval's end and its highest in it."""
+        bucket = r["timeline_bucket_ns"]
+        self.assertLessEqual(interval, bucket)
+        self.assertEqual(bucket % interval, 0)
+        pts = [(round(t * 1000), v) for t, v in track]
+        j, carry = 0, 0
+        for p in r["timeline"]:
+            end = p["time_ns"] + bucket
+            inside = []
+            while j < len(pts) and pts[j][0] < end:
+                inside.append(pts[j][1])
+                j += 1
+            self.assertEqual(max([carry] + inside), p["max_live_bytes"], p)
+            carry = inside[-1] if inside else carry
+            self.assertEqual(carry, p["live_bytes"], p)
+        self.assertEqual(j, len(pts))
+
     def test_counters_spans_names(self):
         said, _, r, c, raw = self.record(4, 3)
         self.assertEqual(r["anomalies"]["total"], 0)
@@ -105,7 +124,7 @@ class Chrome(unittest.TestCase):
         tracks = counters(c)
         s = r["summary"]
         self.check_track(tracks["live heap"], s["peak_live_bytes"], s["leaked_bytes"], "live heap")
-        self.assertEqual(tracks["live heap"][-1][1], r["timeline"][-1]["live_bytes"])
+        self.check_timeline(tracks["live heap"], r, int(c["otherData"]["counter_interval_ns"]))
         # per thread and per task, against threads[] and tasks[]
         nthr = 0
         for t in r["threads"]:
@@ -161,6 +180,7 @@ class Chrome(unittest.TestCase):
     def test_folded_threads_and_tasks(self):
         said, _, r, c, _ = self.record(40, 2)
         tracks = counters(c)
+        self.check_timeline(tracks["live heap"], r, int(c["otherData"]["counter_interval_ns"]))
         listed = {}
         for t in r["threads"]:
             name = "live bytes: thread %d" % t["id"] + (" " + t["name"] if t["name"] else "")
