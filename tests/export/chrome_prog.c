@@ -2,7 +2,7 @@
  * NTHREADS worker threads, each named with quotes, a script tag and invalid
  * UTF-8, run TASKS tasks one after the other (named likewise); each task is
  * entered and left once on its thread, allocates, frees some and keeps one
- * block live to the end. The main thread sleeps between phases so that the
+ * block (grown by a realloc) live to the end. The main thread sleeps between phases so that the
  * metrics sampler records some samples. Prints one JSON line: the task ids
  * per worker (by worker number) and the bytes each kept.
  *
@@ -51,6 +51,11 @@ static void *run(void *arg)
         w->keep[t] = malloc(kept);
         if (w->keep[t])
             memset(w->keep[t], 2, 16);
+        void *grown = realloc(w->keep[t], kept + 3000); /* in place or moving */
+        if (grown) {
+            w->keep[t] = grown;
+            kept += 3000;
+        }
         w->kept += kept;
         for (int i = 0; i < 8; i++)
             free(tmp[i]);
