@@ -118,6 +118,7 @@ static int analyze(const char *path, const msx_analyze_opts *opts, msx_progress_
     V.sites.supp = opts ? opts->suppressions : NULL;
     V.cuts = opts && opts->cuts && opts->cuts->n ? opts->cuts : NULL;
     V.pprof.on = opts && opts->pprof;
+    V.counters.on = opts && opts->counters;
     if (sym_setup(&V, opts) < 0) {
         msx_reader_fail(&R, -ENOMEM, 0, "out of memory for the symbolizer");
         goto done;

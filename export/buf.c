@@ -125,6 +125,7 @@ void msx_report_free(msx_report *r)
     for (uint32_t i = 0; i < r->nsnaps; i++)
         free(r->snaps[i].tasks);
     free(r->snaps);
+    msx_counters_free(r->counters);
     free(r->hybrid.cells);
     for (uint32_t i = 0; i < r->hybrid.nlanes; i++)
         free(r->hybrid.lanes[i].spans);

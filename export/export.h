@@ -5,6 +5,7 @@
 #ifndef MSX_EXPORT_H
 #define MSX_EXPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ typedef struct msx_analyze_opts {
     const struct msx_supp *suppressions;     /* leak suppressions */
     struct msx_cuts *cuts;                   /* figures at given moments to fill (cuts.h), NULL: none */
     bool pprof;                              /* gather the figures of pprof profiles (pprof.h) */
+    bool counters;                           /* follow the counter series (report.h msx_counters) */
 } msx_analyze_opts;
 
 /* msx_analyze_trace with options. */
@@ -90,6 +92,9 @@ void msx_json_str(msx_buf *b, const char *s, size_t n);
 /* Appends the report's "hybrid" member (json_hybrid.c; called by
  * msx_render_json), ending with a comma and a newline. */
 void msx_json_hybrid(msx_buf *b, const msx_report *r);
+/* Appends the Chrome trace-event JSON of r (chrome.c; docs/CLI.md) to b:
+ * counters of live bytes, metrics, task spans. Returns 0 or -ENOMEM. */
+int msx_render_chrome(msx_buf *b, const msx_report *r);
 /* Appends the self-contained HTML dashboard to b. Returns 0 or -ENOMEM. */
 int msx_render_html(msx_buf *b, const msx_report *r);
 /* Appends the binary archive (docs/ARCHIVE.md) to b. Returns 0 or -ENOMEM. */

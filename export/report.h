@@ -35,6 +35,8 @@ enum {
     MSX_MAX_FUNCTIONS = 1000,/* functions listed besides the leaking ones: most bytes allocated (JSON) */
     MSX_MAX_PEAK_SITES = 20, /* sites listed in the peak snapshot: most bytes held at the peak */
     MSX_MAX_FRAMES = 128,    /* pcs kept per STACK record (the rest are cut, and reported) */
+    MSX_COUNTER_POINTS = 1024, /* intervals of the counter series (msx_counters) */
+    MSX_COUNTER_SERIES = 32, /* thread and task counter series listed, each (the rest: one "other") */
 };
 
 /* A byte string copied from the trace: raw bytes, any content, NUL-terminated
@@ -348,6 +350,39 @@ typedef struct msx_metric_point {
  * read_bytes, write_bytes, allocated, active, resident, retained, mapped. */
 extern const char *const msx_metric_key_names[MSX_METRIC_KEYS];
 
+/* Counter series of live bytes (view_counters.c, only when the analysis is
+ * asked for them: msx_analyze_opts.counters). Time is cut into intervals of
+ * interval_ns (at most MSX_COUNTER_POINTS, doubled as the trace grows, as the
+ * timeline's); each interval in which the series changed keeps its highest
+ * value and its last one, with their times, so the series' highest value and
+ * its value at the end are exact. */
+typedef struct msx_cpoint {
+    uint64_t idx;                /* interval index at interval_ns */
+    uint64_t t_max, max;         /* highest value in the interval, and when (the first time) */
+    uint64_t t_last, last;       /* value after its last change in the interval, and when */
+} msx_cpoint;
+
+typedef struct msx_cseries {
+    uint64_t key;                /* thread serial or task id (0: the total or the "other" series) */
+    uint64_t peak, peak_time_ns; /* highest value */
+    uint64_t live;               /* value at the end */
+    uint32_t n, cap;
+    msx_cpoint *p;               /* intervals with a change, in time order */
+} msx_cseries;
+
+typedef struct msx_counters {
+    uint64_t interval_ns;
+    msx_cseries total;           /* live bytes of all blocks */
+    uint32_t nthreads;           /* the MSX_COUNTER_SERIES threads with the highest peak, by serial */
+    msx_cseries *threads;
+    uint32_t threads_folded;     /* threads not listed (their sum: thread_other, last values only) */
+    msx_cseries thread_other;
+    uint32_t ntasks;             /* the MSX_COUNTER_SERIES tasks with the highest peak, by id */
+    msx_cseries *tasks;
+    uint64_t tasks_folded;       /* tasks with blocks not listed (their sum: task_other, last values only) */
+    msx_cseries task_other;
+} msx_counters;
+
 typedef struct msx_report {
     /* -- source -- */
     msx_str file;              /* path of the trace (or archive) read */
@@ -479,6 +514,8 @@ typedef struct msx_report {
     /* -- pprof figures per (site, thread, task) (pprof.h); NULL unless the
      *    analysis asked for them (msx_analyze_opts.pprof) -- */
     struct msx_pprof_report *pprof;
+    /* -- counter series for the Chrome trace (NULL: not asked for, or an archive) -- */
+    msx_counters *counters;
 } msx_report;
 
 /* The string of index + 1 `i` of r->strings, NULL for 0 or out of range. */
@@ -486,6 +523,9 @@ static inline const msx_str *msx_report_string(const msx_report *r, uint32_t i)
 {
     return i && i <= r->nstrings ? &r->strings[i - 1] : NULL;
 }
+
+/* Frees counter series (view_counters.c). NULL is fine. */
+void msx_counters_free(msx_counters *c);
 
 /* Frees everything a report owns, including the report itself. NULL is fine. */
 void msx_report_free(msx_report *r);

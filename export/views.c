@@ -115,6 +115,7 @@ int msx_views_init(msx_views *V, msx_report *r, const msx_reader *R)
     V->pprof.peak = &V->peak;
     V->pprof.tasks = &V->tasks;
     V->peak.stacks = &V->stacks;
+    msx_view_counters_init(&V->counters, r, R);
     return msx_view_est_init(&V->est, r);
 }
 
@@ -148,6 +149,8 @@ int msx_views_finish(msx_views *V, uint64_t end)
         return -ENOMEM;
     int rc = msx_view_hybrid_finish(&V->hybrid);
     if (rc == 0)
+        rc = msx_view_counters_finish(&V->counters);
+    if (rc == 0)
         rc = msx_view_est_finish(&V->est); /* in place of the sample figures */
     msx_view_threads_finish(&V->threads); /* last: it renumbers r->threads */
     return rc;
@@ -167,4 +170,5 @@ void msx_views_free(msx_views *V)
     msx_view_stacks_free(&V->stacks);
     msx_view_est_free(&V->est);
     msx_view_pprof_free(&V->pprof);
+    msx_view_counters_free(&V->counters);
 }

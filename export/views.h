@@ -36,7 +36,10 @@
  *   view_cuts.c     only when cuts are asked (cuts.h): copies the others'
  *                   running figures at given times, before their event
  *   view_pprof.c    per (site, thread, task) figures of the pprof profiles
- *                   (pprof.h), when the analysis asks for them */
+ *                   (pprof.h), when the analysis asks for them
+
+ *   view_counters.c live bytes in total, per thread and per task over time,
+ *                   for the Chrome trace (only when asked for) */
 #ifndef MSX_VIEWS_H
 #define MSX_VIEWS_H
 
@@ -456,6 +459,24 @@ typedef struct msx_view_pprof {
     uint64_t slot_cap;
 } msx_view_pprof;
 
+/* view_counters.c: off unless the analysis is asked for counters. Series of
+ * threads by thread index (key: serial, set at the first change), of tasks
+ * in order of first sight (slot[]: open addressing by id, index + 1). */
+typedef struct msx_view_counters {
+    msx_report *r;
+    bool on;
+    unsigned shift;            /* intervals of 2^shift ns */
+    uint64_t now;              /* latest time seen (the series stay in time order) */
+    msx_cseries total, all_tasks;
+    uint32_t nthreads;
+    msx_cseries *th;           /* NULL until the first block event */
+    msx_cseries *tk;
+    uint32_t ntk, tk_cap;
+    uint32_t *slot;
+    uint64_t slot_cap;         /* power of two, 0 before the first task */
+    int err;                   /* -ENOMEM once an allocation failed */
+} msx_view_counters;
+
 /* All views. */
 typedef struct msx_views {
     msx_view_totals totals;
@@ -473,6 +494,7 @@ typedef struct msx_views {
     msx_view_est est;
     struct msx_cuts *cuts;     /* NULL unless the analysis was asked for cuts (cuts.h) */
     msx_view_pprof pprof;
+    msx_view_counters counters;
 } msx_views;
 
 /* -- the views' entry points (one file each) ------------------------------ */
@@ -542,6 +564,10 @@ int msx_view_est_finish(msx_view_est *v);
 void msx_view_est_free(msx_view_est *v);
 /* The estimates of task id so far, NULL if none. */
 const msx_est_cell *msx_view_est_task(const msx_view_est *v, uint64_t id);
+void msx_view_counters_init(msx_view_counters *v, msx_report *r, const msx_reader *R);
+void msx_view_counters_block(msx_view_counters *v, const msx_block_ev *e);
+int msx_view_counters_finish(msx_view_counters *v);  /* moves the series to r->counters */
+void msx_view_counters_free(msx_view_counters *v);
 void msx_view_stacks_init(msx_view_stacks *v);
 int msx_view_stacks_control(msx_view_stacks *v, const msx_ctl_ev *e);
 void msx_view_stacks_finish(msx_view_stacks *v);
@@ -626,6 +652,8 @@ static inline void msx_views_block(msx_views *V, const msx_block_ev *e)
         msx_view_hybrid_var_block(&V->hybrid, e);
         msx_view_var_rows_block(&V->var_rows, e);
     }
+    if (__builtin_expect(V->counters.on, 0))
+        msx_view_counters_block(&V->counters, e);
 }
 
 #endif /* MSX_VIEWS_H */

@@ -18,7 +18,7 @@
 static const char *const usage_report =
     "Usage: memscope report TRACE... [--json FILE] [--html FILE] [--bin FILE]\n"
     "                       [--folded FILE [--folded-value WHAT]] [--pprof FILE]\n"
-    "                       [--pprof-peak FILE] [-o DIR]\n"
+    "                       [--pprof-peak FILE] [--chrome FILE] [-o DIR]\n"
     "                       [--formats LIST] [--suppressions FILE] [--debug-dir DIR]\n"
     "                       [--sysroot DIR] [-q]\n"
     "\n"
@@ -29,6 +29,9 @@ static const char *const usage_report =
     "  --bin FILE       write the binary archive to FILE (one TRACE only)\n"
     "  --folded FILE    write the call stacks collapsed, one \"a;b;c VALUE\" line\n"
     "                   per site, outermost frame first (one TRACE only)\n"
+    "  --chrome FILE    write a Chrome trace-event JSON (live heap, per-thread and\n"
+    "                   per-task live bytes, RSS, task spans) for ui.perfetto.dev\n"
+    "                   or chrome://tracing (one TRACE only)\n"
     "  --folded-value WHAT  the VALUE: allocated (bytes, the default), live,\n"
     "                   peak (bytes held at the peak) or leaked\n"
     "  --pprof FILE     write a gzipped pprof profile: alloc_objects, alloc_space,\n"
@@ -181,6 +184,13 @@ static int write_pprof(const msx_report *r, const char *path, bool peak, bool qu
     return mst_write_rendered(path, &b, rc, quiet);
 }
 
+/* Writes the Chrome trace-event JSON of r into path. Returns 0 or -1. */
+static int write_chrome(const msx_report *r, const char *path, bool quiet)
+{
+    msx_buf b = { 0 };
+    return mst_write_rendered(path, &b, msx_render_chrome(&b, r), quiet);
+}
+
 /* Returns malloc'd "<dir>/<stem>.<ext>" for a trace path; dir NULL: the
  * trace's own directory. The stem drops a .msgpack, .mspack or .msbin suffix. */
 static char *output_path(const char *trace, const char *dir, const char *ext)
@@ -254,10 +264,10 @@ void mst_default_outputs_free(mst_file_t *out, size_t n)
  * (files.c); returns EXIT_OK if all are safe. */
 static int check_report_outputs(char **traces, int ntraces, const char *json, const char *html,
                                 const char *bin, const char *folded, const char *pprof, const char *pprof_peak,
-                                const char *supp, const char *dir, int formats)
+                                const char *chrome, const char *supp, const char *dir, int formats)
 {
-    bool named = json || html || bin || folded || pprof || pprof_peak;
-    size_t nout = 0, nin = 0, cap = named ? 6 : 3 * (size_t)ntraces;
+    bool named = json || html || bin || folded || pprof || pprof_peak || chrome;
+    size_t nout = 0, nin = 0, cap = named ? 7 : 3 * (size_t)ntraces;
     mst_file_t *in = calloc((size_t)ntraces + 1, sizeof *in), *out = calloc(cap, sizeof *out);
     int rc = in && out ? 0 : -1;
     for (int t = 0; t < ntraces && in; t++)
@@ -265,9 +275,9 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
     if (supp && in)
         in[nin++] = (mst_file_t){ .path = supp, .what = "--suppressions" };
     if (rc == 0 && named) {
-        const char *paths[] = { json, html, bin, folded, pprof, pprof_peak };
-        const char *whats[] = { "--json", "--html", "--bin", "--folded", "--pprof", "--pprof-peak" };
-        for (int k = 0; k < 6; k++)
+        const char *paths[] = { json, html, bin, folded, pprof, pprof_peak, chrome };
+        const char *whats[] = { "--json", "--html", "--bin", "--folded", "--pprof", "--pprof-peak", "--chrome" };
+        for (int k = 0; k < 7; k++)
             if (paths[k])
                 out[nout++] = (mst_file_t){ .path = paths[k], .what = whats[k] };
     }
@@ -290,13 +300,14 @@ static int check_report_outputs(char **traces, int ntraces, const char *json, co
 int mst_cmd_report(int argc, char **argv)
 {
     enum { OPT_JSON = 256, OPT_HTML, OPT_BIN, OPT_FORMATS, OPT_VERSION, OPT_FOLDED, OPT_FOLDED_VALUE, OPT_SUPP,
-           OPT_DEBUG_DIR, OPT_SYSROOT, OPT_PPROF, OPT_PPROF_PEAK };
+           OPT_DEBUG_DIR, OPT_SYSROOT, OPT_PPROF, OPT_PPROF_PEAK, OPT_CHROME };
     static const struct option longopts[] = {
         { "json", required_argument, NULL, OPT_JSON },
         { "folded", required_argument, NULL, OPT_FOLDED },
         { "folded-value", required_argument, NULL, OPT_FOLDED_VALUE },
         { "pprof", required_argument, NULL, OPT_PPROF },
         { "pprof-peak", required_argument, NULL, OPT_PPROF_PEAK },
+        { "chrome", required_argument, NULL, OPT_CHROME },
         { "suppressions", required_argument, NULL, OPT_SUPP },
         { "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
         { "sysroot", required_argument, NULL, OPT_SYSROOT },
@@ -310,7 +321,7 @@ int mst_cmd_report(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *json = NULL, *html = NULL, *bin = NULL, *dir = NULL, *folded = NULL, *supp = NULL;
-    const char *debug_dir = NULL, *sysroot = NULL, *pprof = NULL, *pprof_peak = NULL;
+    const char *debug_dir = NULL, *sysroot = NULL, *pprof = NULL, *pprof_peak = NULL, *chrome = NULL;
     int formats = F_JSON | F_HTML, fvalue = MSX_SF_BYTES_ALLOCATED;
     bool quiet = false;
     int c;
@@ -324,6 +335,7 @@ int mst_cmd_report(int argc, char **argv)
         case OPT_FOLDED: folded = optarg; break;
         case OPT_PPROF: pprof = optarg; break;
         case OPT_PPROF_PEAK: pprof_peak = optarg; break;
+        case OPT_CHROME: chrome = optarg; break;
         case OPT_FOLDED_VALUE:
             if ((fvalue = mst_folded_value(optarg)) < 0)
                 return EXIT_USAGE;
@@ -348,9 +360,9 @@ int mst_cmd_report(int argc, char **argv)
     }
     char **traces = argv + optind;
     int ntraces = argc - optind;
-    bool named = json || html || bin || folded || pprof || pprof_peak;
+    bool named = json || html || bin || folded || pprof || pprof_peak || chrome;
     if (ntraces == 0 || (named && ntraces > 1)) {
-        mst_errorf(ntraces ? "report: --json, --html, --bin, --folded and --pprof take one TRACE; use -o DIR for several"
+        mst_errorf(ntraces ? "report: --json, --html, --bin, --folded, --pprof and --chrome take one TRACE; use -o DIR for several"
                        : "report: no TRACE given");
         fputs(usage_report, stderr);
         return EXIT_USAGE;
@@ -360,13 +372,14 @@ int mst_cmd_report(int argc, char **argv)
         return EXIT_USAGE;
     }
     supp = mst_suppressions_path(supp);
-    if (check_report_outputs(traces, ntraces, json, html, bin, folded, pprof, pprof_peak, supp, dir, formats) !=
-        EXIT_OK)
+    if (check_report_outputs(traces, ntraces, json, html, bin, folded, pprof, pprof_peak, chrome, supp, dir,
+                             formats) != EXIT_OK)
         return EXIT_USAGE;
     if (mst_analysis_set(sysroot, debug_dir, supp) < 0)
         return EXIT_FAIL;
     if (pprof || pprof_peak)
         mst_analysis_want_pprof();
+    mst_analysis_counters(chrome != NULL);
     int rc = dir ? mst_mkdirs(dir) : 0;
     if (rc < 0) {
         mst_errorf("cannot create %s: %s", dir, strerror(-rc));
@@ -394,6 +407,8 @@ int mst_cmd_report(int argc, char **argv)
             if (pprof && write_pprof(r, pprof, false, quiet) < 0)
                 rc = -1;
             if (pprof_peak && write_pprof(r, pprof_peak, true, quiet) < 0)
+                rc = -1;
+            if (chrome && write_chrome(r, chrome, quiet) < 0)
                 rc = -1;
         } else {
             rc = mst_write_defaults(r, traces[t], dir, formats, quiet);

@@ -66,6 +66,11 @@ void mst_analysis_cuts(struct msx_cuts *cuts)
     opts.cuts = cuts;
 }
 
+void mst_analysis_counters(bool on)
+{
+    opts.counters = on;
+}
+
 const msx_analyze_opts *mst_analysis_opts(void)
 {
     return &opts;

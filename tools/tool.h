@@ -143,6 +143,8 @@ const char *mst_suppressions_path(const char *given);
 /* Sets what mst_load analyses with (any may be NULL) and reads the
  * suppressions file. Returns 0, or -1 after printing why. */
 int mst_analysis_set(const char *sysroot, const char *debug_dir, const char *suppressions);
+/* Asks the analysis for the counter series of --chrome (after mst_analysis_set). */
+void mst_analysis_counters(bool on);
 /* The options set (for msx_analyze_trace_opts). */
 const msx_analyze_opts *mst_analysis_opts(void);
 /* Asks the analysis for the figures of pprof profiles (after mst_analysis_set). */
