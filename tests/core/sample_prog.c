@@ -84,9 +84,13 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "forkfull") == 0)
         return forkfull();
     if (argc > 1 && strcmp(argv[1], "huge") == 0) {
-        for (int i = 0; i < 1000; i++)
-            if (malloc((size_t)1 << 62) != NULL)
+        for (int i = 0; i < 1000; i++) {
+            void *p = malloc((size_t)1 << 62);
+            if (p != NULL) {
+                free(p);
                 return 1;
+            }
+        }
     }
     int leak = argc > 1 && strcmp(argv[1], "leak") == 0;
     for (int i = 0; i < N; i++) {
