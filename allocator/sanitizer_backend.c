@@ -27,6 +27,7 @@
  * the default), no in-place resizing (xallocx returns the current size), no
  * statistics. Never part of a release build (allocator/meson.build). */
 #include <errno.h>
+#include <pthread.h>
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -133,6 +134,62 @@ MS_EXPORT const char *__asan_default_options(void)
     return "allocator_may_return_null=1:detect_leaks=0";
 }
 
+#ifndef MS_TSAN_HEAP
+#define UP() atomic_load_explicit(&runtime_up, memory_order_relaxed)
+#else
+/* Under TSan, a thread's TSan state is made by the runtime's start routine of
+ * the thread (__tsan_thread_start_func), which calls malloc first (realloc in
+ * pthread_getattr_np, from __tsan::ThreadStart) and only then the routine the
+ * program passed; instrumented code run in that window faults at its first
+ * function entry (the thread's shadow stack does not exist yet). So under TSan
+ * a thread records only once it runs the program's code: pthread_create below
+ * passes a start routine of its own, which sets this flag and calls the
+ * program's. Until then the thread's allocations are the runtime's own: they go
+ * to the runtime unrecorded (and so do their frees, on the same thread, before
+ * the flag is set). The main thread's is set by the constructor: TSan made its
+ * state before any constructor ran. */
+static _Thread_local bool program_thread __attribute__((tls_model("initial-exec")));
+
+#define UP() (program_thread && atomic_load_explicit(&runtime_up, memory_order_relaxed))
+
+int __interceptor_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                 void *(*fn)(void *), void *arg);
+
+struct program_start {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+/* Runs in the new thread once TSan has made its state (the runtime calls it as
+ * the thread's routine). */
+static void *program_start(void *p)
+{
+    struct program_start s = *(struct program_start *)p;
+    __interceptor_free(p);
+    program_thread = true;
+    return s.fn(s.arg);
+}
+
+/* The program's pthread_create (memscope's helper thread too), found before
+ * TSan's as the malloc family is: the program's definition overrides the
+ * runtime's weak one. The start record is memscope's, never in the trace. */
+__attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                                          void *(*fn)(void *), void *arg);
+__attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                                          void *(*fn)(void *), void *arg)
+{
+    struct program_start *s = __interceptor_malloc(sizeof *s);
+    if (s == NULL)
+        return EAGAIN;
+    s->fn = fn;
+    s->arg = arg;
+    int r = __interceptor_pthread_create(t, attr, program_start, s);
+    if (r != 0)
+        __interceptor_free(s);
+    return r;
+}
+#endif
+
 /* Set once, by the constructor below; a library's constructor may already
  * have started a thread, hence atomic (relaxed: it only picks a path). */
 static atomic_bool runtime_up;
@@ -143,11 +200,13 @@ static atomic_bool runtime_up;
 #pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
 __attribute__((constructor(100))) static void sanitizer_runtime_up(void)
 {
+#ifdef MS_TSAN_HEAP
+    program_thread = true;
+#endif
     atomic_store_explicit(&runtime_up, true, memory_order_relaxed);
 }
 #pragma GCC diagnostic pop
 
-#define UP() atomic_load_explicit(&runtime_up, memory_order_relaxed)
 
 MS_EXPORT void *malloc(size_t n)
 {
