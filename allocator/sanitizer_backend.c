@@ -160,6 +160,36 @@ struct program_start {
     void *arg;
 };
 
+/* Calls fn(arg) as the outermost frame of the thread's frame-pointer chain
+ * (%rbp 0, as the C library's thread start leaves it): a walk of the chain
+ * (tracking/stacks.c) ends here, and does not follow the runtime's thread
+ * start, built without frame pointers, into whatever its %rbp holds. */
+void *ms_tsan_call_outermost(void *(*fn)(void *), void *arg);
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type ms_tsan_call_outermost, @function\n"
+        "ms_tsan_call_outermost:\n"
+        ".cfi_startproc\n"
+        "  pushq %rbp\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset %rbp, -16\n"
+        "  xorl %ebp, %ebp\n"
+        "  movq %rdi, %rax\n"
+        "  movq %rsi, %rdi\n"
+        "  callq *%rax\n"
+        "  popq %rbp\n"
+        ".cfi_def_cfa_offset 8\n"
+        "  retq\n"
+        ".cfi_endproc\n"
+        ".size ms_tsan_call_outermost, .-ms_tsan_call_outermost\n");
+#else
+void *ms_tsan_call_outermost(void *(*fn)(void *), void *arg)
+{
+    return fn(arg);
+}
+#endif
+
 /* Runs in the new thread once TSan has made its state (the runtime calls it as
  * the thread's routine). */
 static void *program_start(void *p)
@@ -167,7 +197,7 @@ static void *program_start(void *p)
     struct program_start s = *(struct program_start *)p;
     __interceptor_free(p);
     program_thread = true;
-    return s.fn(s.arg);
+    return ms_tsan_call_outermost(s.fn, s.arg);
 }
 
 /* The program's pthread_create (memscope's helper thread too), found before
