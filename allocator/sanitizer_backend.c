@@ -220,6 +220,17 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pt
 }
 #endif
 
+#ifdef MS_TSAN_HEAP
+/* TSan's options for a program linked with memscope, as ASan's above: malloc
+ * fails with ENOMEM instead of aborting the program. TSAN_OPTIONS still
+ * applies over them. */
+MS_EXPORT const char *__tsan_default_options(void);
+MS_EXPORT const char *__tsan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+#endif
+
 /* Set once, by the constructor below; a library's constructor may already
  * have started a thread, hence atomic (relaxed: it only picks a path). */
 static atomic_bool runtime_up;
