@@ -26,6 +26,7 @@
  * way jemalloc would on failure: no arenas (mallctl fails, so threads keep
  * the default), no in-place resizing (xallocx returns the current size), no
  * statistics. Never part of a release build (allocator/meson.build). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <malloc.h>
@@ -200,14 +201,57 @@ static void *program_start(void *p)
     return ms_tsan_call_outermost(s.fn, s.arg);
 }
 
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+/* The C library's pthread_create, looked up once. */
+static pthread_create_fn libc_pthread_create(void)
+{
+    static _Atomic(pthread_create_fn) fn;
+    pthread_create_fn f = atomic_load_explicit(&fn, memory_order_acquire);
+    if (f == NULL) {
+        void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        if (libc != NULL) {
+            f = (pthread_create_fn)dlsym(libc, "pthread_create");
+            dlclose(libc);
+        }
+        atomic_store_explicit(&fn, f, memory_order_release);
+    }
+    return f;
+}
+
+/* True if the caller at ra is the TSan runtime itself. */
+static bool called_by_runtime(const void *ra)
+{
+    static _Atomic(void *) runtime_base;
+    void *base = atomic_load_explicit(&runtime_base, memory_order_relaxed);
+    Dl_info info;
+    if (base == NULL) {
+        if (!dladdr((const void *)(uintptr_t)__interceptor_pthread_create, &info))
+            return false;
+        base = info.dli_fbase;
+        atomic_store_explicit(&runtime_base, base, memory_order_relaxed);
+    }
+    return dladdr(ra, &info) && info.dli_fbase == base;
+}
+
 /* The program's pthread_create (memscope's helper thread too), found before
  * TSan's as the malloc family is: the program's definition overrides the
- * runtime's weak one. The start record is memscope's, never in the trace. */
+ * runtime's weak one. The start record is memscope's, never in the trace.
+ *
+ * Where the runtime is loaded after the C library (the shared library
+ * preloaded into a program not built with TSan, which then loads the runtime
+ * as its own dependency), the runtime finds this function as its "real"
+ * pthread_create too, and calls it for the thread it has wrapped already, or
+ * for its own background thread: those calls go to the C library's. */
 __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
                                                           void *(*fn)(void *), void *arg);
 __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
                                                           void *(*fn)(void *), void *arg)
 {
+    if (called_by_runtime(__builtin_return_address(0))) {
+        pthread_create_fn real = libc_pthread_create();
+        return real ? real(t, attr, fn, arg) : EAGAIN;
+    }
     struct program_start *s = __interceptor_malloc(sizeof *s);
     if (s == NULL)
         return EAGAIN;
@@ -222,12 +266,15 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pt
 
 #ifdef MS_TSAN_HEAP
 /* TSan's options for a program linked with memscope, as ASan's above: malloc
- * fails with ENOMEM instead of aborting the program. TSAN_OPTIONS still
- * applies over them. */
+ * fails with ENOMEM instead of aborting the program; a fork child may start a
+ * thread: memscope's helper thread makes every traced program multithreaded,
+ * and the recorder starts the child's own helper (tracking/helper.c), which
+ * TSan otherwise answers by ending the child. TSAN_OPTIONS still applies
+ * over them. */
 MS_EXPORT const char *__tsan_default_options(void);
 MS_EXPORT const char *__tsan_default_options(void)
 {
-    return "allocator_may_return_null=1";
+    return "allocator_may_return_null=1:die_after_fork=0";
 }
 #endif
 

@@ -557,6 +557,14 @@ static void test_empty_output_is_default(void **state)
 static void test_main_pthread_exit_ends_process(void **state)
 {
     (void)state;
+#if defined(__SANITIZE_THREAD__)
+    /* Under TSan no such process ends, with memscope or without: TSan's
+     * background thread is one more thread, so neither glibc's last thread
+     * nor memscope's helper (which waits to be the only thread left) runs
+     * exit, and the process lives on (seen with a five-line program built
+     * with -fsanitize=thread alone). Counted as skipped here. */
+    skip();
+#endif
     char *dir = th_tmpdir();
     char out_env[512];
     snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
@@ -572,6 +580,9 @@ static void test_main_pthread_exit_ends_process(void **state)
 static void test_main_pthread_exit_writes_end(void **state)
 {
     (void)state;
+#if defined(__SANITIZE_THREAD__)
+    skip(); /* as test_main_pthread_exit_ends_process */
+#endif
     char *dir = th_tmpdir();
     char out_env[512];
     snprintf(out_env, sizeof out_env, "MEMSCOPE_OUTPUT=%s", dir);
