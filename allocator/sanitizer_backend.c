@@ -1,6 +1,7 @@
 /* The allocator under memscope in a sanitizer build: the sanitizer's own heap
- * instead of the private jemalloc. The ASan+UBSan build runs every suite over
- * it; under TSan the traced programs cannot run (tests/core/meson.build).
+ * instead of the private jemalloc. The ASan+UBSan and TSan builds run every
+ * suite over it (under TSan a thread records from its start routine on: see
+ * pthread_create below).
  *
  * A sanitizer runtime brings its own malloc; a program that replaces malloc
  * as well (every program linked with memscope) would bypass it, and the
