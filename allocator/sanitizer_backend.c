@@ -1,6 +1,7 @@
 /* The allocator under memscope in a sanitizer build: the sanitizer's own heap
- * instead of the private jemalloc. The ASan+UBSan build runs every suite over
- * it; under TSan the traced programs cannot run (tests/core/meson.build).
+ * instead of the private jemalloc. The ASan+UBSan and TSan builds run every
+ * suite over it (under TSan a thread records from its start routine on: see
+ * pthread_create below).
  *
  * A sanitizer runtime brings its own malloc; a program that replaces malloc
  * as well (every program linked with memscope) would bypass it, and the
@@ -26,7 +27,9 @@
  * way jemalloc would on failure: no arenas (mallctl fails, so threads keep
  * the default), no in-place resizing (xallocx returns the current size), no
  * statistics. Never part of a release build (allocator/meson.build). */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -133,6 +136,149 @@ MS_EXPORT const char *__asan_default_options(void)
     return "allocator_may_return_null=1:detect_leaks=0";
 }
 
+#ifndef MS_TSAN_HEAP
+#define UP() atomic_load_explicit(&runtime_up, memory_order_relaxed)
+#else
+/* Under TSan, a thread's TSan state is made by the runtime's start routine of
+ * the thread (__tsan_thread_start_func), which calls malloc first (realloc in
+ * pthread_getattr_np, from __tsan::ThreadStart) and only then the routine the
+ * program passed; instrumented code run in that window faults at its first
+ * function entry (the thread's shadow stack does not exist yet). So under TSan
+ * a thread records only once it runs the program's code: pthread_create below
+ * passes a start routine of its own, which sets this flag and calls the
+ * program's. Until then the thread's allocations are the runtime's own: they go
+ * to the runtime unrecorded (and so do their frees, on the same thread, before
+ * the flag is set). The main thread's is set by the constructor: TSan made its
+ * state before any constructor ran. */
+static _Thread_local bool program_thread __attribute__((tls_model("initial-exec")));
+
+#define UP() (program_thread && atomic_load_explicit(&runtime_up, memory_order_relaxed))
+
+int __interceptor_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                 void *(*fn)(void *), void *arg);
+
+struct program_start {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+/* Calls fn(arg) as the outermost frame of the thread's frame-pointer chain
+ * (%rbp 0, as the C library's thread start leaves it): a walk of the chain
+ * (tracking/stacks.c) ends here, and does not follow the runtime's thread
+ * start, built without frame pointers, into whatever its %rbp holds. */
+void *ms_tsan_call_outermost(void *(*fn)(void *), void *arg);
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type ms_tsan_call_outermost, @function\n"
+        "ms_tsan_call_outermost:\n"
+        ".cfi_startproc\n"
+        "  pushq %rbp\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset %rbp, -16\n"
+        "  xorl %ebp, %ebp\n"
+        "  movq %rdi, %rax\n"
+        "  movq %rsi, %rdi\n"
+        "  callq *%rax\n"
+        "  popq %rbp\n"
+        ".cfi_def_cfa_offset 8\n"
+        "  retq\n"
+        ".cfi_endproc\n"
+        ".size ms_tsan_call_outermost, .-ms_tsan_call_outermost\n");
+#else
+void *ms_tsan_call_outermost(void *(*fn)(void *), void *arg)
+{
+    return fn(arg);
+}
+#endif
+
+/* Runs in the new thread once TSan has made its state (the runtime calls it as
+ * the thread's routine). */
+static void *program_start(void *p)
+{
+    struct program_start s = *(struct program_start *)p;
+    __interceptor_free(p);
+    program_thread = true;
+    return ms_tsan_call_outermost(s.fn, s.arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+/* The C library's pthread_create, looked up once. */
+static pthread_create_fn libc_pthread_create(void)
+{
+    static _Atomic(pthread_create_fn) fn;
+    pthread_create_fn f = atomic_load_explicit(&fn, memory_order_acquire);
+    if (f == NULL) {
+        void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        if (libc != NULL) {
+            f = (pthread_create_fn)dlsym(libc, "pthread_create");
+            dlclose(libc);
+        }
+        atomic_store_explicit(&fn, f, memory_order_release);
+    }
+    return f;
+}
+
+/* True if the caller at ra is the TSan runtime itself. */
+static bool called_by_runtime(const void *ra)
+{
+    static _Atomic(void *) runtime_base;
+    void *base = atomic_load_explicit(&runtime_base, memory_order_relaxed);
+    Dl_info info;
+    if (base == NULL) {
+        if (!dladdr((const void *)(uintptr_t)__interceptor_pthread_create, &info))
+            return false;
+        base = info.dli_fbase;
+        atomic_store_explicit(&runtime_base, base, memory_order_relaxed);
+    }
+    return dladdr(ra, &info) && info.dli_fbase == base;
+}
+
+/* The program's pthread_create (memscope's helper thread too), found before
+ * TSan's as the malloc family is: the program's definition overrides the
+ * runtime's weak one. The start record is memscope's, never in the trace.
+ *
+ * Where the runtime is loaded after the C library (the shared library
+ * preloaded into a program not built with TSan, which then loads the runtime
+ * as its own dependency), the runtime finds this function as its "real"
+ * pthread_create too, and calls it for the thread it has wrapped already, or
+ * for its own background thread: those calls go to the C library's. */
+__attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                                          void *(*fn)(void *), void *arg);
+__attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                                          void *(*fn)(void *), void *arg)
+{
+    if (called_by_runtime(__builtin_return_address(0))) {
+        pthread_create_fn real = libc_pthread_create();
+        return real ? real(t, attr, fn, arg) : EAGAIN;
+    }
+    struct program_start *s = __interceptor_malloc(sizeof *s);
+    if (s == NULL)
+        return EAGAIN;
+    s->fn = fn;
+    s->arg = arg;
+    int r = __interceptor_pthread_create(t, attr, program_start, s);
+    if (r != 0)
+        __interceptor_free(s);
+    return r;
+}
+#endif
+
+#ifdef MS_TSAN_HEAP
+/* TSan's options for a program linked with memscope, as ASan's above: malloc
+ * fails with ENOMEM instead of aborting the program; a fork child may start a
+ * thread: memscope's helper thread makes every traced program multithreaded,
+ * and the recorder starts the child's own helper (tracking/helper.c), which
+ * TSan otherwise answers by ending the child. TSAN_OPTIONS still applies
+ * over them. */
+MS_EXPORT const char *__tsan_default_options(void);
+MS_EXPORT const char *__tsan_default_options(void)
+{
+    return "allocator_may_return_null=1:die_after_fork=0";
+}
+#endif
+
 /* Set once, by the constructor below; a library's constructor may already
  * have started a thread, hence atomic (relaxed: it only picks a path). */
 static atomic_bool runtime_up;
@@ -143,11 +289,13 @@ static atomic_bool runtime_up;
 #pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
 __attribute__((constructor(100))) static void sanitizer_runtime_up(void)
 {
+#ifdef MS_TSAN_HEAP
+    program_thread = true;
+#endif
     atomic_store_explicit(&runtime_up, true, memory_order_relaxed);
 }
 #pragma GCC diagnostic pop
 
-#define UP() atomic_load_explicit(&runtime_up, memory_order_relaxed)
 
 MS_EXPORT void *malloc(size_t n)
 {

@@ -5,6 +5,7 @@
 #include "prim.h"
 
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <link.h>
 #include <stdatomic.h>
 #include <pthread.h>
@@ -121,8 +122,10 @@ void ms_stacks_learn_runtime(void)
     if (unwind_how != MS_UNWIND_AUTO)
         return;
     /* __libc_start_main's module: where the main thread's chain ends; a
-     * thread's ends in start_thread, in the same module */
-    dl_iterate_phdr(libc_cb, (void *)(uintptr_t)&pthread_create);
+     * thread's ends in start_thread, in the same module. Found by a function
+     * that only the C library defines: a sanitizer's runtime defines
+     * pthread_create too, and so does memscope's TSan build. */
+    dl_iterate_phdr(libc_cb, (void *)(uintptr_t)&gnu_get_libc_version);
 }
 
 /* ---- capture ------------------------------------------------------------ */

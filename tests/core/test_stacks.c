@@ -236,20 +236,36 @@ static void test_entry_points(void **state)
 
 /* A thread's first allocation is the realloc that pthread_getattr_np makes
  * while it holds the thread's lock: the first capture must not ask for the
- * stack's bounds the same way (it deadlocked; th_run kills it at 120 s). */
-static void test_getattr_no_deadlock(void **state)
+ * stack's bounds the same way (it deadlocked; th_run kills it at 120 s). One
+ * case per unwinding mode. */
+static void check_getattr(const char *mode)
+{
+    tr_trace_t t;
+    run_case("stacks_prog", mode, "16", "getattr", NULL, &t);
+    int n = 0;
+    for (size_t i = 0; i < t.nev; i++)
+        n += t.ev[i].kind == MSF_K_ALLOC_EX && t.ev[i].size == 5151;
+    assert_int_equal(n, 1);
+    tr_free(&t);
+}
+
+static void test_getattr_no_deadlock_fp(void **state) { (void)state; check_getattr("fp"); }
+static void test_getattr_no_deadlock_auto(void **state) { (void)state; check_getattr("auto"); }
+
+static void test_getattr_no_deadlock_libunwind(void **state)
 {
     (void)state;
-    const char *modes[] = { "fp", "libunwind", "auto" };
-    for (int m = 0; m < 3; m++) {
-        tr_trace_t t;
-        run_case("stacks_prog", modes[m], "16", "getattr", NULL, &t);
-        int n = 0;
-        for (size_t i = 0; i < t.nev; i++)
-            n += t.ev[i].kind == MSF_K_ALLOC_EX && t.ev[i].size == 5151;
-        assert_int_equal(n, 1);
-        tr_free(&t);
-    }
+#if defined(__SANITIZE_THREAD__)
+    /* Under TSan a thread that used libunwind's unw_backtrace crashes as it
+     * ends: libunwind's destructor of its per-thread cache and TSan's of the
+     * thread's state both wait for the last round of key destructors, TSan's
+     * (its key made first) runs first, and libunwind's then frees its cache
+     * under a mutex that TSan intercepts with no thread state left (SIGSEGV
+     * in __tsan::MutexPreLock from __nptl_deallocate_tsd). Not memscope's
+     * code: counted as skipped here. */
+    skip();
+#endif
+    check_getattr("libunwind");
 }
 
 /* Without MEMSCOPE_STACK_DEPTH: plain events, no STACK record. */
@@ -278,7 +294,9 @@ int main(void)
         cmocka_unit_test(test_recursion_depth),
         cmocka_unit_test(test_signal),
         cmocka_unit_test(test_entry_points),
-        cmocka_unit_test(test_getattr_no_deadlock),
+        cmocka_unit_test(test_getattr_no_deadlock_fp),
+        cmocka_unit_test(test_getattr_no_deadlock_libunwind),
+        cmocka_unit_test(test_getattr_no_deadlock_auto),
         cmocka_unit_test(test_off_by_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
