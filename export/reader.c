@@ -248,6 +248,19 @@ static bool unreserved_slot(const msx_reader *R, uint64_t off, uint64_t end, uin
     return true;
 }
 
+int msx_reader_chunk_add(msx_reader *R, uint64_t *cap, msx_chunk **out)
+{
+    if (R->nchunks == *cap) {
+        msx_chunk *m = realloc(R->chunks, 2 * *cap * sizeof *R->chunks);
+        if (!m)
+            return msx_reader_fail(R, -ENOMEM, 0, "out of memory for %llu chunks", (unsigned long long)(2 * *cap));
+        R->chunks = m;
+        *cap *= 2;
+    }
+    *out = &R->chunks[R->nchunks++];
+    return 0;
+}
+
 /* Orders chunks by thread, seq, then file position. */
 static int chunk_cmp(const void *a, const void *b)
 {
@@ -332,14 +345,10 @@ int msx_reader_scan(msx_reader *R)
                                (unsigned long long)i, committed, thread);
             continue;
         }
-        if (R->nchunks == cap) {
-            msx_chunk *m = realloc(R->chunks, 2 * cap * sizeof *R->chunks);
-            if (!m)
-                return msx_reader_fail(R, -ENOMEM, 0, "out of memory for %llu chunks", (unsigned long long)(2 * cap));
-            R->chunks = m;
-            cap *= 2;
-        }
-        msx_chunk *k = &R->chunks[R->nchunks++];
+        msx_chunk *k;
+        int grown = msx_reader_chunk_add(R, &cap, &k);
+        if (grown < 0)
+            return grown;
         k->off = here;
         k->slot = i;
         k->thread = thread;

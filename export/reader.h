@@ -109,6 +109,10 @@ void msx_reader_close(msx_reader *R);
 /* Records a fatal error: rc, with a message naming the file and offset.
  * Returns the first fatal error recorded (rc if it is the first). */
 int msx_reader_fail(msx_reader *R, int rc, uint64_t off, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The next entry of R->chunks, whose room is *cap (doubled when full): 0, or
+ * msx_reader_fail's result (out of memory). For the scans of reader.c and
+ * reader_pack.c. */
+int msx_reader_chunk_add(msx_reader *R, uint64_t *cap, msx_chunk **out);
 /* Records damage that the analysis survives: counted in r->problems_total,
  * the first MSX_MAX_PROBLEMS messages kept. */
 void msx_reader_problem(msx_reader *R, uint64_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

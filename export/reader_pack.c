@@ -144,14 +144,10 @@ int msx_pack_scan(msx_reader *R)
                                (unsigned long long)slot, thread, seq, (unsigned long long)(end - off - MSP_REC_SIZE), frame);
             break;
         }
-        if (R->nchunks == cap) {
-            msx_chunk *m = realloc(R->chunks, 2 * cap * sizeof *R->chunks);
-            if (!m)
-                return msx_reader_fail(R, -ENOMEM, 0, "out of memory for %llu chunks", (unsigned long long)(2 * cap));
-            R->chunks = m;
-            cap *= 2;
-        }
-        msx_chunk *k = &R->chunks[R->nchunks++];
+        msx_chunk *k;
+        int grown = msx_reader_chunk_add(R, &cap, &k);
+        if (grown < 0)
+            return grown;
         *k = (msx_chunk){
             .off = off, .slot = slot, .thread = thread, .seq = seq, .present = raw,
             .flags = le32(c + MSF_C_FLAGS), .tid = le64(c + MSF_C_TID), .time_ns = le64(c + MSF_C_TIME),

@@ -610,9 +610,7 @@ static void thread_dtor(void *arg)
     ms_arena_release(t->arena - 1);
     t->arena = 0;
     ms_sampled_thread_end();
-    /* no sample from now on (a realloc in a later destructor would make the
-     * thread a tcache that nothing destroys) */
-    t->sampling = false;
+    t->sampling = false; /* a later destructor's realloc makes no tcache then */
     t->sample_left = INT64_MAX;
     t->sample_and = t->sample_or = 0;
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
