@@ -89,14 +89,13 @@ static inline __attribute__((always_inline)) void free_body(void *p)
 
 #if MS_ENTRY_DISPATCH
 /* On x86-64 over jemalloc, malloc and free are a few instructions of
- * assembly in front of jemalloc, so that sampled mode's common case costs what
- * the issue asks and no more: no saved register, no call, one jump.
+ * assembly in front of jemalloc, so that sampled mode's common case costs as
+ * little as it can here: no saved register, no call, one jump.
  *
  *   malloc  counts the thread's sample countdown down (tracker.h,
  *           ms_sample_pass: sample_left - ((n & sample_and) | sample_or),
  *           compared unsigned) and, while it stays above 0, jumps to jemalloc's
- *           malloc. Otherwise it
- *           jumps to ms_entries.malloc: the full body (a process that traces
+ *           malloc. Otherwise it jumps to ms_entries.malloc: the full body (a process that traces
  *           every event, or none: its threads' countdown is 0, so they always
  *           come here) or the sampled body, where the countdown ran out or the
  *           thread has not started.
