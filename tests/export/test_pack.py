@@ -60,6 +60,9 @@ class Pack(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
+    @unittest.skipIf(os.environ.get("MSX_SANITIZER_HEAP"),
+                     "the bound is churn's over jemalloc, which hands freed addresses straight back; "
+                     "a sanitizer's heap (quarantine) does not")
     def test_bytes_per_event(self):
         events = json.loads(self.raw_json)["events"]
         self.assertGreater(events, 2 * STEPS)
