@@ -26,7 +26,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MS_EXPORT __attribute__((visibility("default")))
+/* Over a sanitizer's heap (allocator/meson.build) these functions are not the
+ * entries but are called by them (sanitizer_backend.c): they sit in the
+ * entries' section, so that a stack starts past them (tracking/stacks.c). */
+#ifdef MS_CHECKED_ENTRIES
+#define MS_ENTRY_SECTION __attribute__((section("memscope_entry")))
+#else
+#define MS_ENTRY_SECTION
+#endif
+#define MS_EXPORT __attribute__((visibility("default"))) MS_ENTRY_SECTION
 
 /* Glibc's page size for valloc/pvalloc. sysconf is a libc call with no system
  * call on Linux (the value comes from the auxiliary vector). */
@@ -44,7 +52,7 @@ static size_t page_size(void)
 /* malloc in a sampling process when the countdown runs out here, or the
  * thread has none yet: kept out of line, so that the sampled case of malloc
  * needs no saved register. ra: malloc's return address. */
-__attribute__((noinline)) static void *malloc_sampling(size_t n, uintptr_t ra)
+__attribute__((noinline)) MS_ENTRY_SECTION static void *malloc_sampling(size_t n, uintptr_t ra)
 {
     if (MS_LIKELY(ms_tls.sampling)) {
         bool lost;
@@ -329,7 +337,7 @@ MS_EXPORT void *pvalloc(size_t n)
 
 MS_EXPORT size_t malloc_usable_size(void *p)
 {
-    return p ? msjem_malloc_usable_size(p) : 0;
+    return p ? ms_heap_usable(p) : 0; /* a sampled block: the range's (sampled.c) */
 }
 
 /* ---- process start and exit ---------------------------------------------- */

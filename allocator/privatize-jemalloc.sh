@@ -12,13 +12,18 @@
 # jemalloc_cpp.o (jemalloc's own operator new/delete) is left out: it needs
 # libstdc++, and memscope defines the C++ operators itself.
 #
-# usage: privatize-jemalloc.sh LIBJEMALLOC_PIC_A OUTPUT_O [OBJCOPY [LD [NM]]]
+# A sanitizer build links a second copy, renamed to msrange_* instead (PREFIX),
+# for the sampled blocks alone (allocator/sampled.c), beside the sanitizer's
+# heap.
+#
+# usage: privatize-jemalloc.sh LIBJEMALLOC_PIC_A OUTPUT_O [OBJCOPY [LD [NM [PREFIX]]]]
 set -eu
 in=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 out=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 objcopy=${3:-objcopy}
 ld=${4:-ld}
 nm=${5:-nm}
+prefix=${6:-msjem_}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,13 +32,13 @@ ar x "$in"
 rm -f jemalloc_cpp.o jemalloc_cpp.pic.o
 "$ld" -r -o merged.o *.o
 
-# Public jemalloc API -> msjem_*.
+# Public jemalloc API -> msjem_* (PREFIX*).
 : > rename.map
 for s in malloc calloc realloc free posix_memalign aligned_alloc memalign valloc \
          malloc_usable_size mallocx rallocx xallocx sallocx dallocx sdallocx nallocx \
          mallctl mallctlnametomib mallctlbymib malloc_stats_print \
          malloc_conf malloc_conf_2_conf_harder malloc_message; do
-    echo "$s msjem_$s" >> rename.map
+    echo "$s $prefix$s" >> rename.map
 done
 # jemalloc's system calls go through errno-keeping wrappers (jemalloc_sys.c):
 # only the symbols the object really calls.
@@ -68,6 +73,6 @@ for s in $undef; do
 done
 "$objcopy" --redefine-syms=rename.map merged.o renamed.o
 
-# Keep only msjem_* global; everything else defined here becomes local.
-nm -g --defined-only renamed.o | awk '{print $3}' | grep '^msjem_' > keep.list
+# Keep only PREFIX* global; everything else defined here becomes local.
+"$nm" -g --defined-only renamed.o | awk '{print $3}' | grep "^$prefix" > keep.list
 "$objcopy" --keep-global-symbols=keep.list renamed.o "$out"

@@ -23,28 +23,35 @@
 uintptr_t ms_sample_base, ms_sample_size;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-/* Over a sanitizer's heap (allocator/sanitizer_backend.c) there is no
- * jemalloc to give an arena of its own: sampled mode is not available. */
-bool ms_sampled_init(void)
-{
-    return false;
-}
-
-void *ms_sampled_alloc(size_t n, size_t align, bool zero)
-{
-    (void)n, (void)align, (void)zero;
-    return NULL;
-}
-
-void ms_sampled_free(void *p)
-{
-    msjem_free(p);
-}
-
-void ms_sampled_thread_end(void)
-{
-}
+/* Over a sanitizer's heap (sanitizer_backend.c) the msjem_* functions are the
+ * sanitizer's, which has no arenas to give. The sampled blocks then come from
+ * a second jemalloc copy, renamed msrange_* (allocator/meson.build), which
+ * serves nothing but the range's arenas; the ordinary blocks stay the
+ * sanitizer's, checked. */
+#define RJ(f) msrange_##f
+int msrange_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+void *msrange_mallocx(size_t size, int flags);
+void msrange_dallocx(void *p, int flags);
+size_t msrange_malloc_usable_size(const void *p);
 #else
+#define RJ(f) msjem_##f
+#endif
+
+#ifdef __SANITIZE_THREAD__
+/* jemalloc is not built with TSan, so TSan sees no order between a thread's
+ * free of a sampled block and another thread's allocation of its memory; one
+ * sync object gives every free of the range an order before every later
+ * allocation there, as the runtime's own heap does for its blocks. */
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static char range_sync;
+#define RANGE_ACQUIRE() __tsan_acquire(&range_sync)
+#define RANGE_RELEASE() __tsan_release(&range_sync)
+#else
+#define RANGE_ACQUIRE() ((void)0)
+#define RANGE_RELEASE() ((void)0)
+#endif
+
 
 static _Atomic uintptr_t bump; /* next free address of the range */
 /* The range's arenas, as jemalloc spreads threads over its own: threads take
@@ -68,7 +75,7 @@ static int tcache_flag(bool make)
     if (sample_tcache == 0 && make) {
         unsigned tc;
         size_t len = sizeof tc;
-        if (msjem_mallctl("tcache.create", &tc, &len, NULL, 0) == 0)
+        if (RJ(mallctl)("tcache.create", &tc, &len, NULL, 0) == 0)
             sample_tcache = tc + 1;
     }
     return sample_tcache ? MALLOCX_TCACHE(sample_tcache - 1) : MALLOCX_TCACHE_NONE;
@@ -80,7 +87,7 @@ void ms_sampled_thread_end(void)
         return;
     unsigned tc = sample_tcache - 1;
     sample_tcache = 0;
-    (void)msjem_mallctl("tcache.destroy", NULL, NULL, &tc, sizeof tc);
+    (void)RJ(mallctl)("tcache.destroy", NULL, NULL, &tc, sizeof tc);
 }
 
 static void *ext_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align, bool *zero,
@@ -175,7 +182,7 @@ bool ms_sampled_init(void)
     ms_sample_size = size;
     unsigned narenas = 0; /* jemalloc's own count: 4 per processor */
     size_t nlen = sizeof narenas;
-    if (msjem_mallctl("opt.narenas", &narenas, &nlen, NULL, 0) != 0 || narenas == 0)
+    if (RJ(mallctl)("opt.narenas", &narenas, &nlen, NULL, 0) != 0 || narenas == 0)
         narenas = 1;
     sample_narenas = narenas < SAMPLE_ARENAS ? narenas : SAMPLE_ARENAS;
     if (arena_of_slot(0) < 0) {
@@ -195,7 +202,7 @@ static int arena_of_slot(unsigned slot)
         unsigned ind;
         size_t len = sizeof ind;
         extent_hooks_t *hp = &hooks;
-        if (msjem_mallctl("arenas.create", &ind, &len, &hp, sizeof hp) != 0)
+        if (RJ(mallctl)("arenas.create", &ind, &len, &hp, sizeof hp) != 0)
             return -1;
         unsigned expect = 0;
         v = ind + 1;
@@ -224,19 +231,21 @@ void *ms_sampled_alloc(size_t n, size_t align, bool zero)
         flags |= MS_MALLOCX_ALIGN(align);
     if (zero)
         flags |= MALLOCX_ZERO;
-    void *p = msjem_mallocx(n ? n : 1, flags);
+    void *p = RJ(mallocx)(n ? n : 1, flags);
     if (p != NULL && (uintptr_t)p - ms_sample_base >= ms_sample_size) {
-        msjem_dallocx(p, MALLOCX_TCACHE_NONE); /* not from the range: cannot be told apart */
+        RJ(dallocx)(p, MALLOCX_TCACHE_NONE); /* not from the range: cannot be told apart */
         return NULL;
     }
+    if (p != NULL)
+        RANGE_ACQUIRE();
     return p;
 }
 
 void ms_sampled_free(void *p)
 {
-    msjem_dallocx(p, tcache_flag(false));
+    RANGE_RELEASE();
+    RJ(dallocx)(p, tcache_flag(false));
 }
-#endif
 
 /* alloc.c's, where the malloc family is memscope's; a build of the recorder
  * without it (the writer tests) has no entries to switch. */
@@ -259,5 +268,9 @@ void *ms_heap_malloc(size_t n)
 
 size_t ms_heap_usable(void *p)
 {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    if ((uintptr_t)p - ms_sample_base < ms_sample_size)
+        return RJ(malloc_usable_size)(p); /* a sampled block: the other copy's */
+#endif
     return msjem_malloc_usable_size(p);
 }

@@ -1,6 +1,6 @@
 /* The allocator under memscope in a sanitizer build: the sanitizer's own heap
  * instead of the private jemalloc. The ASan+UBSan and TSan builds run every
- * suite over it (under TSan a thread records from its start routine on: see
+ * suite over it (a thread records from its start routine on: see
  * pthread_create below).
  *
  * A sanitizer runtime brings its own malloc; a program that replaces malloc
@@ -86,15 +86,33 @@ size_t msjem_xallocx(void *p, size_t size, size_t extra, int flags)
     return __interceptor_malloc_usable_size(p);
 }
 
-/* No arenas and no statistics here. */
+/* No arenas here (arenas.create and thread.arena fail, so threads keep the
+ * default). The statistics are the runtime's two real figures, under
+ * jemalloc's names (tracking/metrics.c): the bytes allocated, as "allocated"
+ * and "active" (the runtime has no figure for whole pages in use), and the
+ * heap's size, as "resident" and "mapped"; nothing is retained. */
+size_t __sanitizer_get_current_allocated_bytes(void);
+size_t __sanitizer_get_heap_size(void);
+
 int msjem_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
 {
-    (void)name;
-    (void)oldp;
-    (void)oldlenp;
     (void)newp;
     (void)newlen;
-    return ENOENT;
+    size_t v;
+    if (strcmp(name, "epoch") == 0)
+        return 0; /* the figures are always current */
+    else if (strcmp(name, "stats.allocated") == 0 || strcmp(name, "stats.active") == 0)
+        v = __sanitizer_get_current_allocated_bytes();
+    else if (strcmp(name, "stats.resident") == 0 || strcmp(name, "stats.mapped") == 0)
+        v = __sanitizer_get_heap_size();
+    else if (strcmp(name, "stats.retained") == 0)
+        v = 0;
+    else
+        return ENOENT;
+    if (oldp == NULL || oldlenp == NULL || *oldlenp != sizeof v)
+        return EINVAL;
+    memcpy(oldp, &v, sizeof v);
+    return 0;
 }
 
 /* -- the malloc family ---------------------------------------------------- */
@@ -136,20 +154,19 @@ MS_EXPORT const char *__asan_default_options(void)
     return "allocator_may_return_null=1:detect_leaks=0";
 }
 
-#ifndef MS_TSAN_HEAP
-#define UP() atomic_load_explicit(&runtime_up, memory_order_relaxed)
-#else
-/* Under TSan, a thread's TSan state is made by the runtime's start routine of
- * the thread (__tsan_thread_start_func), which calls malloc first (realloc in
- * pthread_getattr_np, from __tsan::ThreadStart) and only then the routine the
- * program passed; instrumented code run in that window faults at its first
- * function entry (the thread's shadow stack does not exist yet). So under TSan
+/* A thread's sanitizer state is made by the runtime's start routine of the
+ * thread (TSan's __tsan_thread_start_func, ASan's asan_thread_start), which
+ * calls malloc first (pthread_getattr_np, from the runtime's thread start)
+ * and only then the routine the program passed. Under TSan, instrumented
+ * code run in that window faults at its first function entry (the thread's
+ * shadow stack does not exist yet); under ASan it runs, but the runtime's
+ * allocations would be recorded as the program's, on each of its threads. So
  * a thread records only once it runs the program's code: pthread_create below
  * passes a start routine of its own, which sets this flag and calls the
- * program's. Until then the thread's allocations are the runtime's own: they go
- * to the runtime unrecorded (and so do their frees, on the same thread, before
- * the flag is set). The main thread's is set by the constructor: TSan made its
- * state before any constructor ran. */
+ * program's. Until then the thread's allocations are the runtime's own: they
+ * go to the runtime unrecorded (and so do their frees, on the same thread,
+ * before the flag is set). The main thread's is set by the constructor: the
+ * runtime made its state before any constructor ran. */
 static _Thread_local bool program_thread __attribute__((tls_model("initial-exec")));
 
 #define UP() (program_thread && atomic_load_explicit(&runtime_up, memory_order_relaxed))
@@ -166,12 +183,12 @@ struct program_start {
  * (%rbp 0, as the C library's thread start leaves it): a walk of the chain
  * (tracking/stacks.c) ends here, and does not follow the runtime's thread
  * start, built without frame pointers, into whatever its %rbp holds. */
-void *ms_tsan_call_outermost(void *(*fn)(void *), void *arg);
+void *ms_san_call_outermost(void *(*fn)(void *), void *arg);
 #if defined(__x86_64__)
 __asm__(".text\n"
         ".p2align 4\n"
-        ".type ms_tsan_call_outermost, @function\n"
-        "ms_tsan_call_outermost:\n"
+        ".type ms_san_call_outermost, @function\n"
+        "ms_san_call_outermost:\n"
         ".cfi_startproc\n"
         "  pushq %rbp\n"
         ".cfi_def_cfa_offset 16\n"
@@ -184,22 +201,22 @@ __asm__(".text\n"
         ".cfi_def_cfa_offset 8\n"
         "  retq\n"
         ".cfi_endproc\n"
-        ".size ms_tsan_call_outermost, .-ms_tsan_call_outermost\n");
+        ".size ms_san_call_outermost, .-ms_san_call_outermost\n");
 #else
-void *ms_tsan_call_outermost(void *(*fn)(void *), void *arg)
+void *ms_san_call_outermost(void *(*fn)(void *), void *arg)
 {
     return fn(arg);
 }
 #endif
 
-/* Runs in the new thread once TSan has made its state (the runtime calls it as
+/* Runs in the new thread once the runtime has made its state (the runtime calls it as
  * the thread's routine). */
 static void *program_start(void *p)
 {
     struct program_start s = *(struct program_start *)p;
     __interceptor_free(p);
     program_thread = true;
-    return ms_tsan_call_outermost(s.fn, s.arg);
+    return ms_san_call_outermost(s.fn, s.arg);
 }
 
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
@@ -220,7 +237,7 @@ static pthread_create_fn libc_pthread_create(void)
     return f;
 }
 
-/* True if the caller at ra is the TSan runtime itself. */
+/* True if the caller at ra is the sanitizer runtime itself. */
 static bool called_by_runtime(const void *ra)
 {
     static _Atomic(void *) runtime_base;
@@ -236,11 +253,11 @@ static bool called_by_runtime(const void *ra)
 }
 
 /* The program's pthread_create (memscope's helper thread too), found before
- * TSan's as the malloc family is: the program's definition overrides the
+ * the runtime's as the malloc family is: the program's definition overrides the
  * runtime's weak one. The start record is memscope's, never in the trace.
  *
  * Where the runtime is loaded after the C library (the shared library
- * preloaded into a program not built with TSan, which then loads the runtime
+ * preloaded into a program not built with the sanitizer, which then loads the runtime
  * as its own dependency), the runtime finds this function as its "real"
  * pthread_create too, and calls it for the thread it has wrapped already, or
  * for its own background thread: those calls go to the C library's. */
@@ -263,7 +280,6 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pt
         __interceptor_free(s);
     return r;
 }
-#endif
 
 #ifdef MS_TSAN_HEAP
 /* TSan's options for a program linked with memscope, as ASan's above: malloc
@@ -289,9 +305,7 @@ static atomic_bool runtime_up;
 #pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
 __attribute__((constructor(100))) static void sanitizer_runtime_up(void)
 {
-#ifdef MS_TSAN_HEAP
     program_thread = true;
-#endif
     atomic_store_explicit(&runtime_up, true, memory_order_relaxed);
 }
 #pragma GCC diagnostic pop
@@ -353,4 +367,46 @@ MS_EXPORT void *pvalloc(size_t n)
 MS_EXPORT size_t malloc_usable_size(void *p)
 {
     return UP() ? ms_checked_malloc_usable_size(p) : __interceptor_malloc_usable_size(p);
+}
+
+/* The runtimes' strdup and strndup take their memory from the runtime's heap
+ * directly, never through malloc, so their blocks would be unrecorded and
+ * their frees unknown; the C library's call malloc. Here they do too, with
+ * the runtime's checked strlen/strnlen, so that reading past the string is
+ * still reported. */
+size_t __interceptor_strlen(const char *s);
+size_t __interceptor_strnlen(const char *s, size_t max);
+char *__interceptor_strdup(const char *s);
+char *__interceptor_strndup(const char *s, size_t max);
+
+static char *dup_len(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+MS_EXPORT char *strdup(const char *s)
+{
+    return UP() ? dup_len(s, __interceptor_strlen(s)) : __interceptor_strdup(s);
+}
+
+MS_EXPORT char *__strdup(const char *s);
+MS_EXPORT char *__strdup(const char *s)
+{
+    return strdup(s);
+}
+
+MS_EXPORT char *strndup(const char *s, size_t max)
+{
+    return UP() ? dup_len(s, __interceptor_strnlen(s, max)) : __interceptor_strndup(s, max);
+}
+
+MS_EXPORT char *__strndup(const char *s, size_t max);
+MS_EXPORT char *__strndup(const char *s, size_t max)
+{
+    return strndup(s, max);
 }

@@ -57,7 +57,8 @@ struct ms_stk {
 extern const char __start_memscope_entry[] __attribute__((weak, visibility("hidden")));
 extern const char __stop_memscope_entry[] __attribute__((weak, visibility("hidden")));
 
-/* Frames a walk collects: the depth, and the entries' frames it drops. */
+/* Frames a walk collects: the depth, and the entries' frames it drops (the
+ * entry, and alloc.c's function it calls, with its sampling helper). */
 static uint32_t walk_max;
 
 void ms_stacks_configure(void)
@@ -66,7 +67,7 @@ void ms_stacks_configure(void)
     ms_stack_depth = (uint32_t)(d > MS_STACK_MAX ? MS_STACK_MAX : d);
     walk_max = ms_stack_depth;
     if ((uintptr_t)__start_memscope_entry != (uintptr_t)__stop_memscope_entry && walk_max)
-        walk_max += 2;
+        walk_max += MS_STACK_ENTRY_FRAMES;
     unwind_how = (unsigned)ms_option_u64(MS_OPT_UNWIND);
 }
 

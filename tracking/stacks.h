@@ -23,6 +23,9 @@
 #include <stdint.h>
 
 #define MS_STACK_MAX 128u
+/* memscope's own frames a walk may see first where the entries call the
+ * recording code (a sanitizer build): collected, then dropped (stacks.c). */
+#define MS_STACK_ENTRY_FRAMES 4u
 
 /* Frames per stack in force (MEMSCOPE_STACK_DEPTH), 0 = no stacks. Set at
  * process start (ms_stacks_configure), read-only afterwards. */
@@ -32,7 +35,7 @@ typedef struct ms_stk ms_stk_t;
 
 /* One captured stack. */
 typedef struct ms_stack {
-    uintptr_t pc[MS_STACK_MAX + 2]; /* + memscope's entry frames, dropped (stacks.c) */
+    uintptr_t pc[MS_STACK_MAX + MS_STACK_ENTRY_FRAMES];
     uint32_t n;
     uint64_t hash;
 } ms_stack_t;

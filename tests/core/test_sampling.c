@@ -290,15 +290,6 @@ static void test_with_stacks(void **state)
 
 int main(void)
 {
-#ifdef MS_SANITIZER_HEAP
-    /* over a sanitizer's heap there is no arena for the sampled range:
-     * sampled mode says so and does not trace (sampled.c) */
-    (void)test_bytes_estimate, (void)test_frees_recorded, (void)test_free_on_new_thread, (void)test_leak_estimate,
-        (void)test_failed_mallocs_drop_nothing, (void)test_full_child_of_sampled_parent,
-        (void)test_seed_repeats, (void)test_rate, (void)test_with_stacks;
-    printf("sampled mode is not available over a sanitizer's heap\n");
-    return 77;
-#else
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_estimate),
         cmocka_unit_test(test_frees_recorded),
@@ -311,5 +302,4 @@ int main(void)
         cmocka_unit_test(test_with_stacks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
-#endif
 }
