@@ -60,9 +60,6 @@ class Pack(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
-    @unittest.skipIf(os.environ.get("MSX_SANITIZER_HEAP"),
-                     "the bound is churn's over jemalloc, which hands freed addresses straight back; "
-                     "a sanitizer's heap (quarantine) does not")
     def test_bytes_per_event(self):
         events = json.loads(self.raw_json)["events"]
         self.assertGreater(events, 2 * STEPS)
@@ -120,7 +117,7 @@ class Pack(unittest.TestCase):
 class RunPack(unittest.TestCase):
     def setUp(self):
         if not GLIBC_WORKER:
-            self.skipTest("memscope run needs the preload library (not in a sanitizer build)")
+            self.skipTest("memscope run needs the preload library")
         self.dir = tempfile.mkdtemp(prefix="msx-runpack-")
 
     def tearDown(self):

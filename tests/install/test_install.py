@@ -6,7 +6,10 @@ README.md gives and with the flags of the installed memscope_alloc.pc
 (readelf -d), runs with no LD_PRELOAD and no library path, and writes its
 trace, which the installed memscope reads.
 
-Usage: test_install.py MESON BUILD_DIR SOURCE_DIR CC
+Usage: test_install.py MESON BUILD_DIR SOURCE_DIR CC [SANITIZE]
+SANITIZE is the build's b_sanitize: other than "none", the archive is
+instrumented, and the README's command gets -fsanitize=SANITIZE and the
+whole archive (the runtime's malloc must not win), as the .pc file has it.
 Needs pkg-config and readelf (binutils); scripts/deps.sh installs both."""
 import glob
 import json
@@ -19,12 +22,16 @@ import tempfile
 import unittest
 
 MESON, BUILD, SOURCE, CC = sys.argv[1:5]
+SANITIZE = sys.argv[5] if len(sys.argv) > 5 else "none"
 
 # The static link command README.md must show ("Link it statically"), for a
 # copy installed where the compiler looks: -l: names the archive, since a
 # plain -lmemscope_alloc finds libmemscope_alloc.so first once both are
 # installed. Here the install is under a destdir, so -I and -L are added.
 README_LINK = ["-l:libmemscope_alloc.a", "-lpthread", "-ldl", "-lm"]
+if SANITIZE != "none":
+    README_LINK = ["-fsanitize=" + SANITIZE, "-Wl,--whole-archive", "-l:libmemscope_alloc.a",
+                   "-Wl,--no-whole-archive", "-lpthread", "-ldl", "-lm"]
 
 
 def run(args, **kw):
