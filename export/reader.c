@@ -345,7 +345,7 @@ int msx_reader_scan(msx_reader *R)
                                (unsigned long long)i, committed, thread);
             continue;
         }
-        msx_chunk *k;
+        msx_chunk *k = NULL; /* set unless it fails (-O3 cannot tell) */
         int grown = msx_reader_chunk_add(R, &cap, &k);
         if (grown < 0)
             return grown;

@@ -144,7 +144,7 @@ int msx_pack_scan(msx_reader *R)
                                (unsigned long long)slot, thread, seq, (unsigned long long)(end - off - MSP_REC_SIZE), frame);
             break;
         }
-        msx_chunk *k;
+        msx_chunk *k = NULL; /* set unless it fails (-O3 cannot tell) */
         int grown = msx_reader_chunk_add(R, &cap, &k);
         if (grown < 0)
             return grown;
