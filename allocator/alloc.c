@@ -100,13 +100,14 @@ static inline __attribute__((always_inline)) void free_body(void *p)
  * assembly in front of jemalloc, so that sampled mode's common case costs as
  * little as it can here: no saved register, no call, one jump.
  *
- *   malloc  counts the thread's sample countdown down (tracker.h,
- *           ms_sample_pass: sample_left - ((n & sample_and) | sample_or),
- *           compared unsigned) and, while it stays above 0, jumps to jemalloc's
- *           malloc. Otherwise it jumps to ms_entries.malloc: the full body (a process that traces
- *           every event, or none: its threads' countdown is 0, so they always
- *           come here) or the sampled body, where the countdown ran out or the
- *           thread has not started.
+ *   malloc  counts the thread's sample countdown down by n (tracker.h,
+ *           ms_sample_pass: sample_left - n, unsigned) and, while it stays
+ *           above 0, jumps to jemalloc's malloc. Otherwise it jumps to
+ *           ms_entries.malloc: the full body (a process that traces every
+ *           event, or none: its threads' countdown is 0, so they always come
+ *           here) or the sampled body, where the countdown ran out, the thread
+ *           has not started, or it samples by rate (countdown 0: sampler.c
+ *           counts those).
  *   free    jumps to jemalloc's free unless the block lies in
  *           [free_lo, free_lo + free_span): the sampled range while sampling,
  *           everything otherwise; those go to ms_free_slow.
@@ -146,13 +147,9 @@ __asm__(".pushsection .text\n"
         ".cfi_startproc\n"
         MS_ENDBR
         "    movq ms_tls@gottpoff(%rip), %rax\n"
-        "    movq %fs:" MS_STR(MS_TLS_SAMPLE_AND) "(%rax), %rdx\n"
-        "    andq %rdi, %rdx\n"
-        "    orq %fs:" MS_STR(MS_TLS_SAMPLE_OR) "(%rax), %rdx\n"
         "    movq %fs:" MS_STR(MS_TLS_SAMPLE_LEFT) "(%rax), %rcx\n"
-        "    cmpq %rdx, %rcx\n"
-        "    jbe 1f\n"
-        "    subq %rdx, %rcx\n"
+        "    subq %rdi, %rcx\n"
+        "    jbe 1f\n" /* borrow or zero: the countdown does not stay above n */
         "    movq %rcx, %fs:" MS_STR(MS_TLS_SAMPLE_LEFT) "(%rax)\n"
         "    jmp msjem_malloc\n"
         "1:  jmp *ms_entries(%rip)\n"

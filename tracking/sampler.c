@@ -102,23 +102,32 @@ void ms_sample_thread_init(ms_tls_t *t)
 {
     t->rng = seed ^ ((uint64_t)t->serial * 0xd1b54a32d192ed03ull);
     if (rate_k) {
-        t->sample_and = 0;
-        t->sample_or = 1;
+        t->sample_left = 0; /* every allocation leaves the assembly: ms_sample_count */
+        t->rate_left = draw(t);
     } else {
-        t->sample_and = ~(uint64_t)0;
-        t->sample_or = 0;
+        t->sample_left = draw(t);
+        t->rate_left = 0;
     }
-    t->sample_left = draw(t);
     t->sampling = true;
     t->limit = NULL; /* every event to the sampled branch of ms_ev */
+}
+
+/* An allocation on which the thread's count ran out (ms_sample_count): it
+ * is sampled, and the count drawn afresh. */
+static void redraw(ms_tls_t *t)
+{
+    if (rate_k)
+        t->rate_left = draw(t);
+    else
+        t->sample_left = draw(t);
 }
 
 uintptr_t ms_sample_take(uintptr_t p, size_t n, size_t align, bool zero, uintptr_t ra)
 {
     uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
     ms_tls_t *t = &ms_tls;
+    redraw(t);
     uint64_t w = weight_of(n);
-    t->sample_left = draw(t);
     /* memscope's own allocation, or a handler that interrupted the recorder:
      * not the program's, or not recordable; the count starts afresh (the
      * draw is memoryless, so the program's allocations keep their odds) */
@@ -142,8 +151,8 @@ void *ms_sample_new(size_t n, uintptr_t ra, bool *lost)
     uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
     ms_tls_t *t = &ms_tls;
     *lost = false;
+    redraw(t);
     uint64_t w = weight_of(n);
-    t->sample_left = draw(t);
     if (t->guard || t->state != MS_T_ACTIVE || w == 0)
         return NULL; /* as ms_sample_take: the count starts afresh */
     int saved = errno;
@@ -186,12 +195,9 @@ bool ms_sample_realloc(void *p, size_t n, uintptr_t ra, void **out)
     bool in = (uintptr_t)p - ms_sample_base < ms_sample_size;
     uint64_t w = 0;
     if (t->sampling && t->guard == 0) {
-        uint64_t need = (n & t->sample_and) | t->sample_or;
-        if ((uint64_t)t->sample_left > need) {
-            t->sample_left -= (int64_t)need;
-        } else {
+        if (!ms_sample_count(t, n)) {
+            redraw(t);
             w = weight_of(n);
-            t->sample_left = draw(t);
         }
     }
     if (!in && w == 0)

@@ -482,7 +482,7 @@ void ms_thread_stop(ms_tls_t *t)
 {
     t->sampling = false;
     t->sample_left = INT64_MAX; /* the sampled-mode entries pass it for good */
-    t->sample_and = t->sample_or = 0;
+    t->rate_left = 0;
     chunk_drop(t, 0);
     t->state = MS_T_OFF;
     t->seen = atomic_load_explicit(&ms_clock.now, memory_order_acquire);
@@ -612,7 +612,7 @@ static void thread_dtor(void *arg)
     ms_sampled_thread_end();
     t->sampling = false; /* a later destructor's realloc makes no tcache then */
     t->sample_left = INT64_MAX;
-    t->sample_and = t->sample_or = 0;
+    t->rate_left = 0;
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
     ms_guard_leave(t);
     errno = saved_errno;

@@ -99,23 +99,21 @@ typedef struct ms_tls {
     int arena;                    /* bound jemalloc arena + 1; 0 = none */
     uint32_t chunk_flags;         /* MSF_CF_* set in each chunk it takes (the METRIC stream's) */
     ms_stk_t *stk;                /* the stacks it defined (stacks.h), NULL until the first */
-    /* sampled mode (MEMSCOPE_MODE=sampled): every allocation counts down
-     * sample_left by (n & sample_and) | sample_or (bytes, or 1 per allocation
-     * with MEMSCOPE_SAMPLE_RATE); the fast path stays closed (limit NULL) */
+    /* sampled mode (MEMSCOPE_MODE=sampled): every allocation of n bytes
+     * counts sample_left down by n while it stays above n (ms_sample_count);
+     * the fast path stays closed (limit NULL). With MEMSCOPE_SAMPLE_RATE
+     * sample_left is 0, so that every allocation leaves alloc.c's assembly,
+     * and rate_left counts allocations down instead; 0 otherwise. */
     bool sampling;
     _Alignas(64) int64_t sample_left; /* its own line: read by every sampled-mode entry */
-    uint64_t sample_and, sample_or;
+    int64_t rate_left;
     uint64_t rng;                 /* the sampler's random state */
 } ms_tls_t;
 
 _Static_assert(offsetof(ms_tls_t, alloc_floor) + sizeof(uint32_t) == 64, "hot fields fill one line");
-/* The offsets of the countdown, for the assembly of allocator/alloc.c. */
+/* The offset of the countdown, for the assembly of allocator/alloc.c. */
 #define MS_TLS_SAMPLE_LEFT 512
-#define MS_TLS_SAMPLE_AND 520
-#define MS_TLS_SAMPLE_OR 528
-_Static_assert(offsetof(ms_tls_t, sample_left) == MS_TLS_SAMPLE_LEFT &&
-                   offsetof(ms_tls_t, sample_and) == MS_TLS_SAMPLE_AND &&
-                   offsetof(ms_tls_t, sample_or) == MS_TLS_SAMPLE_OR,
+_Static_assert(offsetof(ms_tls_t, sample_left) == MS_TLS_SAMPLE_LEFT,
                "the countdown where alloc.c's assembly reads it");
 _Static_assert(_Alignof(ms_tls_t) == 64, "ms_tls_t is line-aligned");
 
@@ -264,6 +262,24 @@ static inline void ms_ev_put_ex(ms_tls_t *t, int kind, uintptr_t a, uintptr_t b,
     atomic_store_explicit(t->committed, (uint32_t)(w - t->payload), memory_order_release);
 }
 
+/* Counts an allocation of n bytes down on thread t: true while the count
+ * does not run out. By bytes, sample_left goes down by n (unsigned, as
+ * alloc.c's assembly: a size of 2^63 or more, a malloc that fails, runs the
+ * count out rather than winding it back); by rate, sample_left is 0 and
+ * rate_left goes down by one (0 by bytes: never taken). */
+static inline __attribute__((always_inline)) bool ms_sample_count(ms_tls_t *t, size_t n)
+{
+    if (MS_LIKELY((uint64_t)t->sample_left > n)) {
+        t->sample_left -= (int64_t)n;
+        return true;
+    }
+    if (MS_UNLIKELY(t->rate_left > 1)) {
+        t->rate_left--;
+        return true;
+    }
+    return false;
+}
+
 /* The sampled mode's hot path (t->sampling): an allocation counts down the
  * bytes (or allocations) to the next sample and, when the count runs out,
  * is moved into the sampled range and recorded (ms_sample_take); a free
@@ -281,11 +297,8 @@ ms_ev_sampled(ms_tls_t *t, int kind, uintptr_t a, size_t n, size_t align, bool z
     }
     if (kind != MSF_K_ALLOC)
         return a; /* a realloc in sampled mode is recorded by ms_sample_realloc */
-    uint64_t need = (n & t->sample_and) | t->sample_or;
-    if (MS_LIKELY((uint64_t)t->sample_left > need)) {
-        t->sample_left -= (int64_t)need;
+    if (MS_LIKELY(ms_sample_count(t, n)))
         return a;
-    }
     return ms_sample_take(a, n, align, zero, ra);
 }
 
@@ -301,15 +314,7 @@ ms_ev_sampled(ms_tls_t *t, int kind, uintptr_t a, size_t n, size_t align, bool z
  * own, written by this thread only. */
 static inline __attribute__((always_inline)) bool ms_sample_pass(size_t n)
 {
-    ms_tls_t *t = &ms_tls;
-    /* unsigned, as alloc.c's assembly: a size of 2^63 or more (a malloc that
-     * fails) runs the count out rather than winding it back */
-    uint64_t need = (n & t->sample_and) | t->sample_or;
-    if (MS_LIKELY((uint64_t)t->sample_left > need)) {
-        t->sample_left -= (int64_t)need;
-        return true;
-    }
-    return false;
+    return ms_sample_count(&ms_tls, n);
 }
 
 /* The allocation of n bytes at p in a sampling process that ms_sample_pass
