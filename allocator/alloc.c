@@ -108,9 +108,11 @@ static inline __attribute__((always_inline)) void free_body(void *p)
  *           here) or the sampled body, where the countdown ran out, the thread
  *           has not started, or it samples by rate (countdown 0: sampler.c
  *           counts those).
- *   free    jumps to jemalloc's free unless the block lies in
- *           [free_lo, free_lo + free_span): the sampled range while sampling,
- *           everything otherwise; those go to ms_free_slow.
+ *   free    jumps to jemalloc's free unless the block lies below free_end:
+ *           the end of the sampled range while sampling, which sampled.c
+ *           maps below every other heap mapping, so that one compare tells
+ *           (anything else found below goes the slow way too, which tells
+ *           exactly); the end of memory otherwise. Those go to ms_free_slow.
  *
  * Every body is reached by a jump, so that its return address is the
  * program's call site, as the stacks need. */
@@ -125,12 +127,11 @@ void ms_free_slow(void *p) { free_body(p); }
  * of sampling writes. */
 struct ms_entries {
     void *(*malloc)(size_t);
-    uintptr_t free_lo, free_span;
-    char pad[64 - 3 * sizeof(void *)];
+    uintptr_t free_end;
+    char pad[64 - 2 * sizeof(void *)];
 };
-__attribute__((used, aligned(64))) struct ms_entries ms_entries = { ms_malloc_full, 0, UINTPTR_MAX, { 0 } };
-_Static_assert(offsetof(struct ms_entries, free_lo) == 8 && offsetof(struct ms_entries, free_span) == 16,
-               "the slots the assembly reads");
+__attribute__((used, aligned(64))) struct ms_entries ms_entries = { ms_malloc_full, UINTPTR_MAX, { 0 } };
+_Static_assert(offsetof(struct ms_entries, free_end) == 8, "the slot the assembly reads");
 
 #define MS_STR_(x) #x
 #define MS_STR(x) MS_STR_(x)
@@ -161,9 +162,7 @@ __asm__(".pushsection .text\n"
         "free:\n"
         ".cfi_startproc\n"
         MS_ENDBR
-        "    movq %rdi, %rax\n"
-        "    subq ms_entries+8(%rip), %rax\n"
-        "    cmpq ms_entries+16(%rip), %rax\n"
+        "    cmpq ms_entries+8(%rip), %rdi\n"
         "    jb ms_free_slow\n"
         "    jmp msjem_free\n"
         ".cfi_endproc\n"
@@ -177,8 +176,7 @@ void ms_sampled_start(bool on)
      * Off, every free goes to ms_free_slow, which tells the range's blocks
      * (a fork child's, from its sampling parent) from the others. */
     ms_sampling_on = on;
-    __atomic_store_n(&ms_entries.free_lo, on ? ms_sample_base : 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&ms_entries.free_span, on ? ms_sample_size : UINTPTR_MAX, __ATOMIC_RELAXED);
+    __atomic_store_n(&ms_entries.free_end, on ? ms_sample_base + ms_sample_size : UINTPTR_MAX, __ATOMIC_RELAXED);
     __atomic_store_n(&ms_entries.malloc, on ? ms_malloc_sampled : ms_malloc_full, __ATOMIC_RELAXED);
 }
 #else

@@ -163,6 +163,20 @@ static extent_hooks_t hooks = {
 
 static int arena_of_slot(unsigned slot);
 
+/* Where the range is asked for (a hint: the kernel places it elsewhere when
+ * that is taken). Over jemalloc, low in the address space, below every
+ * mapping jemalloc makes (they come top-down from near the stack, or
+ * bottom-up from a third of it), so that free() tells a sampled block by one
+ * compare against the range's end (alloc.c); a range placed elsewhere stays
+ * correct, as free's slow path tells exactly. Over a sanitizer's heap, whose
+ * runtime owns fixed parts of the address space, and where free tells by
+ * two compares anyway, wherever the kernel likes. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(__LP64__)
+#define RANGE_HINT NULL
+#else
+#define RANGE_HINT ((void *)((uintptr_t)64 << 30))
+#endif
+
 bool ms_sampled_init(void)
 {
     if (ms_sample_size != 0)
@@ -171,7 +185,7 @@ bool ms_sampled_init(void)
     void *p = MAP_FAILED;
     size_t size = (size_t)64 << 30;
     for (; size >= ((size_t)1 << 30); size /= 2) {
-        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        p = mmap(RANGE_HINT, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p != MAP_FAILED)
             break;
     }
