@@ -569,6 +569,10 @@ __attribute__((noinline)) void ms_ev_record(int kind, uintptr_t a, uintptr_t b, 
         drop(t);
         break;
     case MS_T_GONE:
+        if (proc.sampled && kind != MSF_K_FREE) { /* no sample after the end: a failed */
+            t->sample_left = INT64_MAX;            /* malloc of ~2^63 ran its count out */
+            break;
+        }
         late_event(kind, a, b, n);
         break;
     default: /* MS_T_OFF */
@@ -611,7 +615,8 @@ static void thread_dtor(void *arg)
     t->arena = 0;
     ms_sampled_thread_end();
     t->sampling = false; /* a later destructor's realloc makes no tcache then */
-    t->sample_left = INT64_MAX;
+    /* later destructors' allocations: never sampled, or recorded late as their frees */
+    t->sample_left = proc.sampled ? INT64_MAX : 0;
     t->rate_left = 0;
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
     ms_guard_leave(t);

@@ -13,7 +13,12 @@
  *   forkfull              forks a child whose MEMSCOPE_MODE is full: it
  *                         frees 100 sampled blocks of its parent's and makes
  *                         1000 x malloc(777) and free of its own
- *   huge                  1000 x malloc(2^62), each failing, then as known */
+ *   huge                  1000 x malloc(2^62), each failing, then as known
+ *   latedtor              a thread whose key destructor, in its third and
+ *                         fourth rounds (after memscope's thread end), makes
+ *                         a malloc of nearly 2^63 bytes that fails, then
+ *                         malloc(2000) and frees it
+ *   latedtor-plain        the same without the failing malloc */
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,8 +82,47 @@ static int forkfull(void)
     return 0;
 }
 
+static pthread_key_t late_key;
+static __thread int late_round;
+static int late_huge;
+
+static void late_dtor(void *v)
+{
+    if (++late_round >= 3) {
+        void *huge = late_huge ? malloc((size_t)INT64_MAX - 1000) : NULL;
+        char *p = malloc(2000);
+        if (huge != NULL || p == NULL)
+            _exit(1);
+        p[0] = 1;
+        free(p);
+    }
+    if (late_round < 4)
+        (void)pthread_setspecific(late_key, v);
+}
+
+static void *late_body(void *a)
+{
+    free(malloc(10));
+    (void)pthread_setspecific(late_key, (void *)1);
+    return a;
+}
+
+static int latedtor(void)
+{
+    pthread_t th;
+    if (pthread_key_create(&late_key, late_dtor) != 0 || pthread_create(&th, NULL, late_body, NULL) != 0 ||
+        pthread_join(th, NULL) != 0)
+        return 1;
+    printf("done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strncmp(argv[1], "latedtor", 8) == 0) {
+        late_huge = strcmp(argv[1], "latedtor") == 0;
+        return latedtor();
+    }
     if (argc > 1 && strcmp(argv[1], "handoff") == 0)
         return handoff();
     if (argc > 1 && strcmp(argv[1], "forkfull") == 0)
