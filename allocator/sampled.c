@@ -38,18 +38,19 @@ size_t msrange_malloc_usable_size(const void *p);
 #endif
 
 #ifdef __SANITIZE_THREAD__
-/* jemalloc is not built with TSan, so TSan sees no order between a thread's
- * free of a sampled block and another thread's allocation of its memory; one
- * sync object gives every free of the range an order before every later
- * allocation there, as the runtime's own heap does for its blocks. */
+/* jemalloc is not built with TSan, so TSan may see no order between a
+ * thread's free of a sampled block and another thread's allocation of its
+ * memory. The free releases the block's address, and an allocation there
+ * acquires it: the previous user of a block comes before the next one, and
+ * nothing else is ordered (a sync object of the whole range would order
+ * every free before every later allocation, and hide the program's races). */
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
-static char range_sync;
-#define RANGE_ACQUIRE() __tsan_acquire(&range_sync)
-#define RANGE_RELEASE() __tsan_release(&range_sync)
+#define RANGE_ACQUIRE(p) __tsan_acquire(p)
+#define RANGE_RELEASE(p) __tsan_release(p)
 #else
-#define RANGE_ACQUIRE() ((void)0)
-#define RANGE_RELEASE() ((void)0)
+#define RANGE_ACQUIRE(p) ((void)0)
+#define RANGE_RELEASE(p) ((void)0)
 #endif
 
 
@@ -251,13 +252,13 @@ void *ms_sampled_alloc(size_t n, size_t align, bool zero)
         return NULL;
     }
     if (p != NULL)
-        RANGE_ACQUIRE();
+        RANGE_ACQUIRE(p);
     return p;
 }
 
 void ms_sampled_free(void *p)
 {
-    RANGE_RELEASE();
+    RANGE_RELEASE(p);
     RJ(dallocx)(p, tcache_flag(false));
 }
 

@@ -29,6 +29,7 @@
  * statistics. Never part of a release build (allocator/meson.build). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <malloc.h>
 #include <stdatomic.h>
@@ -37,6 +38,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "jemalloc_private.h"
 
@@ -286,11 +289,52 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pt
  * fails with ENOMEM instead of aborting the program; a fork child may start a
  * thread: memscope's helper thread makes every traced program multithreaded,
  * and the recorder starts the child's own helper (tracking/helper.c), which
- * TSan otherwise answers by ending the child. TSAN_OPTIONS still applies
- * over them. */
+ * TSan otherwise answers by ending the child. In sampled mode, no deadlock
+ * detector either: the sampled blocks' jemalloc copy (sampled.c) takes every
+ * lock of its arenas in its fork handler, more than the detector can hold
+ * (64), and TSan would abort the program at its fork. TSAN_OPTIONS still
+ * applies over them. (The shared library's version script hides this
+ * function: a sampling program it is preloaded into that forks needs
+ * TSAN_OPTIONS=detect_deadlocks=0.) */
+/* True if MEMSCOPE_MODE is "sampled" (any case). Read from the kernel, by
+ * raw system calls and loops of its own: the runtime asks before the C
+ * library has set environ (the program's preinit array runs first), and
+ * before the runtime's own interceptors of open, read or strcmp can run. */
+static bool mode_is_sampled(void)
+{
+    static char env[65536];
+    long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long n = syscall(SYS_read, fd, env, sizeof env - 1);
+    syscall(SYS_close, fd);
+    if (n <= 0)
+        return false;
+    env[n] = '\0';
+    static const char key[] = "MEMSCOPE_MODE=", want[] = "sampled";
+    for (long i = 0; i < n;) {
+        long k = 0;
+        while (key[k] != '\0' && env[i + k] == key[k])
+            k++;
+        if (key[k] == '\0') {
+            const char *v = env + i + k;
+            long j = 0;
+            while (want[j] != '\0' && (v[j] | 0x20) == want[j])
+                j++;
+            return want[j] == '\0' && v[j] == '\0';
+        }
+        while (i < n && env[i] != '\0')
+            i++;
+        i++;
+    }
+    return false;
+}
+
 MS_EXPORT const char *__tsan_default_options(void);
 MS_EXPORT const char *__tsan_default_options(void)
 {
+    if (mode_is_sampled())
+        return "allocator_may_return_null=1:die_after_fork=0:detect_deadlocks=0";
     return "allocator_may_return_null=1:die_after_fork=0";
 }
 #endif
@@ -379,7 +423,8 @@ size_t __interceptor_strnlen(const char *s, size_t max);
 char *__interceptor_strdup(const char *s);
 char *__interceptor_strndup(const char *s, size_t max);
 
-static char *dup_len(const char *s, size_t n)
+/* Inlined, so that a stack starts past the entries (their section). */
+static inline __attribute__((always_inline)) char *dup_len(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
     if (p != NULL) {
@@ -397,7 +442,7 @@ MS_EXPORT char *strdup(const char *s)
 MS_EXPORT char *__strdup(const char *s);
 MS_EXPORT char *__strdup(const char *s)
 {
-    return strdup(s);
+    return UP() ? dup_len(s, __interceptor_strlen(s)) : __interceptor_strdup(s);
 }
 
 MS_EXPORT char *strndup(const char *s, size_t max)
@@ -408,5 +453,5 @@ MS_EXPORT char *strndup(const char *s, size_t max)
 MS_EXPORT char *__strndup(const char *s, size_t max);
 MS_EXPORT char *__strndup(const char *s, size_t max)
 {
-    return strndup(s, max);
+    return UP() ? dup_len(s, __interceptor_strnlen(s, max)) : __interceptor_strndup(s, max);
 }
