@@ -219,8 +219,12 @@ bool ms_sample_realloc(void *p, size_t n, uintptr_t ra, void **out)
     memcpy(q, p, old < n ? old : n);
     /* the free's record before the real free, the allocation's after it
      * returned (FORMAT.md): both before the old block goes */
-    if (in && t->guard == 0)
-        ms_ev_record(MSF_K_FREE, (uintptr_t)p, 0, 0, ra, fp, 0);
+    if (in && t->guard == 0) {
+        if (ms_sampling_on)
+            ms_ev_record(MSF_K_FREE, (uintptr_t)p, 0, 0, ra, fp, 0);
+        else /* traces every event (a fork child of a sampling parent): a realloc */
+            ms_ev_record(MSF_K_REALLOC, (uintptr_t)p, (uintptr_t)q, n, ra, fp, 0);
+    }
     if (w)
         ms_ev_record(MSF_K_ALLOC, (uintptr_t)q, 0, n, ra, fp, w);
     if (in)

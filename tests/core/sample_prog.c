@@ -11,8 +11,9 @@
  *                         by a new thread of its own whose first allocator
  *                         call that free is
  *   forkfull              forks a child whose MEMSCOPE_MODE is full: it
- *                         frees 100 sampled blocks of its parent's and makes
- *                         1000 x malloc(777) and free of its own
+ *                         moves 10 sampled blocks of its parent's by
+ *                         realloc(50000), frees them and the other 90, and
+ *                         makes 1000 x malloc(777) and free of its own
  *   huge                  1000 x malloc(2^62), each failing, then as known
  *   latedtor              a thread whose key destructor, in its third and
  *                         fourth rounds (after memscope's thread end), makes
@@ -64,6 +65,12 @@ static int forkfull(void)
     if (pid < 0)
         return 1;
     if (pid == 0) {
+        for (int i = 0; i < 10; i++) {
+            char *q = realloc(inherited[i], 50000);
+            if (!q)
+                _exit(1);
+            inherited[i] = q;
+        }
         for (int i = 0; i < 100; i++)
             free(inherited[i]);
         for (int i = 0; i < 1000; i++) {

@@ -194,7 +194,8 @@ static void test_allocations_after_thread_end(void **state)
 }
 
 /* A fork child that traces every event, of a parent that samples: its own
- * frees are recorded, and so are those of its parent's sampled blocks. */
+ * frees are recorded, and so are those of its parent's sampled blocks, and
+ * its reallocs of them. */
 static void test_full_child_of_sampled_parent(void **state)
 {
     (void)state;
@@ -221,14 +222,19 @@ static void test_full_child_of_sampled_parent(void **state)
         assert_int_equal(tr_load(path, &t), 0);
         if (!t.sampled) {
             found++;
-            uint64_t allocs = 0, frees = 0;
+            uint64_t allocs = 0, frees = 0, moves = 0;
             for (size_t i = 0; i < t.nev; i++) {
                 if (t.ev[i].kind == MSF_K_ALLOC && t.ev[i].size == 777)
                     allocs++;
                 if (t.ev[i].kind == MSF_K_FREE)
                     frees++;
+                if (t.ev[i].kind == MSF_K_REALLOC && t.ev[i].size == 50000)
+                    moves++;
             }
             assert_int_equal(allocs, 1000);
+            /* the parent's blocks it moved: recorded as any realloc (they
+             * were a free alone, the new block unrecorded) */
+            assert_int_equal(moves, 10);
             /* its own 1000, and the parent's sampled blocks it freed */
             assert_true(frees >= 1000 + 99);
         }
