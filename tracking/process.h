@@ -63,6 +63,11 @@ void ms_ev_record(int kind, uintptr_t a, uintptr_t b, size_t n, uintptr_t ra, ui
  * the guard). */
 bool ms_put_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg);
 void ms_put_time(ms_tls_t *t);
+/* tracker.c, for end.c: a METRIC record into stream t (helper: the helper
+ * thread's periodic one); the late stream, its lock taken (the caller clears
+ * proc.late_lock). Caller holds the guard. */
+void ms_put_metric(ms_tls_t *t, bool helper);
+ms_tls_t *ms_late_lock(void);
 void ms_modules_check(ms_tls_t *t);
 
 /* evstack.c: the id of the stack of the event whose entry returns to ra

@@ -1,5 +1,6 @@
 /* Per-thread recording: thread start and exit, chunk switching, the TIME tick,
- * control records, fork and process exit. The hot path is in tracker.h.
+ * control records. The hot path is in tracker.h; the process's end is in
+ * end.c.
  *
  * Threads never share a chunk. The one exception is the "late" stream: events
  * of a thread after its last key destructor ran (glibc frees some per-thread
@@ -9,7 +10,6 @@
 #include "tracker.h"
 
 #include "alloc_iface.h"
-#include "autoexport.h"
 #include "metrics.h"
 #include "options.h"
 #include "prim.h"
@@ -238,7 +238,7 @@ static bool metrics_over(void)
 
 /* Takes a METRIC sample and writes it into stream t after a TIME read before
  * it; skipped while another thread samples, and for the helper once over. */
-static void put_metric(ms_tls_t *t, bool helper)
+void ms_put_metric(ms_tls_t *t, bool helper)
 {
     time_room(t);
     uint64_t tm = time_now(t);
@@ -268,7 +268,7 @@ void ms_metrics_record(void)
             return;
         ms_put_record(m, MSF_R_THREAD, ms_rec_fill_thread, &(ms_rec_thread_t){ m->tid, false, "memscope-prep" });
     }
-    put_metric(m, true);
+    ms_put_metric(m, true);
 }
 
 /* ---- process ---------------------------------------------------------- */
@@ -423,7 +423,7 @@ static void drop(ms_tls_t *t)
 
 /* Takes the late stream's lock and starts the stream on its first use.
  * Returns the stream. Caller holds the guard. */
-static ms_tls_t *late_lock(void)
+ms_tls_t *ms_late_lock(void)
 {
     while (atomic_flag_test_and_set_explicit(&proc.late_lock, memory_order_acquire))
         sched_yield();
@@ -444,7 +444,7 @@ static void late_event(int kind, uintptr_t a, uintptr_t b, size_t n)
 {
     if (!proc.recording)
         return;
-    ms_tls_t *l = late_lock();
+    ms_tls_t *l = ms_late_lock();
     if (l->state == MS_T_ACTIVE && (l->cur + 2 * MS_EVENT_MAX > l->end) && chunk_next(l))
         l->state = MS_T_CAPPED;
     if (l->state == MS_T_ACTIVE) {
@@ -696,110 +696,3 @@ void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *a
     ms_guard_leave(t);
     errno = saved_errno;
 }
-
-/* ---- exit ------------------------------------------------------------- */
-
-/* Writes the exit flush into stream t: its drops, a last METRIC and MODULES,
- * and the END record saying `how`; sets the header's end time and ending. */
-static void exit_records(ms_tls_t *t, unsigned how)
-{
-    if (t->dropped) {
-        ms_put_record(t, MSF_R_DROPPED, ms_rec_fill_u64, &t->dropped);
-        t->dropped = 0;
-    }
-    if (ms_metrics_interval_ns()) /* MEMSCOPE_METRICS_INTERVAL=0: no METRIC at all */
-        put_metric(t, false);
-    ms_modules_check(t);
-    ms_put_time(t);
-    ms_rec_end_t e = { t->last_time, how }; /* the TIME just written */
-    ms_put_record(t, MSF_R_END, ms_rec_fill_end, &e);
-    ms_stream_set_end_how(how);
-    ms_stream_set_end(e.time);
-}
-
-bool ms_own_process(void)
-{
-    return (uint64_t)syscall(SYS_getpid) == proc.pid;
-}
-
-/* The end by _exit or exec, which may run in a signal handler: only what is
- * safe there. The END record is written when the thread is not inside the
- * recorder (else its chunk is mid-write); the header says how it ended in
- * any case. No METRIC, no module walk, no export. */
-static void quick_end(unsigned how)
-{
-    ms_tls_t *t = &ms_tls;
-    int saved_errno = errno;
-    uint64_t tm = ms_stream_now();
-    if (t->guard == 0 && t->state == MS_T_ACTIVE && t->chunk) {
-        ms_guard_enter();
-        ms_put_time(t);
-        tm = t->last_time;
-        ms_rec_end_t e = { tm, how };
-        ms_put_record(t, MSF_R_END, ms_rec_fill_end, &e);
-        ms_guard_leave(t);
-    }
-    ms_stream_set_end_how(how);
-    ms_stream_set_end(tm);
-    ms_stream_final(true); /* no new slot from here: the image ends now */
-    ms_stream_settle();    /* and none left half taken */
-    errno = saved_errno;
-}
-
-void ms_process_end(unsigned how)
-{
-    if (atomic_load_explicit(&proc.state, memory_order_acquire) != PROC_READY || !proc.recording ||
-        !ms_own_process())
-        return;
-    if (atomic_exchange(&proc.ended, true))
-        return; /* e.g. exit() after _exit() ran in an atexit handler: the first one counts */
-    if (how != MSF_END_EXIT) {
-        quick_end(how);
-        return;
-    }
-    ms_tls_t *t = &ms_tls;
-    int saved_errno = errno;
-    ms_guard_enter();
-    if (t->state == MS_T_ACTIVE || t->state == MS_T_CAPPED) {
-        exit_records(t, how);
-    } else {
-        /* exit() on a thread with no stream of its own: one past its key
-         * destructor (the last thread of a program whose main thread called
-         * pthread_exit, or the chunk helper standing in for it), or one that
-         * never allocated. The flush goes to the late stream. */
-        ms_tls_t *l = late_lock();
-        if (l->state == MS_T_ACTIVE)
-            exit_records(l, how);
-        atomic_flag_clear_explicit(&proc.late_lock, memory_order_release);
-    }
-    ms_stream_settle(); /* the helper may be taking a slot: let it finish */
-    const char *formats = ms_option_str(MS_OPT_AUTO_EXPORT);
-    if (how != MSF_END_EXEC && formats[0] && ms_stream_ready()) {
-        /* Never analyse a trace that threads still write: stop recording on
-         * all of them first. Moving the clock sends every thread's next event
-         * to the slow path, which sees the stop (an event already past its
-         * checks lands whole, or not at all). */
-        atomic_store_explicit(&proc.stopped, true, memory_order_release);
-        ms_clock_raise((ms_stream_now() + 2) | 1);
-        char base[512];
-        ms_report_base(base);
-        t->own++;
-        ms_autoexport(ms_stream_path(), ms_option_str(MS_OPT_OUTPUT), base, formats);
-        t->own--;
-    }
-    ms_guard_leave(t);
-    errno = saved_errno;
-}
-
-void ms_process_exec_failed(void)
-{
-    if (!proc.recording || !ms_own_process())
-        return;
-    /* The END record stays in the stream; the header no longer says ended,
-     * and the real end writes another END. */
-    ms_stream_set_end_how(MSF_END_NONE);
-    ms_stream_set_end(0);
-    ms_stream_final(false);
-    atomic_store(&proc.ended, false);
-}
-

@@ -157,7 +157,7 @@ void ms_process_started(void);
 /* Writes the loaded-module map (MODULES record). Chunk switches and the exit
  * flush write it again when modules were loaded or unloaded since. */
 void ms_record_modules(void);
-/* Flushes at the end of the process: END record saying `how` (MSF_END_EXIT,
+/* Flushes at the end of the process (end.c): END record saying `how` (MSF_END_EXIT,
  * MSF_END__EXIT, MSF_END_EXEC), header end time, drop totals; then, unless
  * the image is replaced by exec, stops recording on every thread and has the
  * memscope tool render the reports of MEMSCOPE_AUTO_EXPORT (autoexport.c).
