@@ -80,6 +80,10 @@ void msf_stack(msf *t, uint32_t serial, uint64_t id, const uint64_t *pcs, size_t
 /* A MODULES record of n modules (path, load bias, one R+X segment [0, size)). */
 void msf_modules(msf *t, uint32_t serial, int n, const char *const *paths, const uint64_t *bases,
                  const uint64_t *sizes);
+/* A MODULES record of this program's own module, as the recorder writes it
+ * (path, load bias, PT_LOAD segments, build-id), on thread serial; its path
+ * (/proc/self/exe) goes to path[len]. Returns 0, or -1 if it is not found. */
+int msf_self_module(msf *t, uint32_t serial, char *path, size_t len);
 /* A raw record: the head H and then `len` bytes as they are. */
 void msf_raw(msf *t, uint32_t serial, uint64_t head, const void *bytes, size_t len);
 /* Marks the thread's current chunk as its last (exit flag). */

@@ -3,9 +3,7 @@
  * ALLOC_EX records (deduplicated across threads, peak_bytes, leaks by site,
  * temporaries), hostile STACK records, functions summing their sites, the
  * JSON lists' bounds, sampled estimates, the runtime rule, suppressions. */
-#include <elf.h>
 #include <limits.h>
-#include <link.h>
 #include <math.h>
 #include <setjmp.h>
 #include <unistd.h>
@@ -482,83 +480,16 @@ static __attribute__((noipa)) uint64_t load_table(int *line)
 
 static char self_path[PATH_MAX];
 
-/* Packs this program's own entry of the module map (path, bias, PT_LOAD
- * segments, build-id) as a MODULES record of thread 1. */
-static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)size;
-    msf *t = arg;
-    if (info->dlpi_name && info->dlpi_name[0])
-        return 0;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    const uint8_t *bid = NULL;
-    uint32_t bidlen = 0;
-    int nload = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        nload += ph->p_type == PT_LOAD;
-        if (ph->p_type != PT_NOTE || bid)
-            continue;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-            const uint8_t *name = p + sizeof *nh, *desc = name + ((nh->n_namesz + 3) & ~3u);
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
-                bid = desc;
-                bidlen = nh->n_descsz;
-                break;
-            }
-            p = desc + ((nh->n_descsz + 3) & ~3u);
-        }
-    }
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_map(&pk, bid ? 4 : 3);
-    msgpack_pack_str(&pk, 4);
-    msgpack_pack_str_body(&pk, "path", 4);
-    msgpack_pack_str(&pk, strlen(self_path));
-    msgpack_pack_str_body(&pk, self_path, strlen(self_path));
-    msgpack_pack_str(&pk, 4);
-    msgpack_pack_str_body(&pk, "base", 4);
-    msgpack_pack_uint64(&pk, info->dlpi_addr);
-    msgpack_pack_str(&pk, 8);
-    msgpack_pack_str_body(&pk, "segments", 8);
-    msgpack_pack_array(&pk, (size_t)nload);
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        msgpack_pack_array(&pk, 3);
-        msgpack_pack_uint64(&pk, ph->p_vaddr);
-        msgpack_pack_uint64(&pk, ph->p_memsz);
-        msgpack_pack_uint64(&pk, (ph->p_flags & PF_X ? MSF_SEG_X : 0) | MSF_SEG_R);
-    }
-    if (bid) {
-        msgpack_pack_str(&pk, 8);
-        msgpack_pack_str_body(&pk, "build_id", 8);
-        msgpack_pack_bin(&pk, bidlen);
-        msgpack_pack_bin_body(&pk, bid, bidlen);
-    }
-    msf_raw(t, 1, msf_head(MSF_R_MODULES, MSF_K_RECORD), sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return 1;
-}
-
 static int grow_line, load_line;
 
 /* grow_cache allocates 100 x 128,000 bytes (12.8 MB) and frees 50;
  * load_table 50 MiB, never freed. Stacks: [pc in the function, pc here]. */
 static msx_report *real_trace(const msx_analyze_opts *o)
 {
-    ssize_t e = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
-    assert_true(e > 0);
-    self_path[e] = '\0';
     msf *t = suite_two_threads();
     msf_set_stack_depth(t, 16);
     msf_time(t, 1, 1000);
-    dl_iterate_phdr(self_cb, t);
+    assert_int_equal(msf_self_module(t, 1, self_path, sizeof self_path), 0);
     uint64_t caller = here();
     uint64_t grow[2] = { grow_cache(&grow_line), caller }, load[2] = { load_table(&load_line), caller };
     msf_stack(t, 1, 1, grow, 2);
