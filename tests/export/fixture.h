@@ -84,6 +84,10 @@ void msf_modules(msf *t, uint32_t serial, int n, const char *const *paths, const
  * (path, load bias, PT_LOAD segments, build-id), on thread serial; its path
  * (/proc/self/exe) goes to path[len]. Returns 0, or -1 if it is not found. */
 int msf_self_module(msf *t, uint32_t serial, char *path, size_t len);
+/* The GNU build-id note among a loaded module's PT_NOTE segments in memory
+ * (its length to *len), NULL if it has none. */
+struct dl_phdr_info;
+const uint8_t *msf_build_id(const struct dl_phdr_info *info, uint32_t *len);
 /* A raw record: the head H and then `len` bytes as they are. */
 void msf_raw(msf *t, uint32_t serial, uint64_t head, const void *bytes, size_t len);
 /* Marks the thread's current chunk as its last (exit flag). */

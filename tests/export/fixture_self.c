@@ -18,8 +18,7 @@ typedef struct self_arg {
     const char *path;
 } self_arg;
 
-/* The GNU build-id note among the PT_NOTE segments of a module, NULL if none. */
-static const uint8_t *build_id(const struct dl_phdr_info *info, uint32_t *len)
+const uint8_t *msf_build_id(const struct dl_phdr_info *info, uint32_t *len)
 {
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -54,7 +53,7 @@ static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
     if (info->dlpi_name && info->dlpi_name[0])
         return 0;
     uint32_t bidlen = 0;
-    const uint8_t *bid = build_id(info, &bidlen);
+    const uint8_t *bid = msf_build_id(info, &bidlen);
     int nload = 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         nload += info->dlpi_phdr[i].p_type == PT_LOAD;

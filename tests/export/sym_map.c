@@ -12,32 +12,21 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "format.h"
 #include "mpk.h"
 
 char sym_exe[PATH_MAX];
 
-/* The GNU build-id of a loaded module, from its PT_NOTE segments in memory. */
+/* The GNU build-id of a loaded module (at most 64 bytes), its length or 0. */
 static int note_build_id(const struct dl_phdr_info *info, uint8_t *out)
 {
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
-            continue;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-            const uint8_t *name = p + sizeof *nh;
-            const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
-                nh->n_descsz <= 64) {
-                memcpy(out, desc, nh->n_descsz);
-                return (int)nh->n_descsz;
-            }
-            p = desc + ((nh->n_descsz + 3) & ~3u);
-        }
-    }
-    return 0;
+    uint32_t len = 0;
+    const uint8_t *bid = msf_build_id(info, &len);
+    if (!bid || len > 64)
+        return 0;
+    memcpy(out, bid, len);
+    return (int)len;
 }
 
 static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
