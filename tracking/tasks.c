@@ -19,11 +19,34 @@
 static _Atomic uint64_t reserved; /* ids in blocks taken so far: [0, reserved) */
 static _Thread_local uint64_t task_next, task_end __attribute__((tls_model("initial-exec")));
 
-/* Makes `task` the thread's current task and records it. */
+/* Makes `task` the thread's current task and records it (a TASK record,
+ * after a TIME of its own: an anchor of the merge). */
 static void task_switch(ms_tls_t *t, uint64_t task)
 {
     t->task = task;
+    ms_rec_fast_t r;
+    if (ms_rec_fast_begin(t, &r, MSF_R_TASK, true)) {
+        ms_pk_uint64(&r.w, task);
+        ms_rec_fast_end(t, &r);
+        return;
+    }
     ms_thread_record(t, MSF_R_TASK, ms_rec_fill_u64, &task);
+}
+
+/* What the fast paths below pack, at most: TASK a uint64 after a TIME;
+ * TASK_END {id}; TASK_CREATE {id, name, parent} with a name of at most
+ * CREATE_FAST_NAME bytes (a fixstr), no TIME. */
+#define CREATE_FAST_NAME 27u
+_Static_assert(MS_REC_TIME_MAX + MS_REC_HEAD_MAX + 9u <= MS_EVENT_MAX, "TASK fits");
+_Static_assert(MS_REC_HEAD_MAX + 1u + 3u + 9u <= MS_EVENT_MAX, "TASK_END fits");
+_Static_assert(MS_REC_HEAD_MAX + 1u + 3u + 9u + 5u + 1u + CREATE_FAST_NAME + 7u + 9u <= MS_EVENT_MAX,
+               "TASK_CREATE fits");
+
+/* A key of a record's map, as ms_pc_cstr packs it. */
+static inline void pk_key(uint8_t **w, const char *k, size_t n)
+{
+    ms_pk_str(w, n);
+    ms_pk_str_body(w, k, n);
 }
 
 
@@ -88,6 +111,20 @@ static bool bit_set(bitmap_t m, uint64_t task)
     return w && (atomic_fetch_or_explicit(w, UINT64_C(1) << (task % 64u), memory_order_relaxed) >> (task % 64u) & 1u);
 }
 
+/* Sets bit task of bitmap m where only the calling thread writes that word
+ * (the created bits of the ids of its own blocks): no atomic read-modify-
+ * write needed (a lock'd one cost a job of the bench's "tasks" ~8 ns). A
+ * signal handler that creates a task between the load and the store could
+ * lose its bit: that task would then be refused as unknown, never
+ * mistaken for another. */
+static void bit_own_set(bitmap_t m, uint64_t task)
+{
+    _Atomic uint64_t *w = bit_word(m, task, true);
+    if (w)
+        atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | UINT64_C(1) << (task % 64u),
+                              memory_order_relaxed);
+}
+
 /* True if task was handed out by memscope_task_create (for ids too high to
  * be kept: if it is in a block some thread took). */
 static bool task_known(uint64_t task)
@@ -109,9 +146,26 @@ uint64_t ms_task_create(const char *name, uint64_t parent)
     if (parent && !task_known(parent))
         return 0;
     uint64_t id = task_id();
-    (void)bit_set(created_pages, id); /* the thread's own cache line */
+    bit_own_set(created_pages, id);
+    /* TASK_CREATE {id, name, parent} (records.c's ms_rec_fill_task_create),
+     * in the window of the TIME in force; a long name takes the path that
+     * packs any length */
+    size_t n = name ? strlen(name) : 0;
+    ms_tls_t *t = &ms_tls;
+    ms_rec_fast_t r;
+    if (n <= CREATE_FAST_NAME && ms_rec_fast_begin(t, &r, MSF_R_TASK_CREATE, false)) {
+        ms_pk_map(&r.w, 3);
+        pk_key(&r.w, MSF_KEY_ID, sizeof MSF_KEY_ID - 1);
+        ms_pk_uint64(&r.w, id);
+        pk_key(&r.w, MSF_KEY_NAME, sizeof MSF_KEY_NAME - 1);
+        pk_key(&r.w, name ? name : "", n);
+        pk_key(&r.w, MSF_KEY_PARENT, sizeof MSF_KEY_PARENT - 1);
+        ms_pk_uint64(&r.w, parent);
+        ms_rec_fast_end(t, &r);
+        return id;
+    }
     ms_rec_task_t k = { id, parent, name };
-    ms_thread_record(&ms_tls, MSF_R_TASK_CREATE, ms_rec_fill_task_create, &k);
+    ms_thread_record(t, MSF_R_TASK_CREATE, ms_rec_fill_task_create, &k);
     return id;
 }
 
@@ -148,7 +202,16 @@ bool ms_task_end(uint64_t task)
         return false;
     if (bit_set(ended_pages, task))
         return false; /* ended already */
-    ms_thread_record(&ms_tls, MSF_R_TASK_END, ms_rec_fill_task_end, &task);
+    ms_tls_t *t = &ms_tls;
+    ms_rec_fast_t r;
+    if (ms_rec_fast_begin(t, &r, MSF_R_TASK_END, false)) { /* TASK_END {id}, as records.c packs it */
+        ms_pk_map(&r.w, 1);
+        pk_key(&r.w, MSF_KEY_ID, sizeof MSF_KEY_ID - 1);
+        ms_pk_uint64(&r.w, task);
+        ms_rec_fast_end(t, &r);
+        return true;
+    }
+    ms_thread_record(t, MSF_R_TASK_END, ms_rec_fill_task_end, &task);
     return true;
 }
 

@@ -306,6 +306,16 @@ static void test_tasks_and_names(void **state)
     assert_int_equal(memscope_task_leave(), 0);
     void *p4 = malloc(5105);
     assert_int_equal(memscope_task_end(b), 0);
+    const size_t sized_len[3] = { 27, 28, 63 };
+    uint64_t sized[3];
+    for (int i = 0; i < 3; i++) {
+        char name[64];
+        memset(name, 'p' + i, sized_len[i]);
+        name[sized_len[i]] = '\0';
+        sized[i] = memscope_task_create(name, i ? sized[i - 1] : a);
+        assert_true(sized[i] > 0);
+        assert_int_equal(memscope_task_end(sized[i]), 0);
+    }
     assert_int_equal(memscope_task_end(a), 0);
     free(p0); free(p1); free(p2); free(p3); free(p4);
 
@@ -331,7 +341,17 @@ static void test_tasks_and_names(void **state)
             seen_b = !strcmp(t.tasks[i].name, "") && t.tasks[i].parent == a;
     }
     assert_true(seen_a && seen_b);
-    assert_true(t.n_task_end >= 2);
+    assert_true(t.n_task_end >= 5);
+    /* names on both sides of the recorder's in-line packing (27 bytes at
+     * most, tasks.c) and a long one, each with its parent */
+    for (int i = 0; i < 3; i++) {
+        bool seen = false;
+        for (int k = 0; k < t.ntasks; k++)
+            if (t.tasks[k].id == sized[i])
+                seen = strlen(t.tasks[k].name) == sized_len[i] && t.tasks[k].name[0] == (char)('p' + i) &&
+                       t.tasks[k].name[sized_len[i] - 1] == (char)('p' + i) && t.tasks[k].parent == (i ? sized[i - 1] : a);
+        assert_true(seen);
+    }
     bool named = false;
     for (int i = 0; i < t.nthreads; i++)
         named |= !strcmp(t.threads[i].name, "semantics-main-thread");
