@@ -184,33 +184,35 @@ int ms_auto_export_set(const char *formats);
 void ms_thread_record(ms_tls_t *t, unsigned type, void (*fill)(ms_cbuf_t *b, const void *arg),
                       const void *arg);
 /* The fast path of a short control record (ms_thread_record's own, with the
- * body packed in line): when the thread records, its chunk has room for an
- * event (MS_EVENT_MAX bytes, what the TIME, the head and a body of at most
- * MS_REC_FAST_BODY bytes take) and the published clock has not moved since it
- * last looked, ms_rec_fast_begin raises the guard, writes the TIME (if
- * anchor) and the record's head, and returns true; the caller packs the body
- * at r->w with the unchecked ms_pk_* packers and calls ms_rec_fast_end. The
- * whole must fit MS_EVENT_MAX bytes: a TIME takes at most MS_REC_TIME_MAX, a
- * head MS_REC_HEAD_MAX. False: nothing written; the caller takes
- * ms_thread_record_at, which writes the same bytes. */
+ * body packed in line): under the guard (ms_guard_enter), when the thread
+ * records, its chunk has room for an event (MS_EVENT_MAX bytes) and the
+ * published clock has not moved since it last looked, ms_rec_fast_begin
+ * writes the TIME (if anchor) and the record's head and returns true; the
+ * caller packs the body at r->w with the unchecked ms_pk_* packers and calls
+ * ms_rec_fast_end, which drops the guard. The whole must fit MS_EVENT_MAX
+ * bytes: a TIME takes at most MS_REC_TIME_MAX, a head MS_REC_HEAD_MAX. The
+ * room is checked after the guard is up, since a signal handler's event
+ * before that moves cur (and a handler's memscope_stop_tracing ends the
+ * chunk). False: nothing written, no guard; the caller takes
+ * ms_thread_record, which writes the same bytes. */
 #define MS_REC_TIME_MAX 11u /* its head (below 128) and a uint64 */
 #define MS_REC_HEAD_MAX 2u
 typedef struct ms_rec_fast {
-    uint8_t *w;     /* next byte of the record */
-    uint8_t *limit; /* the thread's limit, given back at the end */
-    uint64_t tm;    /* the record's time: the TIME written, or the one in force */
+    uint8_t *w;  /* next byte of the record */
+    uint64_t tm; /* the record's time: the TIME written, or the one in force */
 } ms_rec_fast_t;
 
 static inline bool ms_rec_fast_begin(ms_tls_t *t, ms_rec_fast_t *r, unsigned type, bool anchor)
 {
-    /* a limit means: recording, a chunk, no guard, not sampling (limit_update) */
-    if (!((uintptr_t)t->cur < (uintptr_t)t->limit &&
-          atomic_load_explicit(&ms_clock.now, memory_order_relaxed) == t->seen))
+    if (t->limit == NULL) /* not recording, a chunk, no guard, not sampling: the slow path */
         return false;
-    r->limit = t->limit;
-    t->guard++; /* as ms_guard_enter: a handler's events are dropped, not packed in */
-    t->limit = NULL;
-    atomic_signal_fence(memory_order_seq_cst);
+    ms_guard_enter(); /* from here a handler's events are dropped, not packed in */
+    if (!(t->guard == 1 && t->state == MS_T_ACTIVE && t->chunk && !t->sampling &&
+          (size_t)(t->end - t->cur) > MS_EVENT_MAX &&
+          atomic_load_explicit(&ms_clock.now, memory_order_relaxed) == t->seen)) {
+        ms_guard_leave(t);
+        return false;
+    }
     r->tm = t->last_time;
     if (anchor) {
         uint64_t now = ms_stream_now();
@@ -230,9 +232,7 @@ static inline void ms_rec_fast_end(ms_tls_t *t, ms_rec_fast_t *r)
     t->cur = r->w;
     t->last_time = r->tm;
     atomic_store_explicit(t->committed, (uint32_t)(t->cur - t->payload), memory_order_release);
-    atomic_signal_fence(memory_order_seq_cst);
-    t->guard--;
-    t->limit = r->limit; /* as limit_update: nothing it reads has changed */
+    ms_guard_leave(t);
 }
 
 /* tasks.c. Tasks (memscope_task_*): ids are unique in the process (each thread

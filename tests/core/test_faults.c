@@ -203,8 +203,10 @@ static void test_200_threads_alive(void **state)
     check_threads("200", "200");
 }
 
-/* A signal handler that allocates (between the program's own heap calls):
- * its blocks are recorded like any other. */
+/* A signal handler that allocates (between the program's own heap calls,
+ * and inside the task calls around them): its blocks are recorded like any
+ * other, or counted as dropped while it interrupted a record; the task
+ * records stay whole. */
 static void test_signal_handlers_allocate(void **state)
 {
     (void)state;
@@ -223,6 +225,25 @@ static void test_signal_handlers_allocate(void **state)
     for (size_t i = 0; i < t.nev; i++)
         in_handler += t.ev[i].kind == 0 && t.ev[i].size == 555;
     assert_int_equal(in_handler + t.header_dropped / 2, (uint64_t)handled);
+    assert_int_equal(t.n_task_end, 100000);
+    /* the loop's blocks, each in a task of its own (the workload's 100 in its
+     * constructor and destructor are in none) */
+    uint64_t jobs = 0, untasked = 0, last = 0;
+    bool rising = true;
+    for (size_t i = 0; i < t.nev; i++) {
+        if (t.ev[i].kind != 0 || !tagged(t.ev[i].size))
+            continue;
+        if (t.ev[i].task == 0) {
+            untasked++;
+            continue;
+        }
+        jobs++;
+        rising &= t.ev[i].task > last;
+        last = t.ev[i].task;
+    }
+    assert_int_equal(jobs, 100000);
+    assert_int_equal(untasked, 100);
+    assert_true(rising);
     uint64_t live;
     assert_int_equal(tr_check_causal(&t, &live, NULL, NULL), 0);
     tr_free(&t);

@@ -532,10 +532,12 @@ static void alloc_handler(int sig)
     errno = saved;
 }
 
-/* N tagged allocations and frees while a 20 kHz timer signal (SIGALRM)
- * allocates in its handler. The signal is blocked around each of the main
- * loop's heap calls, so that a handler never interrupts malloc: no allocator
- * survives that (jemalloc's and glibc's are not async-signal-safe). */
+/* N tagged allocations and frees, each in a task of its own, while a 20 kHz
+ * timer signal (SIGALRM) allocates in its handler. The signal is blocked
+ * around each of the main loop's heap calls, so that a handler never
+ * interrupts malloc: no allocator survives that (jemalloc's and glibc's are
+ * not async-signal-safe). It may interrupt the task calls, which write the
+ * thread's stream too. */
 static int run_signals(int n)
 {
     struct sigaction sa = { .sa_handler = alloc_handler };
@@ -548,9 +550,13 @@ static int run_signals(int n)
     setitimer(ITIMER_REAL, &it, NULL);
     uint64_t x = 3;
     for (int i = 0; i < n; i++) {
+        uint64_t task = memscope_task_create("signalled job", 0);
+        memscope_task_enter(task);
         pthread_sigmask(SIG_BLOCK, &alrm, &old);
         t_free(t_alloc(&x));
         pthread_sigmask(SIG_SETMASK, &old, NULL); /* a pending signal is handled here */
+        memscope_task_leave();
+        memscope_task_end(task);
         for (volatile int k = 0; k < 200; k++)
             ;
     }
