@@ -49,30 +49,16 @@ static uint64_t events_so_far(const ms_tls_t *t)
     return t->ev_base - t->tick;
 }
 
-/* Sets the fast-path limit from the state: open only when ACTIVE with a chunk
- * and no guard. */
-static void limit_update(ms_tls_t *t)
-{
-    t->limit = (t->state == MS_T_ACTIVE && t->chunk && t->guard == 0 && !t->sampling)
-                   ? t->end - MS_EVENT_MAX : NULL;
-}
-
 ms_tls_t *ms_guard_enter(void)
 {
     ms_tls_t *t = &ms_tls;
-    t->guard++;
-    t->limit = NULL;
-    /* a signal handler on this thread sees the guard before anything that
-     * follows touches the chunk (and the compiler may not load cur early) */
-    atomic_signal_fence(memory_order_seq_cst);
+    ms_guard_up(t);
     return t;
 }
 
 void ms_guard_leave(ms_tls_t *t)
 {
-    atomic_signal_fence(memory_order_seq_cst);
-    t->guard--;
-    limit_update(t);
+    ms_guard_down(t);
 }
 
 /* Publishes the bytes written so far in the chunk (release: bytes first). */
@@ -634,7 +620,7 @@ void ms_thread_runs_exit(void)
     ms_tls_t *t = &ms_tls;
     t->guard = 0;
     t->state = proc.recording ? MS_T_GONE : MS_T_OFF;
-    limit_update(t);
+    ms_limit_update(t);
 }
 
 /* ---- records outside malloc ------------------------------------------ */

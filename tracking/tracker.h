@@ -143,6 +143,32 @@ void *ms_sample_new(size_t n, uintptr_t ra, bool *lost);
 void ms_sample_lost(void);
 void ms_sample_free(uintptr_t p, uintptr_t ra);
 bool ms_sample_realloc(void *p, size_t n, uintptr_t ra, void **out);
+/* Sets the fast-path limit from the state: open only when ACTIVE with a
+ * chunk, no guard and not sampling. */
+static inline void ms_limit_update(ms_tls_t *t)
+{
+    t->limit = (t->state == MS_T_ACTIVE && t->chunk && t->guard == 0 && !t->sampling)
+                   ? t->end - MS_EVENT_MAX : NULL;
+}
+
+/* The guard of ms_guard_enter / ms_guard_leave, in line: up, a signal
+ * handler on this thread sees the guard before anything that follows
+ * touches the chunk (and the compiler may not load cur early); down, the
+ * limit is recomputed. */
+static inline void ms_guard_up(ms_tls_t *t)
+{
+    t->guard++;
+    t->limit = NULL;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void ms_guard_down(ms_tls_t *t)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    t->guard--;
+    ms_limit_update(t);
+}
+
 /* Enters / leaves a section where memscope's own allocations are not traced.
  * Nests. Returns the thread state for convenience. */
 ms_tls_t *ms_guard_enter(void);
@@ -184,12 +210,12 @@ int ms_auto_export_set(const char *formats);
 void ms_thread_record(ms_tls_t *t, unsigned type, void (*fill)(ms_cbuf_t *b, const void *arg),
                       const void *arg);
 /* The fast path of a short control record (ms_thread_record's own, with the
- * body packed in line): under the guard (ms_guard_enter), when the thread
+ * body packed in line): under the guard (ms_guard_up), when the thread
  * records, its chunk has room for an event (MS_EVENT_MAX bytes) and the
  * published clock has not moved since it last looked, ms_rec_fast_begin
  * writes the TIME (if anchor) and the record's head and returns true; the
  * caller packs the body at r->w with the unchecked ms_pk_* packers and calls
- * ms_rec_fast_end, which drops the guard. The whole must fit MS_EVENT_MAX
+ * ms_rec_fast_end, which drops it. The whole must fit MS_EVENT_MAX
  * bytes: a TIME takes at most MS_REC_TIME_MAX, a head MS_REC_HEAD_MAX. The
  * room is checked after the guard is up, since a signal handler's event
  * before that moves cur (and a handler's memscope_stop_tracing ends the
@@ -206,11 +232,11 @@ static inline bool ms_rec_fast_begin(ms_tls_t *t, ms_rec_fast_t *r, unsigned typ
 {
     if (t->limit == NULL) /* not recording, a chunk, no guard, not sampling: the slow path */
         return false;
-    ms_guard_enter(); /* from here a handler's events are dropped, not packed in */
+    ms_guard_up(t); /* from here a handler's events are dropped, not packed in */
     if (!(t->guard == 1 && t->state == MS_T_ACTIVE && t->chunk && !t->sampling &&
           (size_t)(t->end - t->cur) > MS_EVENT_MAX &&
           atomic_load_explicit(&ms_clock.now, memory_order_relaxed) == t->seen)) {
-        ms_guard_leave(t);
+        ms_guard_down(t);
         return false;
     }
     r->tm = t->last_time;
@@ -232,7 +258,7 @@ static inline void ms_rec_fast_end(ms_tls_t *t, ms_rec_fast_t *r)
     t->cur = r->w;
     t->last_time = r->tm;
     atomic_store_explicit(t->committed, (uint32_t)(t->cur - t->payload), memory_order_release);
-    ms_guard_leave(t);
+    ms_guard_down(t);
 }
 
 /* tasks.c. Tasks (memscope_task_*): ids are unique in the process (each thread
