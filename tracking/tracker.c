@@ -629,39 +629,25 @@ void ms_thread_runs_exit(void)
  * starting the thread's stream if it has none yet. Outside malloc only. */
 void ms_thread_record(ms_tls_t *t, unsigned type, ms_fill_fn fill, const void *arg)
 {
-    /* The common case: the thread records, its chunk has room for an event,
-     * and the published clock has not moved since it last looked (so no stop
-     * came: a stop moves the clock). Then a TIME (a fresh reading: control
-     * records are the merge's anchors, task switches above all) and the
-     * record go in with no other call than the clock's and the packer's. The
-     * limit is NULL under the guard, when not recording and without a chunk.
-     * What does not fit the room left takes the path below, which writes
-     * nothing of it until it fits. */
-    if ((uintptr_t)t->cur < (uintptr_t)t->limit &&
-        atomic_load_explicit(&ms_clock.now, memory_order_relaxed) == t->seen) {
-        /* under the guard, as the slow path: a signal handler's events while
-         * the record is being packed are counted as dropped, not written
-         * into it (cur is read after the guard is up) */
-        ms_guard_enter();
-        /* a task's creation and end need no anchor of their own: they
-         * take the window of the TIME in force, as an event does */
-        bool anchor = type != MSF_R_TASK_CREATE && type != MSF_R_TASK_END;
-        uint64_t tm = anchor ? time_now(t) : t->last_time;
-        ms_cbuf_t b = { t->cur, t->end, false };
-        if (anchor) {
-            ms_pc_uint64(&b, msf_head(MSF_R_TIME, MSF_K_RECORD));
-            ms_pc_uint64(&b, tm);
-        }
-        ms_pc_uint64(&b, msf_head(type, MSF_K_RECORD));
+    /* The common case (ms_rec_fast_begin): the thread records, its chunk has
+     * room for an event, and the published clock has not moved since it
+     * last looked (so no stop came: a stop moves the clock). Then a TIME (a
+     * fresh reading: control records are the merge's anchors, task switches
+     * above all; a task's creation and end take the window of the TIME in
+     * force, as an event does) and the record go in under the guard, with no
+     * other call than the clock's and the packer's. What does not fit the
+     * room left takes the path below, which writes nothing of it until it
+     * fits. */
+    ms_rec_fast_t r;
+    if (ms_rec_fast_begin(t, &r, type, type != MSF_R_TASK_CREATE && type != MSF_R_TASK_END)) {
+        ms_cbuf_t b = { r.w, t->end, false };
         fill(&b, arg);
         if (!b.overflow) {
-            t->cur = b.cur;
-            t->last_time = tm;
-            commit(t);
-            ms_guard_leave(t);
+            r.w = b.cur;
+            ms_rec_fast_end(t, &r);
             return;
         }
-        ms_guard_leave(t);
+        ms_guard_leave(t); /* nothing committed: cur has not moved */
     }
     if (t->guard)
         return;
